@@ -1,0 +1,62 @@
+"""Where untrusted code runs.
+
+Every backend offers the same two calls:
+
+- `run(argv, files, limits, stdin=..., env=...) -> RunResult`
+- `spawn(argv, files, limits, pass_fds=..., ...) -> Running` (then `.wait()`),
+  for checkers that wire several sandboxed processes together with pipes.
+
+`get_sandbox("auto")` picks bwrap where it works and falls back to the
+process backend (with its warning) where it does not.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from proofsmith.sandbox.supervise import RunResult, Running
+
+SandboxKind = Literal["auto", "bwrap", "process", "docker"]
+
+__all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "get_sandbox"]
+
+
+class Sandbox(Protocol):
+    """What every sandbox backend provides (see the module docstring)."""
+
+    kind: str
+
+    def layers(self) -> list[str]: ...
+
+    def run(self, argv, files, limits, *, stdin=None, env=None) -> RunResult: ...
+
+    def spawn(self, argv, files, limits, *, pass_fds=(), env=None, stdin=None) -> Running: ...
+
+
+_CACHE: dict[str, Sandbox] = {}
+
+
+def get_sandbox(kind: SandboxKind = "auto", slots: int = 8) -> Sandbox:
+    """The process-wide sandbox of `kind` (created once, reused)."""
+    if kind in _CACHE:
+        return _CACHE[kind]
+    from proofsmith.sandbox import probe
+
+    if kind == "auto":
+        kind = "bwrap" if probe.bwrap_works() else "process"
+    if kind == "bwrap":
+        from proofsmith.sandbox.bwrap import BwrapSandbox
+
+        box: Sandbox = BwrapSandbox(slots)
+    elif kind == "process":
+        from proofsmith.sandbox.process import ProcessSandbox
+
+        box = ProcessSandbox(slots)
+    elif kind == "docker":
+        from proofsmith.sandbox.docker import DockerSandbox
+
+        box = DockerSandbox()
+    else:
+        raise ValueError(f"unknown sandbox {kind!r}: choose auto, bwrap, process or docker")
+    _CACHE[kind] = box
+    return box

@@ -1,0 +1,73 @@
+"""Worker slots: each is an unprivileged uid/gid plus its reused cgroup.
+
+RLIMIT_NPROC counts every process of a uid machine-wide, and two candidates
+with one uid can signal each other, so every concurrently running sandboxed
+process gets a slot of its own (notes/sandbox.md, pitfalls).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import threading
+from dataclasses import dataclass
+
+from proofsmith.sandbox.cgroups import SlotCgroup
+
+#: First uid handed to slots; each proofsmith process takes its own block of 256.
+UID_BASE = 200_000
+
+
+@dataclass
+class Slot:
+    """One uid/gid and its cgroup."""
+
+    index: int
+    uid: int
+    cgroup: SlotCgroup
+
+
+class SlotPool:
+    """A bounded pool of slots, handed out one per running sandboxed process."""
+
+    def __init__(self, size: int, use_cgroups: bool = True) -> None:
+        block = UID_BASE + (os.getpid() % 4096) * 256
+        self.size = size
+        self._free: queue.Queue[Slot] = queue.Queue()
+        self._all: list[Slot] = []
+        self._lock = threading.Lock()
+        self._use_cgroups = use_cgroups
+        self._block = block
+        self._created = 0
+        atexit.register(self.close)
+
+    def _new_slot(self) -> Slot:
+        index = self._created
+        self._created += 1
+        name = f"{os.getpid()}-slot{index}"
+        slot = Slot(index=index, uid=self._block + index, cgroup=SlotCgroup(name, enabled=self._use_cgroups))
+        self._all.append(slot)
+        return slot
+
+    def acquire(self, timeout: float | None = None) -> Slot:
+        """Take a free slot, creating one while fewer than `size` exist."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._created < self.size:
+                return self._new_slot()
+        return self._free.get(timeout=timeout)
+
+    def release(self, slot: Slot) -> None:
+        """Give a slot back after its processes were killed."""
+        self._free.put(slot)
+
+    def close(self) -> None:
+        """Kill anything left in the slots and remove their cgroups."""
+        for slot in self._all:
+            slot.cgroup.kill_all()
+            slot.cgroup.remove()
+        self._all.clear()
