@@ -85,6 +85,10 @@ class Running:
         except OSError:
             self._pidfd = None
 
+    def cpu_s(self) -> float | None:
+        """CPU seconds the run has used so far, measured from outside (slot cgroup)."""
+        return self._slot.cgroup.cpu_s()
+
     def kill(self) -> None:
         """Kill the whole tree now: session, and every process in the slot cgroup."""
         try:

@@ -1,0 +1,223 @@
+"""The Python checker: runs a candidate program against its task's tests.
+
+Three sandboxed processes may take part in a check, each with its own slot uid:
+
+- the candidate (`python_harness.py serve`): loads the program, answers calls;
+- the judge (`python_harness.py judge`): runs the task's tests with a proxy for
+  the candidate and writes its report to its own stdout;
+- for efficiency, a reference process serving the task's reference solution.
+
+The candidate therefore cannot patch the harness, fake success by exiting,
+read the tests or their expected outputs, or write a result file: none of
+those live in its process or its file system.
+
+Outcomes: all tests pass -> verified; a test fails, the program does not load,
+or the candidate exhausts its CPU or memory -> refuted; the wall clock runs out
+or the sandbox breaks -> unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from proofsmith import __version__
+from proofsmith.provers import efficiency as eff
+from proofsmith.provers.python_harness import encode
+from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
+from proofsmith.schema import (
+    Candidate,
+    Diagnostic,
+    Limits,
+    Manifest,
+    PartialCredit,
+    Resources,
+    Task,
+    Verdict,
+)
+
+HARNESS = Path(__file__).with_name("python_harness.py")
+#: The interpreter candidates run under; outside root's home so slot uids can read it.
+CANDIDATE_PYTHON = os.environ.get("PROOFSMITH_PYTHON", "/usr/bin/python3")
+CHECKER_VERSION = "1"
+_JUDGE_MARK = "PROOFSMITH-JUDGE "
+
+
+def program_text(task: Task, candidate: Candidate) -> str:
+    """The whole program to run: context, then the prompt when the candidate is only a completion."""
+    body = task.statement + candidate.text if candidate.completion else candidate.text
+    return f"{task.context}\n{body}" if task.context else body
+
+
+def validate(task: Task) -> str | None:
+    """A one-line problem with a Python task, or None when it can be checked."""
+    if not task.entry_point:
+        return f"task {task.id} has no entry_point: name the function the tests call"
+    if not task.test_code and not task.io_tests:
+        return f"task {task.id} has no tests: give test_code or io_tests"
+    if task.test_code:
+        try:
+            compile(task.test_code, f"{task.id}/test_code", "exec")
+        except SyntaxError as exc:
+            return f"task {task.id}: test_code does not parse (line {exc.lineno}: {exc.msg})"
+    return None
+
+
+def _toolchain() -> dict[str, str]:
+    try:
+        real = os.path.realpath(CANDIDATE_PYTHON)
+        return {"python": os.path.basename(real), "python_path": CANDIDATE_PYTHON}
+    except OSError:
+        return {"python_path": CANDIDATE_PYTHON}
+
+
+def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
+    """The manifest every verdict of this checker carries."""
+    return Manifest(
+        checker="python",
+        checker_version=CHECKER_VERSION,
+        proofsmith_version=__version__,
+        toolchain=_toolchain(),
+        options={"efficiency": efficiency},
+        limits=task.limits,
+        sandbox=sandbox.kind,
+        isolation=sandbox.layers(),
+    )
+
+
+def judge_limits(limits: Limits) -> Limits:
+    """The judge gets the task's wall time and enough memory for big test data."""
+    return Limits(
+        wall_s=limits.wall_s + 5.0,
+        cpu_s=limits.wall_s + 5.0,
+        memory_mb=max(1024, limits.memory_mb),
+        pids=16,
+        output_bytes=8 << 20,
+        file_size_mb=16,
+        open_files=64,
+    )
+
+
+def judge_spec(task: Task) -> str:
+    """The judge's input file: tests, expected outputs, timeouts."""
+    return json.dumps(
+        {
+            "entry_point": task.entry_point,
+            "test_code": task.test_code,
+            "io_tests": [
+                {"args": encode(t.args), "kwargs": encode(t.kwargs), "expected": encode(t.expected), "atol": t.atol}
+                for t in task.io_tests
+            ],
+            "start_timeout": task.limits.wall_s + 5.0,
+            "call_timeout": task.limits.wall_s + 5.0,
+        }
+    )
+
+
+def run_pair(task: Task, program: str, sandbox: Sandbox) -> tuple[RunResult, RunResult]:
+    """Run judge and candidate as two sandboxed processes joined by two pipes."""
+    j2c_r, j2c_w = os.pipe()
+    c2j_r, c2j_w = os.pipe()
+    harness = HARNESS.read_bytes()
+    candidate = judge = None
+    try:
+        candidate = sandbox.spawn(
+            [CANDIDATE_PYTHON, "-I", "-S", "harness.py", "serve", str(j2c_r), str(c2j_w), "candidate.py",
+             task.entry_point or ""],
+            {"harness.py": harness, "candidate.py": program},
+            task.limits,
+            pass_fds=(j2c_r, c2j_w),
+        )
+        judge = sandbox.spawn(
+            [CANDIDATE_PYTHON, "-I", "-S", "harness.py", "judge", str(c2j_r), str(j2c_w), "spec.json"],
+            {"harness.py": harness, "spec.json": judge_spec(task)},
+            judge_limits(task.limits),
+            pass_fds=(c2j_r, j2c_w),
+        )
+    except BaseException:
+        for proc in (candidate, judge):
+            if proc is not None:
+                proc.kill()
+                proc.wait(0)
+        raise
+    finally:
+        for fd in (j2c_r, j2c_w, c2j_r, c2j_w):
+            os.close(fd)
+    # The judge's deadline is the candidate's wall limit: it is killed with the candidate.
+    judge_result = judge.wait(timeout=task.limits.wall_s)
+    candidate.kill()
+    return judge_result, candidate.wait(0)
+
+
+def parse_report(judge_result: RunResult) -> dict | None:
+    """The judge's report from its stdout, or None when it wrote none."""
+    for line in reversed(judge_result.stdout.splitlines()):
+        if line.startswith(_JUDGE_MARK):
+            try:
+                return json.loads(line[len(_JUDGE_MARK):])
+            except ValueError:
+                return None
+    return None
+
+
+def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None) -> Verdict:
+    """Verify one Python candidate. Never raises for anything the candidate does."""
+    box = sandbox or get_sandbox("auto")
+    started = time.monotonic()
+    man = manifest(task, box, efficiency)
+    program = program_text(task, candidate)
+    judge_result, cand_result = run_pair(task, program, box)
+    resources = Resources(
+        cpu_s=cand_result.cpu_s,
+        wall_s=cand_result.wall_s,
+        peak_memory_kb=cand_result.peak_memory_kb,
+        limit_hit=cand_result.limit_hit,
+    )
+
+    def verdict(status: str, reason: str | None, diagnostics=(), partial=None, efficiency_=None) -> Verdict:
+        return Verdict(
+            task_id=task.id,
+            candidate_id=candidate.id,
+            status=status,
+            reason=reason,
+            reward=1.0 if status == "verified" else 0.0,
+            diagnostics=list(diagnostics),
+            partial=partial,
+            efficiency=efficiency_,
+            resources=resources,
+            wall_s=time.monotonic() - started,
+            manifest=man,
+        )
+
+    report = parse_report(judge_result)
+    if judge_result.limit_hit == "wall" and (report is None or cand_result.limit_hit == "wall"):
+        return verdict("unknown", "timeout", [Diagnostic(message=f"wall-clock limit of {task.limits.wall_s:g} s reached")])
+    if report is None:
+        tail = (judge_result.stderr or judge_result.stdout)[-500:]
+        return verdict("unknown", "crash", [Diagnostic(message=f"the judge ended without a report: {tail}")])
+    if not report["hello"]:
+        tail = cand_result.stderr[-500:]
+        return verdict("unknown", "sandbox", [Diagnostic(message=f"the candidate process did not start: {tail}")])
+    partial = PartialCredit(passed=report["passed"], total=report["total"])
+    if report["load_error"]:
+        diag = Diagnostic(message=f"the program did not load: {report['load_error']}", line=report.get("load_line"))
+        return verdict("refuted", _death_reason(cand_result) or "load_error", [diag], partial)
+    if report["total"] == 0:
+        return verdict("unknown", "internal", [Diagnostic(message="the tests ran no assertion")], partial)
+    if report["passed"] < report["total"] or report["died"]:
+        diags = [Diagnostic(message=f["message"], line=f["line"] if isinstance(f["line"], int) else None)
+                 for f in report["failures"]]
+        if report["died"] and cand_result.limit_hit:
+            diags.append(Diagnostic(message=f"the candidate hit its {cand_result.limit_hit} limit"))
+        return verdict("refuted", _death_reason(cand_result) or "tests_failed", diags, partial)
+    measured = None
+    if efficiency and task.reference and task.perf_inputs:
+        measured = eff.measure(task, program, box, mode=efficiency)
+    return verdict("verified", None, [], partial, measured)
+
+
+def _death_reason(cand: RunResult) -> str | None:
+    return {"cpu": "cpu_limit", "memory": "memory_limit", "pids": "pids_limit", "output": "output_limit",
+            "file_size": "file_size_limit"}.get(cand.limit_hit or "")

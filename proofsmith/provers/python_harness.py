@@ -1,0 +1,421 @@
+"""The in-sandbox half of the Python checker (standard library only).
+
+This file is copied into the sandbox and run by the candidate interpreter in
+one of two roles, each in its own sandboxed process with its own uid:
+
+- `serve`: loads one program (the candidate, or the reference) and answers
+  call requests on a pipe: `{"op": "call"|"time", "args": [...], ...}`.
+- `judge`: runs the task's tests, where `candidate` is a proxy that sends each
+  call down the pipe and decodes the answer. Results go to the judge's own
+  stdout, which the candidate process has no handle on.
+
+Values cross the pipe as tagged JSON (`encode`/`decode`): only plain data of
+exact built-in types, so a candidate cannot smuggle an object whose `__eq__`
+always answers True, and the judge never unpickles candidate bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import select
+import sys
+import time
+
+MAX_MESSAGE = 64 << 20
+_SCALARS = (type(None), bool, int, str)
+
+
+class Unencodable(TypeError):
+    """A value of a type the protocol does not carry."""
+
+
+def encode(value, depth: int = 0):
+    """Tagged-JSON form of plain data; raises `Unencodable` for anything else."""
+    if depth > 200:
+        raise Unencodable("value nested too deeply")
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {"__t": "float", "v": repr(value)}
+    if kind is list:
+        return [encode(v, depth + 1) for v in value]
+    if kind is tuple:
+        return {"__t": "tuple", "v": [encode(v, depth + 1) for v in value]}
+    if kind is dict:
+        return {"__t": "dict", "v": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+    if kind is set or kind is frozenset:
+        return {"__t": kind.__name__, "v": [encode(v, depth + 1) for v in value]}
+    if kind is bytes:
+        return {"__t": "bytes", "v": value.hex()}
+    if kind is complex:
+        return {"__t": "complex", "v": [repr(value.real), repr(value.imag)]}
+    raise Unencodable(f"cannot return a value of type {kind.__name__}")
+
+
+def decode(data):
+    """Inverse of `encode`."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    tag, v = data.get("__t"), data.get("v")
+    if tag == "float":
+        return float(v)
+    if tag == "tuple":
+        return tuple(decode(x) for x in v)
+    if tag == "dict":
+        return {_hashable(decode(k)): decode(x) for k, x in v}
+    if tag == "set":
+        return {_hashable(decode(x)) for x in v}
+    if tag == "frozenset":
+        return frozenset(_hashable(decode(x)) for x in v)
+    if tag == "bytes":
+        return bytes.fromhex(v)
+    if tag == "complex":
+        return complex(float(v[0]), float(v[1]))
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+def _hashable(value):
+    if isinstance(value, list):
+        raise ValueError("unhashable key")
+    return value
+
+
+class Channel:
+    """Newline-delimited JSON over a pair of pipe fds, with a size cap and timeouts."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd, self.write_fd = read_fd, write_fd
+        self._buf = b""
+
+    def send(self, message) -> None:
+        data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.write_fd, view):]
+
+    def recv(self, timeout: float | None = None):
+        """The next message, or None on EOF / timeout / garbage / oversize."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
+                    return None
+            chunk = os.read(self.read_fd, 1 << 16)
+            if not chunk or len(self._buf) > MAX_MESSAGE:
+                return None
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+
+# ---------------------------------------------------------------- serve role
+
+
+def _peak_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+def serve(read_fd: int, write_fd: int, source_path: str, entry_point: str) -> None:
+    """Load the program at `source_path` and answer call/time requests forever."""
+    # Bind what the protocol needs before the program runs, so that patching
+    # builtins or modules from the program cannot change how answers are sent.
+    chan = Channel(read_fd, write_fd)
+    cpu_ns = time.process_time_ns
+    enc = encode
+    dec = decode
+    chan.send({"hello": True})
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    try:
+        with open(source_path) as fh:
+            code = compile(fh.read(), "candidate.py", "exec")
+        exec(code, namespace)
+        func = namespace.get(entry_point)
+        if not callable(func):
+            raise NameError(f"the program does not define a function {entry_point!r}")
+    except BaseException as exc:  # noqa: BLE001 - any failure to load is the program's
+        chan.send({"loaded": False, "error": f"{type(exc).__name__}: {exc}"[:2000], "line": _line_of(exc)})
+        return
+    chan.send({"loaded": True})
+    while True:
+        req = chan.recv()
+        if req is None:
+            return
+        try:
+            args = dec(req.get("args", []))
+            kwargs = dec(req.get("kwargs", {"__t": "dict", "v": []}))
+            if req.get("op") == "time":
+                times = []
+                _reset_peak()
+                for _ in range(int(req.get("repeat", 1))):
+                    start = cpu_ns()
+                    func(*args, **kwargs)
+                    times.append(cpu_ns() - start)
+                chan.send({"ok": True, "times_ns": times, "peak_kb": _peak_kb()})
+            else:
+                chan.send({"ok": True, "value": enc(func(*args, **kwargs))})
+        except BaseException as exc:  # noqa: BLE001
+            chan.send({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000]})
+
+
+def _line_of(exc: BaseException) -> int | None:
+    if isinstance(exc, SyntaxError):
+        return exc.lineno
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "candidate.py":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+# ---------------------------------------------------------------- judge role
+
+
+class CandidateDied(Exception):
+    """The candidate process closed its pipe (crashed, exited or was killed)."""
+
+
+class CandidateError(Exception):
+    """The candidate raised an exception or returned an unsupported value."""
+
+
+class Proxy:
+    """Stands in for the candidate function inside the test code."""
+
+    def __init__(self, chan: Channel, call_timeout: float) -> None:
+        self._chan = chan
+        self._timeout = call_timeout
+        self.dead = False
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        if self.dead:
+            raise CandidateDied("the candidate process is gone")
+        self.calls += 1
+        try:
+            payload = {"op": "call", "args": encode(list(args)), "kwargs": encode(dict(kwargs))}
+        except Unencodable as exc:
+            raise CandidateError(f"test passes an unsupported argument: {exc}") from None
+        try:
+            self._chan.send(payload)
+        except OSError:
+            self.dead = True
+            raise CandidateDied("the candidate process is gone") from None
+        reply = self._chan.recv(self._timeout)
+        if reply is None:
+            self.dead = True
+            raise CandidateDied("the candidate process is gone")
+        if not reply.get("ok"):
+            raise CandidateError(str(reply.get("error", "error"))[:2000])
+        try:
+            return decode(reply.get("value"))
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise CandidateError(f"malformed answer: {exc}") from None
+
+
+class _Record:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.total = 0
+        self.failures: list[dict] = []
+
+    def fail(self, line, message: str) -> None:
+        self.total += 1
+        if len(self.failures) < 20:
+            self.failures.append({"line": line, "message": message[:1000]})
+
+
+class _AssertCounter(ast.NodeTransformer):
+    """Rewrites `assert X, M` into `__ps_assert__(lambda: X, line, "X")` so each assert counts."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def visit_Assert(self, node: ast.Assert):
+        text = ast.get_source_segment(self.source, node.test) or "assertion"
+        call = ast.Expr(
+            ast.Call(
+                func=ast.Name("__ps_assert__", ast.Load()),
+                args=[
+                    ast.Lambda(
+                        ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
+                        node.test,
+                    ),
+                    ast.Constant(node.lineno),
+                    ast.Constant(text[:300]),
+                ],
+                keywords=[],
+            )
+        )
+        return ast.copy_location(call, node)
+
+
+def judge(read_fd: int, write_fd: int, spec_path: str) -> dict:
+    """Run the tests in `spec_path` against the candidate on the pipe; return the report."""
+    with open(spec_path) as fh:
+        spec = json.load(fh)
+    chan = Channel(read_fd, write_fd)
+    record = _Record()
+    report = {"hello": False, "loaded": False, "load_error": None, "load_line": None, "died": False}
+    hello = chan.recv(spec["start_timeout"])
+    if not hello or not hello.get("hello"):
+        return {**report, "passed": 0, "total": 0, "failures": []}
+    report["hello"] = True
+    loaded = chan.recv(spec["call_timeout"])
+    if loaded is None:
+        report["died"] = True
+        report["load_error"] = "the program exited or crashed while loading"
+    elif not loaded.get("loaded"):
+        report["load_error"] = str(loaded.get("error"))
+        report["load_line"] = loaded.get("line")
+    if not report["load_error"]:
+        report["loaded"] = True
+        proxy = Proxy(chan, spec["call_timeout"])
+        _run_io_tests(spec, proxy, record)
+        if spec.get("test_code"):
+            _run_test_code(spec, proxy, record)
+        report["died"] = proxy.dead
+    report.update(passed=record.passed, total=record.total, failures=record.failures)
+    return report
+
+
+def _run_io_tests(spec: dict, proxy: Proxy, record: _Record) -> None:
+    for index, test in enumerate(spec.get("io_tests", [])):
+        label = f"io_tests[{index}]"
+        try:
+            got = proxy(*decode(test["args"]), **decode(test["kwargs"]))
+        except (CandidateDied, CandidateError) as exc:
+            record.fail(label, f"{label}: {exc}")
+            continue
+        expected = decode(test["expected"])
+        if _equal(got, expected, test.get("atol", 0.0)):
+            record.passed += 1
+            record.total += 1
+        else:
+            record.fail(label, f"{label}: expected {expected!r:.200}, got {got!r:.200}")
+
+
+def _is_number(value) -> bool:
+    return type(value) in (int, float)
+
+
+def _equal(got, expected, atol: float) -> bool:
+    """Exact-type equality; numbers compare across int/float, within `atol` if set."""
+    if _is_number(got) and _is_number(expected):
+        return math.isclose(got, expected, abs_tol=atol, rel_tol=0.0) if atol else got == expected
+    if type(got) is not type(expected):
+        return False
+    if atol and type(got) in (list, tuple):
+        return len(got) == len(expected) and all(_equal(g, e, atol) for g, e in zip(got, expected))
+    return got == expected
+
+
+def _run_test_code(spec: dict, proxy: Proxy, record: _Record) -> None:
+    source = spec["test_code"]
+    tree = _AssertCounter(source).visit(ast.parse(source, "test.py"))
+    ast.fix_missing_locations(tree)
+
+    def ps_assert(thunk, line: int, text: str) -> None:
+        try:
+            ok = thunk()
+        except (CandidateDied, CandidateError) as exc:
+            record.fail(line, f"line {line}: {text}: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - an error inside an assertion is a failed assertion
+            record.fail(line, f"line {line}: {text}: {type(exc).__name__}: {exc}")
+            return
+        if ok:
+            record.passed += 1
+            record.total += 1
+        else:
+            record.fail(line, f"line {line}: assertion failed: {text}")
+
+    namespace = {"__name__": "__judge__", "__ps_assert__": ps_assert}
+    try:
+        exec(compile(tree, "test.py", "exec"), namespace)
+        check = namespace.get("check")
+        if callable(check):
+            check(proxy)
+        elif spec.get("entry_point"):
+            record.fail(None, "test code defines no check(candidate) function")
+    except (CandidateDied, CandidateError) as exc:
+        record.fail(_test_line(exc), f"test code stopped: {exc}")
+    except Exception as exc:  # noqa: BLE001
+        record.fail(_test_line(exc), f"test code stopped: {type(exc).__name__}: {exc}")
+
+
+def _test_line(exc: BaseException) -> int | None:
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "test.py":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def bench(source_path: str, entry_point: str, inputs_path: str, calls: bool) -> None:
+    """Load the program and, if `calls`, call it once on every input; print the results.
+
+    Run under cachegrind by the exact efficiency mode: the same run with
+    `calls` false is the baseline that is subtracted.
+    """
+    with open(inputs_path) as fh:
+        inputs = [decode(args) for args in json.load(fh)]
+    out = sys.stdout
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    with open(source_path) as fh:
+        exec(compile(fh.read(), "candidate.py", "exec"), namespace)
+    func = namespace[entry_point]
+    results = [encode(func(*args)) for args in inputs] if calls else []
+    out.write("PROOFSMITH-BENCH " + json.dumps(results) + "\n")
+    out.flush()
+
+
+def main(argv: list[str]) -> int:
+    """`serve READ_FD WRITE_FD SOURCE ENTRY`, `judge READ_FD WRITE_FD SPEC` or `bench SOURCE ENTRY INPUTS 0|1`."""
+    role = argv[1]
+    if role == "bench":
+        bench(argv[2], argv[3], argv[4], argv[5] == "1")
+        os._exit(0)
+    read_fd, write_fd = int(argv[2]), int(argv[3])
+    if role == "serve":
+        serve(read_fd, write_fd, argv[4], argv[5])
+        # Leave without running the program's atexit hooks or finalizers.
+        os._exit(0)
+    if role == "judge":
+        report = judge(read_fd, write_fd, argv[4])
+        sys.stdout.write("PROOFSMITH-JUDGE " + json.dumps(report) + "\n")
+        sys.stdout.flush()
+        return 0
+    print(f"unknown role {role!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
