@@ -118,6 +118,9 @@ def judge_spec(task: Task) -> str:
 
 def run_pair(task: Task, program: str, sandbox: Sandbox) -> tuple[RunResult, RunResult]:
     """Run judge and candidate as two sandboxed processes joined by two pipes."""
+    warm = getattr(sandbox, "run_pair", None)
+    if warm is not None:
+        return warm(program, judge_spec(task), task.entry_point or "", task.limits, judge_limits(task.limits))
     j2c_r, j2c_w = os.pipe()
     c2j_r, c2j_w = os.pipe()
     harness = HARNESS.read_bytes()
@@ -191,6 +194,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
             manifest=man,
         )
 
+    if judge_result.error:
+        return verdict("unknown", "sandbox", [Diagnostic(message=judge_result.error)])
     report = parse_report(judge_result)
     if judge_result.limit_hit == "wall" and (report is None or cand_result.limit_hit == "wall"):
         return verdict("unknown", "timeout", [Diagnostic(message=f"wall-clock limit of {task.limits.wall_s:g} s reached")])
@@ -214,7 +219,9 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         return verdict("refuted", _death_reason(cand_result) or "tests_failed", diags, partial)
     measured = None
     if efficiency and task.reference and task.perf_inputs:
-        measured = eff.measure(task, program, box, mode=efficiency)
+        # The timers drive their own processes, which the warm pool does not offer.
+        timer_box = box if hasattr(box, "spawn") else get_sandbox("bwrap")
+        measured = eff.measure(task, program, timer_box, mode=efficiency)
     return verdict("verified", None, [], partial, measured)
 
 

@@ -6,6 +6,9 @@ Every backend offers the same two calls:
 - `spawn(argv, files, limits, pass_fds=..., ...) -> Running` (then `.wait()`),
   for checkers that wire several sandboxed processes together with pipes.
 
+The `warm` kind (Python checks only) is a pool of pre-forked zygotes with
+`run_pair` instead of `spawn`; see `zygote.py`.
+
 `get_sandbox("auto")` picks bwrap where it works and falls back to the
 process backend (with its warning) where it does not.
 """
@@ -16,7 +19,7 @@ from typing import Literal, Protocol
 
 from proofsmith.sandbox.supervise import RunResult, Running
 
-SandboxKind = Literal["auto", "bwrap", "process", "docker"]
+SandboxKind = Literal["auto", "bwrap", "warm", "process", "docker"]
 
 __all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "get_sandbox"]
 
@@ -52,11 +55,15 @@ def get_sandbox(kind: SandboxKind = "auto", slots: int = 8) -> Sandbox:
         from proofsmith.sandbox.process import ProcessSandbox
 
         box = ProcessSandbox(slots)
+    elif kind == "warm":
+        from proofsmith.sandbox.zygote import WarmPool
+
+        box = WarmPool(max(1, slots // 4))
     elif kind == "docker":
         from proofsmith.sandbox.docker import DockerSandbox
 
         box = DockerSandbox()
     else:
-        raise ValueError(f"unknown sandbox {kind!r}: choose auto, bwrap, process or docker")
+        raise ValueError(f"unknown sandbox {kind!r}: choose auto, bwrap, warm, process or docker")
     _CACHE[kind] = box
     return box

@@ -122,9 +122,10 @@ class SlotCgroup:
 
     def procs_files(self) -> list[bytes]:
         """The cgroup.procs files a child writes itself into before exec."""
-        return [str(g / "cgroup.procs").encode() for g in self._groups()]
+        return [str(g / "cgroup.procs").encode() for g in self.groups()]
 
-    def _groups(self) -> list[Path]:
+    def groups(self) -> list[Path]:
+        """The distinct cgroup directories of this slot."""
         return sorted({g for g in (self.memory, self.pids, self.cpu) if g is not None})
 
     def prepare(self, memory_bytes: int, pids: int) -> None:
@@ -179,7 +180,7 @@ class SlotCgroup:
 
     def kill_all(self) -> None:
         """SIGKILL every process in the slot (daemons that escaped with setsid too)."""
-        for group in self._groups():
+        for group in self.groups():
             if _write(group / "cgroup.kill", "1"):
                 continue
             for _ in range(50):
@@ -198,7 +199,7 @@ class SlotCgroup:
 
     def remove(self) -> None:
         """Delete the cgroups (after `kill_all`)."""
-        for group in self._groups():
+        for group in self.groups():
             for _ in range(20):
                 try:
                     group.rmdir()
