@@ -1,0 +1,1 @@
+"""Loaders that turn benchmark files into Tasks (and candidate files into Candidates)."""
