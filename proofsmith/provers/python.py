@@ -106,6 +106,7 @@ def judge_spec(task: Task) -> str:
         {
             "entry_point": task.entry_point,
             "test_code": task.test_code,
+            "prelude": f"{task.context}\n{task.statement}" if task.test_code else None,
             "io_tests": [
                 {"args": encode(t.args), "kwargs": encode(t.kwargs), "expected": encode(t.expected), "atol": t.atol}
                 for t in task.io_tests

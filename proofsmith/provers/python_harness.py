@@ -357,6 +357,16 @@ def _run_test_code(spec: dict, proxy: Proxy, record: _Record) -> None:
             record.fail(line, f"line {line}: assertion failed: {text}")
 
     namespace = {"__name__": "__judge__", "__ps_assert__": ps_assert}
+    # Tests may call helpers the task's own prompt defines (HumanEval/32's `poly`)
+    # or the entry point by name (HumanEval/33): give them the task's code and the proxy.
+    prelude = spec.get("prelude")
+    if prelude:
+        try:
+            exec(compile(prelude, "prelude.py", "exec"), namespace)
+        except Exception:  # noqa: BLE001 - a prompt that is not code gives no helpers
+            pass
+    if spec.get("entry_point"):
+        namespace[spec["entry_point"]] = proxy
     try:
         exec(compile(tree, "test.py", "exec"), namespace)
         check = namespace.get("check")

@@ -141,7 +141,10 @@ class SlotCgroup:
                 _write(self.memory / "memory.peak", "0")  # resettable on kernels >= 6.12
                 self._failcnt = _read_key(self.memory / "memory.events", "oom_kill")
         if self.pids is not None:
-            _write(self.pids / "pids.max", str(pids))
+            # Tasks of a finished bwrap are uncharged only when the kernel tears its
+            # namespaces down, asynchronously; budget this run on top of them.
+            lingering = _read_int(self.pids / "pids.current") or 0
+            _write(self.pids / "pids.max", str(pids + lingering))
             self._pids_events = _read_key(self.pids / "pids.events", "max")
         self._cpu_start = self._cpu_ns() or 0
 

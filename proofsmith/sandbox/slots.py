@@ -8,6 +8,7 @@ process gets a slot of its own (notes/sandbox.md, pitfalls).
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import queue
 import threading
@@ -17,6 +18,8 @@ from proofsmith.sandbox.cgroups import SlotCgroup
 
 #: First uid handed to slots; each proofsmith process takes its own block of 256.
 UID_BASE = 200_000
+#: Slot numbers are unique across every pool of this process (uids and cgroup names derive from them).
+_NEXT_SLOT = itertools.count()
 
 
 @dataclass
@@ -32,21 +35,19 @@ class SlotPool:
     """A bounded pool of slots, handed out one per running sandboxed process."""
 
     def __init__(self, size: int, use_cgroups: bool = True) -> None:
-        block = UID_BASE + (os.getpid() % 4096) * 256
         self.size = size
         self._free: queue.Queue[Slot] = queue.Queue()
         self._all: list[Slot] = []
         self._lock = threading.Lock()
         self._use_cgroups = use_cgroups
-        self._block = block
         self._created = 0
         atexit.register(self.close)
 
     def _new_slot(self) -> Slot:
-        index = self._created
+        index = next(_NEXT_SLOT)
         self._created += 1
         name = f"{os.getpid()}-slot{index}"
-        slot = Slot(index=index, uid=self._block + index, cgroup=SlotCgroup(name, enabled=self._use_cgroups))
+        slot = Slot(index=index, uid=UID_BASE + (os.getpid() % 4096) * 256 + index % 256, cgroup=SlotCgroup(name, enabled=self._use_cgroups))
         self._all.append(slot)
         return slot
 

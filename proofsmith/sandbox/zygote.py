@@ -39,6 +39,47 @@ LAYERS = ["uid", "pidns", "netns", "ipcns", "utsns", "mountns", "no-caps", "no-n
           "tmpfs-work", "seccomp", "rlimits"]
 
 
+class _Spawner:
+    """One long-lived thread that starts every zygote.
+
+    `bwrap --die-with-parent` ties the sandbox to the thread that forked it
+    (PR_SET_PDEATHSIG fires when that thread exits), so a zygote started from
+    a short-lived pool thread would die with it.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._loop, name="proofsmith-zygote-spawner", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, done = self._jobs.get()
+            try:
+                done.put((True, fn()))
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                done.put((False, exc))
+
+    def call(self, fn):
+        done: queue.Queue = queue.Queue(maxsize=1)
+        self._jobs.put((fn, done))
+        ok, value = done.get()
+        if not ok:
+            raise value
+        return value
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawn(fn):
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = _Spawner()
+    return _SPAWNER.call(fn)
+
+
 class _Worker:
     """One zygote process and the two slots (candidate, judge) it runs checks in."""
 
@@ -66,8 +107,8 @@ class _Worker:
                 paths.append(f"{inside}/cgroup.procs")
             self.procs[name] = paths
         args += ["--chdir", "/zygote", "--", python, "-I", "-S", "/zygote/zygote_server.py"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+        self.proc = _spawn(lambda: subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                    stderr=subprocess.PIPE, start_new_session=True))
         bpf = seccomp.filter_bpf()
         self.proc.stdin.write(struct.pack("!I", len(bpf)) + bpf)
         self.proc.stdin.flush()
@@ -95,6 +136,10 @@ class _Worker:
             "tmpfs_bytes": max(limits.file_size_mb << 20, 1 << 20) * 4,
         }
 
+    def stderr_tail(self) -> str:
+        """The last words of a stopped zygote (after `close`)."""
+        return getattr(self, "_last_words", "")
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -104,8 +149,15 @@ class _Worker:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
+        try:
+            self._last_words = self.proc.stderr.read()[-500:].decode(errors="replace").strip()
+        except (OSError, ValueError):
+            self._last_words = ""
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
+            try:
+                stream.close()
+            except OSError:
+                pass  # unflushed bytes to a dead zygote
         self.slots.close()
         shutil.rmtree(self._code_dir, ignore_errors=True)
 
@@ -169,9 +221,11 @@ class WarmPool:
                 raise TimeoutError("the warm worker stopped answering")
             reply = json.loads(line)
         except (OSError, ValueError, TimeoutError) as exc:
-            worker.close()
             replaced = True
-            broken = RunResult(sandbox=self.kind, isolation=self.layers(), error=f"warm worker failed: {exc}")
+            worker.close()
+            detail = worker.stderr_tail()
+            broken = RunResult(sandbox=self.kind, isolation=self.layers(),
+                               error=f"warm worker failed: {exc}" + (f" ({detail})" if detail else ""))
             return broken, broken
         finally:
             if not replaced:
