@@ -55,6 +55,13 @@ def test_each_bad_line_is_one_error_and_good_lines_survive(tmp_path):
     assert all("\n" not in e for e in errors)
 
 
+def test_truncated_line_names_its_own_column(tmp_path):
+    path = _write(tmp_path / "tasks.jsonl", ['{"id": "t1", "language": ', json.dumps(TASK)])
+    tasks, errors = read_tasks(path)
+    assert [t.id for t in tasks] == ["t1"]
+    assert errors == [f"{path}:1: not valid JSON (Expecting value at column 26)"]
+
+
 def test_nested_field_is_named_by_its_path(tmp_path):
     path = _write(tmp_path / "tasks.jsonl", [json.dumps({**TASK, "io_tests": [{"args": [1]}, {"args": 3}]})])
     tasks, errors = read_tasks(path)

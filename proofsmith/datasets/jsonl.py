@@ -73,7 +73,7 @@ def _read_models(path: str | os.PathLike[str], model: type[M]) -> tuple[list[tup
     for lineno, raw in _lines(path):
         try:
             # A byte-order mark is harmless noise some editors add to line 1.
-            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
             errors.append((lineno, f"not valid UTF-8 (byte {exc.start + 1})"))
             continue
