@@ -1,0 +1,163 @@
+"""What this machine offers proofsmith: isolation layers and toolchains.
+
+`proofsmith doctor` prints one `Finding` per line. Each is either ok (with
+what was found) or missing (with the command or setting that fixes it), so a
+new user sees at once why a check would come back `unknown`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report: a component, whether it works, and what was found or how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        """The report line, e.g. `valgrind   missing: apt-get install valgrind ...`."""
+        return f"{self.name:<10} {'ok' if self.ok else 'missing'}: {self.detail}"
+
+
+def _version(argv: list[str]) -> str | None:
+    """First non-empty output line of a `--version` call, or None when it cannot run."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def sandbox_finding() -> tuple[Finding, list[str]]:
+    """The default (`auto`) sandbox and its layers; the layers are returned for the cgroup line."""
+    from proofsmith.sandbox import get_sandbox
+
+    try:
+        box = get_sandbox("auto")
+        layers = box.layers()
+    except Exception as exc:  # noqa: BLE001 - any failure here is what the user needs to read
+        return Finding("sandbox", False, f"the default sandbox cannot start ({exc})"), []
+    detail = f"{box.kind}: {', '.join(layers)}"
+    if box.kind == "process":
+        detail += " (fallback without network or filesystem isolation: install bubblewrap)"
+    return Finding("sandbox", True, detail), layers
+
+
+def bwrap_finding() -> Finding:
+    """bubblewrap: installed, its version, and whether it can build namespaces here."""
+    from proofsmith.sandbox import probe
+
+    if shutil.which("bwrap") is None:
+        return Finding("bwrap", False, "apt-get install bubblewrap (the default sandbox), or `make install`")
+    version = _version(["bwrap", "--version"]) or "unknown version"
+    if not probe.bwrap_works():
+        return Finding("bwrap", False, f"{version} installed but cannot create namespaces here: enable unprivileged "
+                       "user namespaces (sysctl kernel.unprivileged_userns_clone=1) or use --sandbox process")
+    return Finding("bwrap", True, version)
+
+
+def cgroup_finding(layers: list[str]) -> Finding:
+    """Which cgroup hierarchy the machine has, and whether proofsmith can write limits into it."""
+    root = Path("/sys/fs/cgroup")
+    if (root / "cgroup.controllers").exists():
+        version = "v2"
+    elif (root / "memory").is_dir():
+        version = "v1"
+    else:
+        return Finding("cgroup", False, "no cgroup hierarchy mounted: memory is capped by RLIMIT_AS only "
+                       "(mount cgroup2 on /sys/fs/cgroup)")
+    controls = [layer.split("-", 1)[1] for layer in layers if layer.startswith("cgroup")]
+    if not controls:
+        return Finding("cgroup", False, f"{version} present but not writable here: memory is capped by RLIMIT_AS "
+                       "only (run as root, or delegate a cgroup to this user)")
+    return Finding("cgroup", True, f"{version}, per-slot {' and '.join(controls)} limits")
+
+
+def seccomp_finding() -> Finding:
+    """Whether the seccomp filter compiles (libseccomp + pyseccomp)."""
+    from proofsmith.sandbox import seccomp
+
+    try:
+        bpf = seccomp.filter_bpf()
+    except seccomp.SeccompUnavailable as exc:
+        return Finding("seccomp", False, str(exc))
+    return Finding("seccomp", True, f"filter of {len(bpf) // 8} BPF instructions, "
+                   f"{len(seccomp.DENIED_SYSCALLS)} syscalls denied")
+
+
+def python_finding() -> Finding:
+    """The interpreter candidates run under."""
+    from proofsmith.provers.python import CANDIDATE_PYTHON
+
+    version = _version([CANDIDATE_PYTHON, "--version"])
+    if version is None:
+        return Finding("python", False, f"{CANDIDATE_PYTHON} does not run: apt-get install python3 "
+                       "(or point PROOFSMITH_PYTHON at an interpreter outside /root)")
+    return Finding("python", True, f"{version} at {CANDIDATE_PYTHON}")
+
+
+def tool_finding(name: str, argv: list[str], fix: str) -> Finding:
+    """A command-line toolchain: its version, or the install line `fix`."""
+    version = _version(argv) if shutil.which(argv[0]) else None
+    if version is None:
+        return Finding(name, False, fix)
+    return Finding(name, True, version or "installed")
+
+
+def z3_finding() -> Finding:
+    """Z3 for SMT tasks, from PyPI `z3-solver` or a `z3` binary."""
+    if importlib.util.find_spec("z3") is not None:
+        try:
+            return Finding("z3", True, f"z3-solver {importlib.metadata.version('z3-solver')} (Python bindings)")
+        except importlib.metadata.PackageNotFoundError:
+            return Finding("z3", True, "z3 Python bindings")
+    return tool_finding("z3", ["z3", "--version"], "pip install z3-solver (needed for SMT tasks)")
+
+
+def docker_finding() -> Finding:
+    """Whether a Docker engine answers (only `--sandbox docker` needs one)."""
+    if importlib.util.find_spec("docker") is None:
+        return Finding("docker", False, "pip install 'proofsmith[docker]' (only for --sandbox docker)")
+    import docker
+
+    try:
+        client = docker.from_env(timeout=5)
+        version = client.version().get("Version", "?")
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - the docker SDK raises many unrelated types for "no engine"
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        return Finding("docker", False, f"no engine answers at {where} ({reason}): start dockerd or set DOCKER_HOST "
+                       "(only for --sandbox docker)")
+    return Finding("docker", True, f"engine {version} reachable")
+
+
+def findings() -> list[Finding]:
+    """Every check `proofsmith doctor` reports, in display order."""
+    sandbox, layers = sandbox_finding()
+    return [
+        sandbox,
+        bwrap_finding(),
+        cgroup_finding(layers),
+        seccomp_finding(),
+        python_finding(),
+        tool_finding("valgrind", ["valgrind", "--version"], "apt-get install valgrind (needed for --efficiency exact)"),
+        tool_finding("coqc", ["coqc", "--version"], "apt-get install coq (needed for Coq tasks)"),
+        z3_finding(),
+        docker_finding(),
+    ]
