@@ -1,0 +1,48 @@
+# The README's two commands, `make demo` and `make test`, and what they need.
+# Override the virtual environment with `make test VENV=/path/to/venv`.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# Written after a successful pip install; redone when pyproject.toml changes.
+STAMP := $(VENV)/.proofsmith-installed
+SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3
+DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
+
+.PHONY: install system-packages demo test bench
+
+install: system-packages $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[humaneval,docker,dev]'
+	touch $@
+
+# apt-get only runs when something is missing and we are root; otherwise one line says what to do.
+system-packages:
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
+	test -x /usr/bin/python3 || missing="$$missing python3"; \
+	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libseccomp\.so\.2' \
+		|| missing="$$missing libseccomp2"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing system packages:$$missing"; \
+		apt-get update && apt-get install -y $(SYSTEM_PACKAGES); \
+	else \
+		echo "make: missing system packages:$$missing; install them as root (apt-get install -y$$missing)," \
+			"or checks use the weaker 'process' sandbox or come back unknown"; \
+	fi
+
+# The demo has refuted candidates on purpose, so exit status 1 (not verified) is the expected result.
+demo: install
+	$(BIN)/proofsmith check $(DEMO) || test $$? -eq 1
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/run.py
