@@ -127,7 +127,8 @@ class VerdictCache:
             with self._lock:
                 if not self._ready:
                     self._initialise()
-            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
+            # Used by its own thread only; `close` may come from another, hence no same-thread check.
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             self._fail(exc)
             return None

@@ -86,6 +86,8 @@ def test_threads_share_one_cache(tmp_path):
         thread.join()
     assert errors == []
     assert cache.enabled
+    cache.close()  # the connections belong to the finished threads
+    assert cache.get("3-24").task_id == "3-24"
     with sqlite3.connect(tmp_path / "v.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 100
 
