@@ -13,6 +13,7 @@ import os
 import sys
 from collections import Counter
 from typing import get_args
+
 import click
 
 from proofsmith import __version__
@@ -131,8 +132,8 @@ def _write_jsonl(path: str, verdicts) -> None:
 def _open_sandbox(kind: str) -> str:
     """Start the sandbox before any check, so a broken one is one error line, not N unknowns.
 
-    Returns `auto` resolved to the kind it picked: get_sandbox caches each box under its
-    concrete kind, so passing `auto` on would build a second box (with the same slot uids).
+    Returns `auto` resolved to the kind it picked: get_sandbox caches a box under its
+    concrete kind only, so passing `auto` on would build a new box for every check.
     """
     from proofsmith.sandbox import get_sandbox, probe
 
