@@ -18,6 +18,7 @@ or the sandbox breaks -> unknown.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -41,7 +42,10 @@ from proofsmith.schema import (
 HARNESS = Path(__file__).with_name("python_harness.py")
 #: The interpreter candidates run under; outside root's home so slot uids can read it.
 CANDIDATE_PYTHON = os.environ.get("PROOFSMITH_PYTHON", "/usr/bin/python3")
-CHECKER_VERSION = "1"
+#: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
+CHECKER_VERSION = "1+" + hashlib.sha256(
+    Path(__file__).read_bytes() + Path(__file__).with_name("python_harness.py").read_bytes()
+).hexdigest()[:12]
 _JUDGE_MARK = "PROOFSMITH-JUDGE "
 
 

@@ -15,6 +15,7 @@ process backend (with its warning) where it does not.
 
 from __future__ import annotations
 
+import threading
 from typing import Literal, Protocol
 
 from proofsmith.sandbox.supervise import RunResult, Running
@@ -37,16 +38,23 @@ class Sandbox(Protocol):
 
 
 _CACHE: dict[str, Sandbox] = {}
+_LOCK = threading.Lock()
 
 
 def get_sandbox(kind: SandboxKind = "auto", slots: int = 8) -> Sandbox:
-    """The process-wide sandbox of `kind` (created once, reused)."""
-    if kind in _CACHE:
-        return _CACHE[kind]
-    from proofsmith.sandbox import probe
+    """The process-wide sandbox of `kind` (created once, reused; thread-safe)."""
+    with _LOCK:
+        if kind == "auto":
+            from proofsmith.sandbox import probe
 
-    if kind == "auto":
-        kind = "bwrap" if probe.bwrap_works() else "process"
+            kind = "bwrap" if probe.bwrap_works() else "process"
+        box = _CACHE.get(kind)
+        if box is None:
+            box = _CACHE[kind] = _create(kind, slots)
+        return box
+
+
+def _create(kind: str, slots: int) -> Sandbox:
     if kind == "bwrap":
         from proofsmith.sandbox.bwrap import BwrapSandbox
 
@@ -65,5 +73,4 @@ def get_sandbox(kind: SandboxKind = "auto", slots: int = 8) -> Sandbox:
         box = DockerSandbox()
     else:
         raise ValueError(f"unknown sandbox {kind!r}: choose auto, bwrap, warm, process or docker")
-    _CACHE[kind] = box
     return box

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from proofsmith.schema import LimitHit, Limits
 
 _PR_SET_NO_NEW_PRIVS = 38
+#: extra RLIMIT_NPROC room when no pids cgroup is available (see `rlimits`)
+NPROC_HEADROOM = 256
 _PR_SET_PDEATHSIG = 1
 
 
@@ -29,7 +31,10 @@ def rlimits(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool) -> 
     if not memory_by_cgroup:
         out.append((resource.RLIMIT_AS, limits.memory_mb << 20))
     if not pids_by_cgroup:
-        out.append((resource.RLIMIT_NPROC, limits.pids))
+        # RLIMIT_NPROC counts every task of the uid, and a finished bwrap's tasks
+        # stay counted until the kernel tears its namespaces down (asynchronously):
+        # leave room for them, or back-to-back runs in one slot fail to fork.
+        out.append((resource.RLIMIT_NPROC, limits.pids + NPROC_HEADROOM))
     return out
 
 
