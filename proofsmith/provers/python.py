@@ -27,7 +27,7 @@ from pathlib import Path
 from proofsmith import __version__
 from proofsmith.provers import efficiency as eff
 from proofsmith.provers.python_harness import encode
-from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
+from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
 from proofsmith.schema import (
     Candidate,
     Diagnostic,
@@ -126,6 +126,9 @@ def run_pair(task: Task, program: str, sandbox: Sandbox) -> tuple[RunResult, Run
     warm = getattr(sandbox, "run_pair", None)
     if warm is not None:
         return warm(program, judge_spec(task), task.entry_point or "", task.limits, judge_limits(task.limits))
+    if not hasattr(sandbox, "spawn"):
+        raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run a judge beside the candidate; "
+                                 "use --sandbox bwrap, warm or process for Python tasks")
     j2c_r, j2c_w = os.pipe()
     c2j_r, c2j_w = os.pipe()
     harness = HARNESS.read_bytes()

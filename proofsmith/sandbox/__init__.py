@@ -4,7 +4,8 @@ Every backend offers the same two calls:
 
 - `run(argv, files, limits, stdin=..., env=...) -> RunResult`
 - `spawn(argv, files, limits, pass_fds=..., ...) -> Running` (then `.wait()`),
-  for checkers that wire several sandboxed processes together with pipes.
+  for checkers that wire several sandboxed processes together with pipes
+  (bwrap and process only: `SpawningSandbox`; docker offers `run` alone).
 
 The `warm` kind (Python checks only) is a pool of pre-forked zygotes with
 `run_pair` instead of `spawn`; see `zygote.py`.
@@ -22,17 +23,25 @@ from proofsmith.sandbox.supervise import RunResult, Running
 
 SandboxKind = Literal["auto", "bwrap", "warm", "process", "docker"]
 
-__all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "get_sandbox"]
+__all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "SandboxUnsupported", "SpawningSandbox", "get_sandbox"]
+
+
+class SandboxUnsupported(RuntimeError):
+    """The chosen sandbox cannot do what a checker needs (e.g. docker has no `spawn`)."""
 
 
 class Sandbox(Protocol):
-    """What every sandbox backend provides (see the module docstring)."""
+    """What every sandbox backend provides: whole runs (see the module docstring)."""
 
     kind: str
 
     def layers(self) -> list[str]: ...
 
     def run(self, argv, files, limits, *, stdin=None, env=None) -> RunResult: ...
+
+
+class SpawningSandbox(Sandbox, Protocol):
+    """A sandbox that can also start processes wired to the caller by pipes (bwrap, process)."""
 
     def spawn(self, argv, files, limits, *, pass_fds=(), env=None, stdin=None) -> Running: ...
 
