@@ -397,10 +397,6 @@ def test_fork_bomb_is_not_verified(py_task, candidate):
     assert v.status != "verified" and v.reward == 0.0, v
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: python.py parse_report() trusts the last 'PROOFSMITH-JUDGE ' line of the judge's stdout, which "
-    "test code may print candidate values to, and check() uses it even when the judge was killed at its "
-    "wall limit (the `limit_hit == 'wall'` test only rejects it when the candidate also hit 'wall')"))
 @pytest.mark.timeout(60)
 def test_judge_report_printed_through_the_tests_is_not_trusted(py_task, candidate):
     """The test code prints a candidate's answer; the candidate answers with a forged report line, then stalls.
@@ -435,11 +431,6 @@ def test_judge_report_printed_through_the_tests_is_not_trusted(py_task, candidat
 NESTED = 'b"[" * 200000 + b"]" * 200000 + b"\\n"'
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: python_harness.py Channel.recv() catches only ValueError from json.loads; a candidate that writes "
-    "a deeply nested JSON line into its reply pipe raises RecursionError in the judge (at load, or in an "
-    "io_tests call, where _run_io_tests does not catch it), the judge dies without a report and a wrong "
-    "candidate gets 'unknown' (crash), which a trainer masks and a leaderboard may drop, instead of 'refuted'"))
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("where", ["at_load", "in_io_test_call"])
 def test_malformed_reply_crashing_the_judge_is_refuted(py_task, candidate, where):

@@ -23,6 +23,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from proofsmith import __version__
 from proofsmith.provers import efficiency as eff
@@ -46,7 +47,6 @@ CANDIDATE_PYTHON = os.environ.get("PROOFSMITH_PYTHON", "/usr/bin/python3")
 CHECKER_VERSION = "1+" + hashlib.sha256(
     Path(__file__).read_bytes() + Path(__file__).with_name("python_harness.py").read_bytes()
 ).hexdigest()[:12]
-_JUDGE_MARK = "PROOFSMITH-JUDGE "
 
 
 def program_text(task: Task, candidate: Candidate) -> str:
@@ -121,16 +121,28 @@ def judge_spec(task: Task) -> str:
     )
 
 
-def run_pair(task: Task, program: str, sandbox: Sandbox) -> tuple[RunResult, RunResult]:
+class PairResult(NamedTuple):
+    """What one judge + candidate run produced."""
+
+    judge: RunResult
+    candidate: RunResult
+    #: the judge's report as written to its private fd ("" when it wrote none)
+    report: str
+
+
+def run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
     """Run judge and candidate as two sandboxed processes joined by two pipes."""
     warm = getattr(sandbox, "run_pair", None)
     if warm is not None:
-        return warm(program, judge_spec(task), task.entry_point or "", task.limits, judge_limits(task.limits))
+        return PairResult(*warm(program, judge_spec(task), task.entry_point or "", task.limits,
+                                judge_limits(task.limits)))
     if not hasattr(sandbox, "spawn"):
         raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run a judge beside the candidate; "
                                  "use --sandbox bwrap, warm or process for Python tasks")
     j2c_r, j2c_w = os.pipe()
     c2j_r, c2j_w = os.pipe()
+    pipes: tuple[int, ...] = (j2c_r, j2c_w, c2j_r, c2j_w)
+    report_fd = os.memfd_create("judge-report", 0)
     harness = HARNESS.read_bytes()
     candidate = judge = None
     try:
@@ -142,11 +154,22 @@ def run_pair(task: Task, program: str, sandbox: Sandbox) -> tuple[RunResult, Run
             pass_fds=(j2c_r, c2j_w),
         )
         judge = sandbox.spawn(
-            [CANDIDATE_PYTHON, "-I", "-S", "harness.py", "judge", str(c2j_r), str(j2c_w), "spec.json"],
+            [CANDIDATE_PYTHON, "-I", "-S", "harness.py", "judge", str(c2j_r), str(j2c_w), "spec.json",
+             str(report_fd)],
             {"harness.py": harness, "spec.json": judge_spec(task)},
             judge_limits(task.limits),
-            pass_fds=(c2j_r, j2c_w),
+            pass_fds=(c2j_r, j2c_w, report_fd),
         )
+        # Our copies must go before waiting, or the judge never sees the candidate's EOF.
+        for fd in (j2c_r, j2c_w, c2j_r, c2j_w):
+            os.close(fd)
+        pipes = ()
+        # The judge's deadline is the candidate's wall limit: it is killed with the candidate.
+        judge_result = judge.wait(timeout=task.limits.wall_s)
+        candidate.kill()
+        cand_result = candidate.wait(0)
+        os.lseek(report_fd, 0, os.SEEK_SET)
+        report = os.read(report_fd, 1 << 20).decode("utf-8", "replace")
     except BaseException:
         for proc in (candidate, judge):
             if proc is not None:
@@ -154,23 +177,25 @@ def run_pair(task: Task, program: str, sandbox: Sandbox) -> tuple[RunResult, Run
                 proc.wait(0)
         raise
     finally:
-        for fd in (j2c_r, j2c_w, c2j_r, c2j_w):
+        for fd in (*pipes, report_fd):
             os.close(fd)
-    # The judge's deadline is the candidate's wall limit: it is killed with the candidate.
-    judge_result = judge.wait(timeout=task.limits.wall_s)
-    candidate.kill()
-    return judge_result, candidate.wait(0)
+    return PairResult(judge_result, cand_result, report)
 
 
-def parse_report(judge_result: RunResult) -> dict | None:
-    """The judge's report from its stdout, or None when it wrote none."""
-    for line in reversed(judge_result.stdout.splitlines()):
-        if line.startswith(_JUDGE_MARK):
-            try:
-                return json.loads(line[len(_JUDGE_MARK):])
-            except ValueError:
-                return None
-    return None
+def parse_report(pair: PairResult) -> dict | None:
+    """The judge's report, or None when the judge did not finish on its own.
+
+    A judge killed at its wall limit, or one that hit any limit or exited
+    non-zero, wrote no report we can trust.
+    """
+    judge = pair.judge
+    if judge.exit_code != 0 or judge.limit_hit is not None or judge.error is not None:
+        return None
+    try:
+        report = json.loads(pair.report)
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None
 
 
 def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None) -> Verdict:
@@ -179,7 +204,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     started = time.monotonic()
     man = manifest(task, box, efficiency)
     program = program_text(task, candidate)
-    judge_result, cand_result = run_pair(task, program, box)
+    pair = run_pair(task, program, box)
+    judge_result, cand_result = pair.judge, pair.candidate
     resources = Resources(
         cpu_s=cand_result.cpu_s,
         wall_s=cand_result.wall_s,
@@ -204,8 +230,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
 
     if judge_result.error:
         return verdict("unknown", "sandbox", [Diagnostic(message=judge_result.error)])
-    report = parse_report(judge_result)
-    if judge_result.limit_hit == "wall" and (report is None or cand_result.limit_hit == "wall"):
+    report = parse_report(pair)
+    if judge_result.limit_hit == "wall":
         return verdict("unknown", "timeout", [Diagnostic(message=f"wall-clock limit of {task.limits.wall_s:g} s reached")])
     if report is None:
         tail = (judge_result.stderr or judge_result.stdout)[-500:]

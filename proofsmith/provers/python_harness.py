@@ -6,8 +6,9 @@ one of two roles, each in its own sandboxed process with its own uid:
 - `serve`: loads one program (the candidate, or the reference) and answers
   call requests on a pipe: `{"op": "call"|"time", "args": [...], ...}`.
 - `judge`: runs the task's tests, where `candidate` is a proxy that sends each
-  call down the pipe and decodes the answer. Results go to the judge's own
-  stdout, which the candidate process has no handle on.
+  call down the pipe and decodes the answer. The report goes to a file
+  descriptor of the judge's own, which the candidate process has no handle on
+  (not stdout: test code may print the candidate's answers there).
 
 Values cross the pipe as tagged JSON (`encode`/`decode`): only plain data of
 exact built-in types, so a candidate cannot smuggle an object whose `__eq__`
@@ -24,7 +25,8 @@ import select
 import sys
 import time
 
-MAX_MESSAGE = 64 << 20
+#: the largest message accepted on a pipe; a candidate's answer past this counts as no answer
+MAX_MESSAGE = 16 << 20
 _SCALARS = (type(None), bool, int, str)
 
 
@@ -113,9 +115,10 @@ class Channel:
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
         try:
-            return json.loads(line)
-        except ValueError:
+            message = json.loads(line)
+        except Exception:  # noqa: BLE001 - garbage (even nested deep enough to recurse) is no message
             return None
+        return message if isinstance(message, dict) else None
 
 
 # ---------------------------------------------------------------- serve role
@@ -371,7 +374,13 @@ def _run_test_code(spec: dict, proxy: Proxy, record: _Record) -> None:
         exec(compile(tree, "test.py", "exec"), namespace)
         check = namespace.get("check")
         if callable(check):
+            before = record.total
             check(proxy)
+            if record.total == before:
+                # Tests that assert some other way (unittest's assertEqual, a raise)
+                # passed if check() returned: that counts as one test.
+                record.passed += 1
+                record.total += 1
         elif spec.get("entry_point"):
             record.fail(None, "test code defines no check(candidate) function")
     except (CandidateDied, CandidateError) as exc:
@@ -408,7 +417,7 @@ def bench(source_path: str, entry_point: str, inputs_path: str, calls: bool) -> 
 
 
 def main(argv: list[str]) -> int:
-    """`serve READ_FD WRITE_FD SOURCE ENTRY`, `judge READ_FD WRITE_FD SPEC` or `bench SOURCE ENTRY INPUTS 0|1`."""
+    """`serve READ_FD WRITE_FD SOURCE ENTRY`, `judge READ_FD WRITE_FD SPEC REPORT_FD` or `bench SOURCE ENTRY INPUTS 0|1`."""
     role = argv[1]
     if role == "bench":
         bench(argv[2], argv[3], argv[4], argv[5] == "1")
@@ -419,9 +428,13 @@ def main(argv: list[str]) -> int:
         # Leave without running the program's atexit hooks or finalizers.
         os._exit(0)
     if role == "judge":
-        report = judge(read_fd, write_fd, argv[4])
-        sys.stdout.write("PROOFSMITH-JUDGE " + json.dumps(report) + "\n")
-        sys.stdout.flush()
+        # The report goes to its own fd, never stdout: test code may print
+        # candidate answers there, and those are the candidate's words.
+        report_fd = int(argv[5])
+        report = json.dumps(judge(read_fd, write_fd, argv[4])).encode()
+        view = memoryview(report)
+        while view:
+            view = view[os.write(report_fd, view):]
         return 0
     print(f"unknown role {role!r}", file=sys.stderr)
     return 2

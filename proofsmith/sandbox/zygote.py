@@ -200,8 +200,8 @@ class WarmPool:
         return self._idle.get()
 
     def run_pair(self, program: str, spec: str, entry_point: str, limits: Limits,
-                 judge_limits: Limits) -> tuple[RunResult, RunResult]:
-        """Run the judge and candidate; return (judge, candidate) results like two sandbox runs."""
+                 judge_limits: Limits) -> tuple[RunResult, RunResult, str]:
+        """Run the judge and candidate: (judge, candidate) results like two sandbox runs, and the judge's report."""
         worker = self._acquire()
         replaced = False
         try:
@@ -226,7 +226,7 @@ class WarmPool:
             detail = worker.stderr_tail()
             broken = RunResult(sandbox=self.kind, isolation=self.layers(),
                                error=f"warm worker failed: {exc}" + (f" ({detail})" if detail else ""))
-            return broken, broken
+            return broken, broken, ""
         finally:
             if not replaced:
                 for slot in (worker.cand, worker.judge):
@@ -235,7 +235,8 @@ class WarmPool:
             else:
                 with self._lock:
                     self._started -= 1
-        return self._result(reply, "judge", worker.judge, judge_limits), self._result(reply, "candidate", worker.cand, limits)
+        return (self._result(reply, "judge", worker.judge, judge_limits),
+                self._result(reply, "candidate", worker.cand, limits), reply.get("judge_report", ""))
 
     def _result(self, reply: dict, name: str, slot: Slot, limits: Limits) -> RunResult:
         status = reply[name]

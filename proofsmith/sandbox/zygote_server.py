@@ -247,10 +247,11 @@ def serve(bpf: bytes) -> None:
         j2c_r, j2c_w = os.pipe()
         c2j_r, c2j_w = os.pipe()
         cand_slot, judge_slot = header["candidate"], header["judge"]
+        report_fd = os.memfd_create("judge-report", 0)
         cand_slot["argv"] = ["serve", str(j2c_r), str(c2j_w), "candidate.py", header["entry_point"]]
-        judge_slot["argv"] = ["judge", str(c2j_r), str(j2c_w), "spec.json"]
+        judge_slot["argv"] = ["judge", str(c2j_r), str(j2c_w), "spec.json", str(report_fd)]
         cand = _fork_child("candidate", cand_slot, (j2c_r, c2j_w), bpf)
-        judge = _fork_child("judge", judge_slot, (c2j_r, j2c_w), bpf)
+        judge = _fork_child("judge", judge_slot, (c2j_r, j2c_w, report_fd), bpf)
         for fd in (j2c_r, j2c_w, c2j_r, c2j_w):
             os.close(fd)
         started = time.monotonic()
@@ -275,6 +276,7 @@ def serve(bpf: bytes) -> None:
         wall = time.monotonic() - started
         reply = {
             "judge_stdout": _read_memfd(judge.out_fd),
+            "judge_report": _read_memfd(report_fd),
             "judge": _status(judge_status),
             "candidate": _status(cand_status),
             "judge_stderr": _stderr_tail(judge.err_fd),
@@ -282,7 +284,7 @@ def serve(bpf: bytes) -> None:
             "wall_killed": wall_killed,
             "wall_s": wall,
         }
-        for fd in (cand.out_fd, cand.err_fd, judge.out_fd, judge.err_fd):
+        for fd in (cand.out_fd, cand.err_fd, judge.out_fd, judge.err_fd, report_fd):
             os.close(fd)
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
