@@ -136,11 +136,6 @@ def test_no_efficiency_without_a_request(work_task, candidate):
     assert v.status == "verified" and v.efficiency is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: efficiency.py _Server.time_call() takes the first reply on the pipe as the answer to its request; "
-    "the candidate writes forged {'ok': true, 'times_ns': [1000]} replies into its own reply pipe before it "
-    "works, so they are read at once (the cgroup cross-check sees ~0 CPU in that window) and a 3x slower "
-    "candidate scores 1.0"))
 @pytest.mark.timeout(120)
 def test_cpu_mode_forged_timing_replies_do_not_help(work_task, candidate):
     task = work_task()
@@ -154,7 +149,9 @@ def work(n):
         fake = _json.dumps({"ok": True, "times_ns": [1000], "peak_kb": 1}) + "\\n"
         _os.write(int(_sys.argv[3]), (fake * 50).encode())""", 1)), efficiency="cpu", use_cache=False)
     assert v.status == "verified", v
-    assert v.efficiency.ratio >= 2.0, v.efficiency
+    # A forged reply carries no right answer: either it is read as wrong (no ratio)
+    # or the real, slow reply is measured from outside.
+    assert v.efficiency.ratio is None or v.efficiency.ratio >= 2.0, v.efficiency
     assert v.efficiency.score <= 0.75, v.efficiency
 
 
@@ -221,10 +218,6 @@ def test_exact_mode_same_code_has_ratio_one(exact_verdicts):
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: efficiency.py _instructions() runs `python3 -I`, and -I implies -E, which ignores the "
-    "PYTHONHASHSEED=0 it passes: hashes are randomised, so instruction counts of the same program vary "
-    "between runs (about 0.1-0.4 %) instead of being identical"))
 def test_exact_mode_is_deterministic(exact_verdicts):
     costs = {name: v.efficiency.reference_cost for name, v in exact_verdicts.items()}
     assert len(set(costs.values())) == 1, costs
@@ -232,9 +225,6 @@ def test_exact_mode_is_deterministic(exact_verdicts):
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: efficiency.py _instructions() takes the first 'I refs:' match in the run's stderr, which the "
-    "candidate writes to before valgrind prints its summary; a 3x slower candidate forges a count of 1"))
 def test_exact_mode_forged_instruction_count_does_not_help(exact_verdicts):
     e = exact_verdicts["forged"].efficiency
     assert e.ratio is not None and e.ratio >= 2.5, e

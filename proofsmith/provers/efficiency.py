@@ -2,15 +2,16 @@
 
 Two modes (notes/sandbox.md section 3):
 
-- `cpu` (default): candidate and reference each load in their own sandboxed
-  process; for every perf input the supervisor asks each, interleaved, to run
-  the call once and report the in-process CPU time around it (best of
-  `ROUNDS`). A hostile candidate could forge its own report, so the supervisor
-  also reads the slot cgroup's CPU counter from outside around each request
-  and uses that when the report is implausibly low.
+- `cpu` (default): for every perf input, `ROUNDS` times, the reference and
+  then the candidate each load in a fresh sandboxed process (so no memo
+  survives a round) and run the call once; its cost is the slot cgroup's CPU
+  counter read from outside around the request, never the process's own word,
+  and the candidate's answer must equal the reference's. Best of `ROUNDS`.
 - `exact`: `valgrind --tool=cachegrind --cache-sim=no` instruction counts of
   a run that calls the function on every input, minus the same run without
   the calls, with `PYTHONHASHSEED=0`: deterministic, and it sees C-level work.
+  The answers must equal the reference's, the run must exit cleanly, and it
+  may not fork (so nothing can write a fake summary after valgrind's own).
 
 Score: ENAMEL's per-input efficiency `max(0, T - t) / (T - t_ref)` with the
 time cap `T = CAP_FACTOR * t_ref`, clipped to [0, 1] and averaged over inputs.
@@ -24,12 +25,15 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
-from proofsmith.provers.python_harness import Channel, encode
-from proofsmith.sandbox import Running, Sandbox
+from proofsmith.provers.python_harness import Channel, decode, encode, values_equal
+from proofsmith.sandbox import Running, SpawningSandbox
 from proofsmith.schema import Efficiency, Limits, Task
 
 ROUNDS = 5
+#: tasks an exact-mode run may have: bwrap, its pid 1 and valgrind, so the program cannot fork
+EXACT_PIDS = 3
 #: the time cap T is this many times the reference's cost (EvalPlus/EvalPerf use 4x)
 CAP_FACTOR = 4.0
 _HARNESS = Path(__file__).with_name("python_harness.py")
@@ -44,7 +48,7 @@ def score(candidate_cost: float, reference_cost: float, cap_factor: float = CAP_
     return max(0.0, min(1.0, (cap - candidate_cost) / (cap - reference_cost)))
 
 
-def measure(task: Task, program: str, sandbox: Sandbox, *, mode: str = "cpu") -> Efficiency:
+def measure(task: Task, program: str, sandbox: SpawningSandbox, *, mode: str = "cpu") -> Efficiency:
     """Measure `program` against `task.reference` on `task.perf_inputs`."""
     if mode == "exact":
         return _measure_exact(task, program, sandbox)
@@ -59,15 +63,15 @@ def _python() -> str:
     return CANDIDATE_PYTHON
 
 
-def _perf_limits(task: Task) -> Limits:
-    limits = task.limits
-    return limits.model_copy(update={"wall_s": limits.wall_s * (ROUNDS * 2 + 2) * max(1, len(task.perf_inputs))})
+def _serve_limits(task: Task) -> Limits:
+    # One process answers one timed call; allow for start-up on a busy machine.
+    return task.limits.model_copy(update={"wall_s": task.limits.wall_s + 10.0})
 
 
 class _Server:
     """One sandboxed `serve` process and the supervisor's end of its pipes."""
 
-    def __init__(self, sandbox: Sandbox, source: str, entry: str, limits: Limits) -> None:
+    def __init__(self, sandbox: SpawningSandbox, source: str, entry: str, limits: Limits) -> None:
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
         try:
@@ -86,22 +90,25 @@ class _Server:
         loaded = self.chan.recv(limits.wall_s) if hello else None
         self.ready = bool(loaded and loaded.get("loaded"))
 
-    def time_call(self, args: list, timeout: float) -> tuple[float | None, int | None]:
-        """CPU seconds of one call (None past `timeout`) and the process's peak KiB."""
+    def time_call(self, args: list, timeout: float) -> _Timed | None:
+        """Run one call; its CPU cost measured from outside, or None past `timeout`."""
         before = self.proc.cpu_s()
-        self.chan.send({"op": "time", "args": encode(list(args)), "repeat": 1})
+        self.chan.send({"op": "time", "args": encode(list(args))})
         reply = self.chan.recv(timeout)
         after = self.proc.cpu_s()
         if not reply or not reply.get("ok"):
-            return None, None
-        reported = reply["times_ns"][0] / 1e9
+            return None
+        reported = reply.get("time_ns")
+        cost = reported / 1e9 if isinstance(reported, int) else None
         if before is not None and after is not None:
-            outside = after - before
-            # The report comes from inside the candidate's process; never believe
-            # it when the kernel's counter says far more CPU was spent.
-            if reported < 0.5 * outside - 0.002:
-                reported = outside
-        return reported, reply.get("peak_kb")
+            # The kernel's counter for the whole sandbox is the cost: the in-process
+            # report could be forged, and the answer could have been sent early.
+            cost = after - before
+        try:
+            value = decode(reply.get("value"))
+        except Exception:  # noqa: BLE001 - an undecodable answer is a wrong answer
+            return _Timed(cost=cost or 0.0, value=_WRONG, peak_kb=None)
+        return _Timed(cost=cost or 0.0, value=value, peak_kb=self.proc.peak_kb() or reply.get("peak_kb"))
 
     def close(self) -> None:
         self.proc.kill()
@@ -110,82 +117,94 @@ class _Server:
             os.close(fd)
 
 
-def _measure_cpu(task: Task, program: str, sandbox: Sandbox) -> Efficiency:
-    limits = _perf_limits(task)
-    entry = task.entry_point or ""
-    cand = ref = None
+_WRONG = object()
+
+
+class _Timed(NamedTuple):
+    cost: float
+    value: object
+    peak_kb: int | None
+
+
+def _timed_once(sandbox: SpawningSandbox, source: str, task: Task, args: list, timeout: float) -> _Timed | None:
+    """Load `source` in a fresh process and time one call (no memo survives between rounds)."""
+    server = _Server(sandbox, source, task.entry_point or "", _serve_limits(task))
     try:
-        cand = _Server(sandbox, program, entry, limits)
-        ref = _Server(sandbox, task.reference or "", entry, limits)
-        if not (cand.ready and ref.ready):
-            return Efficiency(mode="cpu", unit="ns", score=0.0, timed_out=not cand.ready)
-        scores: list[float] = []
-        cand_total = ref_total = 0.0
-        cand_peak = ref_peak = 0
-        timed_out = False
-        for args in task.perf_inputs:
-            best_c = best_r = float("inf")
-            for _ in range(ROUNDS):
-                t_r, peak_r = ref.time_call(args, task.limits.wall_s)
-                if t_r is not None:
-                    best_r = min(best_r, t_r)
-                    ref_peak = max(ref_peak, peak_r or 0)
-                cap = CAP_FACTOR * best_r if best_r != float("inf") else task.limits.wall_s
-                t_c, peak_c = cand.time_call(args, max(cap * 2, 0.5))
-                if t_c is None:
-                    timed_out = True
-                    break
-                best_c = min(best_c, t_c)
-                cand_peak = max(cand_peak, peak_c or 0)
-            if timed_out or best_r == float("inf"):
-                scores.append(0.0)
-                break
-            scores.append(score(best_c, best_r))
-            cand_total += best_c
-            ref_total += best_r
-        if timed_out:
-            return Efficiency(mode="cpu", unit="ns", score=0.0, timed_out=True,
-                              reference_cost=ref_total * 1e9 or None)
-        return Efficiency(
-            mode="cpu",
-            unit="ns",
-            ratio=cand_total / ref_total if ref_total > 0 else None,
-            candidate_cost=cand_total * 1e9,
-            reference_cost=ref_total * 1e9,
-            candidate_peak_kb=cand_peak or None,
-            reference_peak_kb=ref_peak or None,
-            score=sum(scores) / len(scores) if scores else 0.0,
-        )
+        return server.time_call(args, timeout) if server.ready else None
     finally:
-        for server in (cand, ref):
-            if server is not None:
-                server.close()
+        server.close()
 
 
-def _instructions(sandbox: Sandbox, source: str, entry: str, inputs: str, calls: bool, limits: Limits) -> tuple[int | None, list | None]:
+def _measure_cpu(task: Task, program: str, sandbox: SpawningSandbox) -> Efficiency:
+    reference = task.reference or ""
+    scores: list[float] = []
+    cand_total = ref_total = 0.0
+    cand_peak = ref_peak = 0
+    for args in task.perf_inputs:
+        best_c = best_r = float("inf")
+        for _ in range(ROUNDS):
+            ref = _timed_once(sandbox, reference, task, args, task.limits.wall_s)
+            if ref is None:
+                return Efficiency(mode="cpu", unit="ns", score=0.0)  # the reference itself failed: no measure
+            best_r = min(best_r, ref.cost)
+            ref_peak = max(ref_peak, ref.peak_kb or 0)
+            cand = _timed_once(sandbox, program, task, args, max(CAP_FACTOR * best_r * 2, 0.5))
+            if cand is None:
+                return Efficiency(mode="cpu", unit="ns", score=0.0, timed_out=True, reference_cost=best_r * 1e9)
+            if cand.value is _WRONG or not values_equal(cand.value, ref.value, 1e-9):
+                # Fast but wrong on a perf input: no efficiency credit.
+                return Efficiency(mode="cpu", unit="ns", score=0.0, reference_cost=best_r * 1e9)
+            best_c = min(best_c, cand.cost)
+            cand_peak = max(cand_peak, cand.peak_kb or 0)
+        scores.append(score(best_c, best_r))
+        cand_total += best_c
+        ref_total += best_r
+    return Efficiency(
+        mode="cpu",
+        unit="ns",
+        ratio=cand_total / ref_total if ref_total > 0 else None,
+        candidate_cost=cand_total * 1e9,
+        reference_cost=ref_total * 1e9,
+        candidate_peak_kb=cand_peak or None,
+        reference_peak_kb=ref_peak or None,
+        score=sum(scores) / len(scores) if scores else 0.0,
+    )
+
+
+def _instructions(sandbox: SpawningSandbox, source: str, entry: str, inputs: str, calls: bool,
+                  limits: Limits) -> tuple[int | None, list | None]:
     result = sandbox.run(
+        # Not -I: it implies -E, which would drop PYTHONHASHSEED and make counts vary.
         ["/usr/bin/valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-         _python(), "-I", "-S", "harness.py", "bench", "candidate.py", entry, "inputs.json", "1" if calls else "0"],
+         _python(), "-s", "-S", "-P", "harness.py", "bench", "candidate.py", entry, "inputs.json",
+         "1" if calls else "0"],
         {"harness.py": _HARNESS.read_bytes(), "candidate.py": source, "inputs.json": inputs},
         limits,
         env={"PYTHONHASHSEED": "0"},
     )
-    match = _IREFS.search(result.stderr)
     outputs = None
     for line in result.stdout.splitlines():
         if line.startswith("PROOFSMITH-BENCH "):
-            outputs = json.loads(line[len("PROOFSMITH-BENCH "):])
-    if match is None or result.limit_hit:
+            try:
+                outputs = json.loads(line[len("PROOFSMITH-BENCH "):])
+            except ValueError:
+                outputs = None
+    # The program can write "I refs:" lines to stderr too, so only a clean exit
+    # counts and only valgrind's last summary: the pids limit leaves the program
+    # no child that could write after it.
+    counts = _IREFS.findall(result.stderr)
+    if result.exit_code != 0 or result.limit_hit or result.stderr_truncated or not counts:
         return None, outputs
-    return int(match.group(1).replace(",", "")), outputs
+    return int(counts[-1].replace(",", "")), outputs
 
 
-def _measure_exact(task: Task, program: str, sandbox: Sandbox) -> Efficiency:
+def _measure_exact(task: Task, program: str, sandbox: SpawningSandbox) -> Efficiency:
     entry = task.entry_point or ""
     inputs = json.dumps([encode(list(args)) for args in task.perf_inputs])
-    # valgrind runs the interpreter 35-40x slower and needs a few seconds to start.
+    # valgrind runs the interpreter 35-40x slower and needs a few seconds to start;
+    # three tasks (bwrap, its pid 1, valgrind) and no room for a fourth.
     limits = task.limits.model_copy(update={"wall_s": task.limits.wall_s * 40 + 30, "cpu_s": task.limits.cpu_s * 40 + 30,
-                                            "memory_mb": max(task.limits.memory_mb, 2048)})
+                                            "memory_mb": max(task.limits.memory_mb, 2048), "pids": EXACT_PIDS})
     ref_full, ref_out = _instructions(sandbox, task.reference or "", entry, inputs, True, limits)
     ref_base, _ = _instructions(sandbox, task.reference or "", entry, inputs, False, limits)
     cand_full, cand_out = _instructions(sandbox, program, entry, inputs, True, limits)
@@ -195,7 +214,8 @@ def _measure_exact(task: Task, program: str, sandbox: Sandbox) -> Efficiency:
     ref_cost = max(ref_full - ref_base, 1)
     # The candidate must have computed the same answers, or it skipped the work.
     if cand_full is None or cand_base is None or cand_out != ref_out:
-        return Efficiency(mode="exact", unit="instructions", reference_cost=ref_cost, score=0.0, timed_out=cand_full is None)
+        return Efficiency(mode="exact", unit="instructions", reference_cost=ref_cost, score=0.0,
+                          timed_out=cand_full is None)
     cand_cost = max(cand_full - cand_base, 1)
     return Efficiency(
         mode="exact",

@@ -4,7 +4,8 @@ This file is copied into the sandbox and run by the candidate interpreter in
 one of two roles, each in its own sandboxed process with its own uid:
 
 - `serve`: loads one program (the candidate, or the reference) and answers
-  call requests on a pipe: `{"op": "call"|"time", "args": [...], ...}`.
+  call requests on a pipe: `{"op": "call"|"time", "args": [...], ...}`
+  ("time" also reports the in-process CPU time of the call).
 - `judge`: runs the task's tests, where `candidate` is a proxy that sends each
   call down the pipe and decodes the answer. The report goes to a file
   descriptor of the judge's own, which the candidate process has no handle on
@@ -172,13 +173,11 @@ def serve(read_fd: int, write_fd: int, source_path: str, entry_point: str) -> No
             args = dec(req.get("args", []))
             kwargs = dec(req.get("kwargs", {"__t": "dict", "v": []}))
             if req.get("op") == "time":
-                times = []
                 _reset_peak()
-                for _ in range(int(req.get("repeat", 1))):
-                    start = cpu_ns()
-                    func(*args, **kwargs)
-                    times.append(cpu_ns() - start)
-                chan.send({"ok": True, "times_ns": times, "peak_kb": _peak_kb()})
+                start = cpu_ns()
+                value = func(*args, **kwargs)
+                elapsed = cpu_ns() - start
+                chan.send({"ok": True, "time_ns": elapsed, "peak_kb": _peak_kb(), "value": enc(value)})
             else:
                 chan.send({"ok": True, "value": enc(func(*args, **kwargs))})
         except BaseException as exc:  # noqa: BLE001
@@ -317,7 +316,7 @@ def _run_io_tests(spec: dict, proxy: Proxy, record: _Record) -> None:
             record.fail(label, f"{label}: {exc}")
             continue
         expected = decode(test["expected"])
-        if _equal(got, expected, test.get("atol", 0.0)):
+        if values_equal(got, expected, test.get("atol", 0.0)):
             record.passed += 1
             record.total += 1
         else:
@@ -328,14 +327,14 @@ def _is_number(value) -> bool:
     return type(value) in (int, float)
 
 
-def _equal(got, expected, atol: float) -> bool:
+def values_equal(got, expected, atol: float) -> bool:
     """Exact-type equality; numbers compare across int/float, within `atol` if set."""
     if _is_number(got) and _is_number(expected):
         return math.isclose(got, expected, abs_tol=atol, rel_tol=0.0) if atol else got == expected
     if type(got) is not type(expected):
         return False
     if atol and type(got) in (list, tuple):
-        return len(got) == len(expected) and all(_equal(g, e, atol) for g, e in zip(got, expected))
+        return len(got) == len(expected) and all(values_equal(g, e, atol) for g, e in zip(got, expected))
     return got == expected
 
 

@@ -89,6 +89,10 @@ class Running:
         """CPU seconds the run has used so far, measured from outside (slot cgroup)."""
         return self._slot.cgroup.cpu_s()
 
+    def peak_kb(self) -> int | None:
+        """Peak memory of the run so far, KiB, measured from outside (slot cgroup)."""
+        return self._slot.cgroup.peak_kb()
+
     def kill(self) -> None:
         """Kill the whole tree now: session, and every process in the slot cgroup."""
         try:
