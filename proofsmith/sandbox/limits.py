@@ -31,9 +31,9 @@ def rlimits(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool) -> 
     if not memory_by_cgroup:
         out.append((resource.RLIMIT_AS, limits.memory_mb << 20))
     if not pids_by_cgroup:
-        # RLIMIT_NPROC counts every task of the uid, and a finished bwrap's tasks
-        # stay counted until the kernel tears its namespaces down (asynchronously):
-        # leave room for them, or back-to-back runs in one slot fail to fork.
+        # RLIMIT_NPROC counts every task of the uid, and a finished bwrap leaves its
+        # pid-1 init as a zombie until the host's init reaps it (see cgroups.py):
+        # leave room for those, or back-to-back runs in one slot fail to fork.
         out.append((resource.RLIMIT_NPROC, limits.pids + NPROC_HEADROOM))
     return out
 
