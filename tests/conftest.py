@@ -2,29 +2,15 @@
 
 Everything here drives the real sandboxes (bubblewrap, the process backend)
 and the real checker: no mocks.
-
-One piece of test-environment control lives here: `orphan_reaper`. bwrap's
-outer process exits as soon as its pid-1 init reports the payload's status,
-before that init is reaped, so every sandboxed run leaves the init as a zombie
-reparented to the host's pid 1, holding a charge in the slot's `pids` cgroup
-until pid 1 reaps it. Under systemd that is at once; under the build VMs'
-Firecracker init it takes seconds (cgroups.py now adds the lingering charge to
-`pids.max`). The fixture makes the test process a child subreaper and reaps
-exactly those orphans (zombies that were pid 1 of a pid namespace), as a prompt
-init would, so pids limits in these tests mean what they say;
-`test_sandbox_attacks.py::test_a_finished_run_leaves_no_zombie_behind` is the
-strict xfail that shows the leak with the reaper paused.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import textwrap
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
@@ -32,83 +18,6 @@ import pytest
 from proofsmith.schema import Candidate, IOTest, Limits, Task
 
 PYTHON = "/usr/bin/python3"
-_PR_SET_CHILD_SUBREAPER = 36
-
-
-# --------------------------------------------------------------------------- orphans
-
-
-class OrphanReaper:
-    """Reap zombie children of this process that were pid 1 of a namespace."""
-
-    def __init__(self) -> None:
-        self.paused = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="orphan-reaper", daemon=True)
-        self.reaped = 0
-
-    @staticmethod
-    def _orphans() -> list[int]:
-        me = os.getpid()
-        pids: list[int] = []
-        try:
-            tasks = os.listdir(f"/proc/{me}/task")
-        except OSError:
-            return pids
-        for tid in tasks:
-            try:
-                with open(f"/proc/{me}/task/{tid}/children") as fh:
-                    children = fh.read().split()
-            except OSError:
-                continue
-            for child in children:
-                try:
-                    with open(f"/proc/{child}/status") as fh:
-                        status = fh.read()
-                except OSError:
-                    continue
-                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-                zombie = fields.get("State", "").strip().startswith("Z")
-                ns_init = fields.get("NSpid", "").split()[1:2] == ["1"]
-                if zombie and ns_init:
-                    pids.append(int(child))
-        return pids
-
-    def reap(self) -> int:
-        n = 0
-        for pid in self._orphans():
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    n += 1
-            except ChildProcessError:
-                pass
-        self.reaped += n
-        return n
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.02):
-            if not self.paused.is_set():
-                self.reap()
-
-    def start(self) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-            pytest.skip("cannot become a child subreaper")
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.reap()
-
-
-@pytest.fixture(scope="session")
-def orphan_reaper() -> Iterator[OrphanReaper]:
-    """This process as subreaper of the sandboxes' orphaned pid-1 inits (see the module docstring)."""
-    reaper = OrphanReaper()
-    reaper.start()
-    yield reaper
-    reaper.stop()
 
 
 # --------------------------------------------------------------------------- sandboxes
@@ -127,19 +36,19 @@ def _bwrap_or_skip():
 
 
 @pytest.fixture(scope="session")
-def bwrap(orphan_reaper):
+def bwrap():
     """The default sandbox, `get_sandbox("bwrap")`; skipped where bubblewrap cannot run."""
     return _bwrap_or_skip()
 
 
 @pytest.fixture(scope="session")
-def bwrap_or_skip(orphan_reaper) -> None:
+def bwrap_or_skip() -> None:
     """Skip the test where bubblewrap cannot run (for checker tests that go through `check`)."""
     _bwrap_or_skip()
 
 
 @pytest.fixture(scope="session")
-def process_sandbox(orphan_reaper):
+def process_sandbox():
     """The fallback sandbox (rlimits + slot uid + cgroups); needs root. Created without its warning."""
     if os.geteuid() != 0:
         pytest.skip("the process sandbox drops to slot uids and needs root")

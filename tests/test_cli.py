@@ -110,13 +110,13 @@ def test_explicit_bwrap_without_bubblewrap_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_bad_input_lines_are_reported_and_the_rest_still_checked(tmp_path):
-    tasks = write_jsonl(tmp_path / "tasks.jsonl", [
+    write_jsonl(tmp_path / "tasks.jsonl", [
         ADD,
         '{"id": "broken", "language": ',
         {**ADD, "id": "java-task", "language": "java"},
         {**ADD, "id": "untested", "test_code": None},
     ])
-    cands = write_jsonl(tmp_path / "cands.jsonl", [
+    write_jsonl(tmp_path / "cands.jsonl", [
         {"task_id": "add", "id": "good", "text": "def add(a, b):\n    return a + b\n"},
         {"task_id": "add", "id": "bad", "text": "def add(a, b):\n    return a - b\n"},
         {"task_id": "ghost", "id": "lost", "text": "x = 1\n"},

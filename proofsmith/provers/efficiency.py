@@ -108,7 +108,7 @@ class _Server:
             value = decode(reply.get("value"))
         except Exception:  # noqa: BLE001 - an undecodable answer is a wrong answer
             return _Timed(cost=cost or 0.0, value=_WRONG, peak_kb=None)
-        return _Timed(cost=cost or 0.0, value=value, peak_kb=self.proc.peak_kb() or reply.get("peak_kb"))
+        return _Timed(cost=cost or 0.0, value=value, peak_kb=self.proc.peak_kb())
 
     def close(self) -> None:
         self.proc.kill()

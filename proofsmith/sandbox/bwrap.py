@@ -90,7 +90,9 @@ class BwrapSandbox:
             args = [
                 self.binary,
                 "--unshare-all", "--unshare-user", "--disable-userns",
-                "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
+                # --as-pid-1: no bwrap init, which bwrap's outer process would exit
+                # without reaping (a zombie per run, holding a pids charge).
+                "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL", "--as-pid-1",
                 "--hostname", "sandbox",
                 *self._mounts,
                 "--proc", "/proc", "--dev", "/dev",
@@ -125,6 +127,7 @@ class BwrapSandbox:
                 isolation=self.layers_for(slot),
                 on_exit=lambda: self.slots.release(slot),
                 decode_signal=_decode_exit,
+                pid1=True,
             )
         except BaseException:
             self.slots.release(slot)

@@ -141,11 +141,7 @@ class SlotCgroup:
                 _write(self.memory / "memory.peak", "0")  # resettable on kernels >= 6.12
                 self._failcnt = _read_key(self.memory / "memory.events", "oom_kill")
         if self.pids is not None:
-            # bwrap's outer process exits without reaping its pid-1 init, which lingers
-            # as a zombie (still charged here) until the host's init reaps it, seconds
-            # later on some VMs: budget this run on top of those leftovers.
-            lingering = _read_int(self.pids / "pids.current") or 0
-            _write(self.pids / "pids.max", str(pids + lingering))
+            _write(self.pids / "pids.max", str(pids))
             self._pids_events = _read_key(self.pids / "pids.events", "max")
         self._cpu_start = self._cpu_ns() or 0
 

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from proofsmith.schema import LimitHit, Limits
 
 _PR_SET_NO_NEW_PRIVS = 38
-#: extra RLIMIT_NPROC room when no pids cgroup is available (see `rlimits`)
-NPROC_HEADROOM = 256
 _PR_SET_PDEATHSIG = 1
 
 
@@ -31,17 +29,18 @@ def rlimits(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool) -> 
     if not memory_by_cgroup:
         out.append((resource.RLIMIT_AS, limits.memory_mb << 20))
     if not pids_by_cgroup:
-        # RLIMIT_NPROC counts every task of the uid, and a finished bwrap leaves its
-        # pid-1 init as a zombie until the host's init reaps it (see cgroups.py):
-        # leave room for those, or back-to-back runs in one slot fail to fork.
-        out.append((resource.RLIMIT_NPROC, limits.pids + NPROC_HEADROOM))
+        out.append((resource.RLIMIT_NPROC, limits.pids))
     return out
 
 
-def cpu_rlimit(limits: Limits) -> tuple[int, int]:
-    """RLIMIT_CPU soft/hard: SIGXCPU at the limit, SIGKILL a second later."""
+def cpu_rlimit(limits: Limits, *, pid1: bool = False) -> tuple[int, int]:
+    """RLIMIT_CPU soft/hard: SIGXCPU at the limit, SIGKILL a second later.
+
+    A program that is pid 1 of its namespace never gets SIGXCPU's default
+    action, so for it the hard limit is the limit itself.
+    """
     soft = max(1, math.ceil(limits.cpu_s))
-    return soft, soft + 1
+    return soft, soft if pid1 else soft + 1
 
 
 def child_setup(

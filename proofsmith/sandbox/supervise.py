@@ -183,6 +183,7 @@ def launch(
     isolation: list[str],
     on_exit: Callable[[], None],
     decode_signal: Callable[[int], tuple[int | None, int | None]] = lambda code: (code, None),
+    pid1: bool = False,
 ) -> Running:
     """Start `argv` as the slot's uid with its cgroup, rlimits and output files."""
     cg = slot.cgroup
@@ -191,7 +192,7 @@ def launch(
         uid=slot.uid,
         procs_files=cg.procs_files(),
         limits=rl.rlimits(limits, memory_by_cgroup=cg.memory is not None, pids_by_cgroup=cg.pids is not None),
-        cpu=rl.cpu_rlimit(limits),
+        cpu=rl.cpu_rlimit(limits, pid1=pid1),
     )
     out = tempfile.TemporaryFile(prefix="proofsmith-out-")
     err = tempfile.TemporaryFile(prefix="proofsmith-err-")
