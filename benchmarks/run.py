@@ -104,7 +104,7 @@ def ratio_spread(mode: str, repeats: int, n: int) -> tuple[float, float, list[fl
     ratios = []
     for _ in range(repeats):
         eff = measure(task, SLOWER, box, mode=mode)
-        assert eff.ratio is not None, f"{mode}: no ratio ({eff})"
+        assert eff.ratio is not None, f"{mode}: no ratio: {eff.note}"
         ratios.append(eff.ratio)
     mean = statistics.mean(ratios)
     return mean, statistics.pstdev(ratios) / mean, ratios

@@ -149,6 +149,8 @@ class Efficiency(_Model):
     score: float = Field(ge=0.0, le=1.0)
     #: the candidate ran past the time cap T: the score is 0, the check did not crash
     timed_out: bool = False
+    #: why there is no ratio (the reference failed, a wrong answer on a perf input, ...)
+    note: str | None = None
 
 
 class Resources(_Model):

@@ -32,8 +32,6 @@ from proofsmith.sandbox import Running, SpawningSandbox
 from proofsmith.schema import Efficiency, Limits, Task
 
 ROUNDS = 5
-#: tasks an exact-mode run may have: bwrap, its pid 1 and valgrind, so the program cannot fork
-EXACT_PIDS = 3
 #: the time cap T is this many times the reference's cost (EvalPlus/EvalPerf use 4x)
 CAP_FACTOR = 4.0
 _HARNESS = Path(__file__).with_name("python_harness.py")
@@ -145,7 +143,7 @@ def _measure_cpu(task: Task, program: str, sandbox: SpawningSandbox) -> Efficien
         for _ in range(ROUNDS):
             ref = _timed_once(sandbox, reference, task, args, task.limits.wall_s)
             if ref is None:
-                return Efficiency(mode="cpu", unit="ns", score=0.0)  # the reference itself failed: no measure
+                return Efficiency(mode="cpu", unit="ns", score=0.0, note="the reference did not answer")
             best_r = min(best_r, ref.cost)
             ref_peak = max(ref_peak, ref.peak_kb or 0)
             cand = _timed_once(sandbox, program, task, args, max(CAP_FACTOR * best_r * 2, 0.5))
@@ -153,7 +151,8 @@ def _measure_cpu(task: Task, program: str, sandbox: SpawningSandbox) -> Efficien
                 return Efficiency(mode="cpu", unit="ns", score=0.0, timed_out=True, reference_cost=best_r * 1e9)
             if cand.value is _WRONG or not values_equal(cand.value, ref.value, 1e-9):
                 # Fast but wrong on a perf input: no efficiency credit.
-                return Efficiency(mode="cpu", unit="ns", score=0.0, reference_cost=best_r * 1e9)
+                return Efficiency(mode="cpu", unit="ns", score=0.0, reference_cost=best_r * 1e9,
+                                  note="the candidate's answer on a perf input differs from the reference's")
             best_c = min(best_c, cand.cost)
             cand_peak = max(cand_peak, cand.peak_kb or 0)
         scores.append(score(best_c, best_r))
@@ -171,8 +170,17 @@ def _measure_cpu(task: Task, program: str, sandbox: SpawningSandbox) -> Efficien
     )
 
 
+class _Count(NamedTuple):
+    """One valgrind run: its instruction count, or why there is none."""
+
+    instructions: int | None
+    outputs: list | None
+    why: str | None = None
+    limit: str | None = None
+
+
 def _instructions(sandbox: SpawningSandbox, source: str, entry: str, inputs: str, calls: bool,
-                  limits: Limits) -> tuple[int | None, list | None]:
+                  limits: Limits) -> _Count:
     result = sandbox.run(
         # Not -I: it implies -E, which would drop PYTHONHASHSEED and make counts vary.
         ["/usr/bin/valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
@@ -194,29 +202,37 @@ def _instructions(sandbox: SpawningSandbox, source: str, entry: str, inputs: str
     # no child that could write after it.
     counts = _IREFS.findall(result.stderr)
     if result.exit_code != 0 or result.limit_hit or result.stderr_truncated or not counts:
-        return None, outputs
-    return int(counts[-1].replace(",", "")), outputs
+        why = (f"valgrind run failed (exit {result.exit_code}, signal {result.signal}, limit {result.limit_hit}): "
+               f"{result.error or result.stderr[-300:].strip()}")
+        return _Count(None, outputs, why, result.limit_hit)
+    return _Count(int(counts[-1].replace(",", "")), outputs)
 
 
 def _measure_exact(task: Task, program: str, sandbox: SpawningSandbox) -> Efficiency:
     entry = task.entry_point or ""
     inputs = json.dumps([encode(list(args)) for args in task.perf_inputs])
-    # valgrind runs the interpreter 35-40x slower and needs a few seconds to start;
-    # three tasks (bwrap, its pid 1, valgrind) and no room for a fourth.
+    # valgrind runs the interpreter 35-40x slower and needs a few seconds to start.
+    # No room for a fork: bwrap's outer process and valgrind (as its pid 1), or valgrind alone.
     limits = task.limits.model_copy(update={"wall_s": task.limits.wall_s * 40 + 30, "cpu_s": task.limits.cpu_s * 40 + 30,
-                                            "memory_mb": max(task.limits.memory_mb, 2048), "pids": EXACT_PIDS})
-    ref_full, ref_out = _instructions(sandbox, task.reference or "", entry, inputs, True, limits)
-    ref_base, _ = _instructions(sandbox, task.reference or "", entry, inputs, False, limits)
-    cand_full, cand_out = _instructions(sandbox, program, entry, inputs, True, limits)
-    cand_base, _ = _instructions(sandbox, program, entry, inputs, False, limits)
-    if ref_full is None or ref_base is None:
-        return Efficiency(mode="exact", unit="instructions", score=0.0)
-    ref_cost = max(ref_full - ref_base, 1)
+                                            "memory_mb": max(task.limits.memory_mb, 2048),
+                                            "pids": 2 if sandbox.kind == "bwrap" else 1})
+    ref_full = _instructions(sandbox, task.reference or "", entry, inputs, True, limits)
+    ref_base = _instructions(sandbox, task.reference or "", entry, inputs, False, limits)
+    for run in (ref_full, ref_base):
+        if run.instructions is None:
+            return Efficiency(mode="exact", unit="instructions", score=0.0, note=f"reference: {run.why}")
+    ref_cost = max(ref_full.instructions - ref_base.instructions, 1)
+    cand_full = _instructions(sandbox, program, entry, inputs, True, limits)
+    cand_base = _instructions(sandbox, program, entry, inputs, False, limits)
+    for run in (cand_full, cand_base):
+        if run.instructions is None:
+            return Efficiency(mode="exact", unit="instructions", reference_cost=ref_cost, score=0.0,
+                              timed_out=run.limit in ("wall", "cpu"), note=f"candidate: {run.why}")
     # The candidate must have computed the same answers, or it skipped the work.
-    if cand_full is None or cand_base is None or cand_out != ref_out:
+    if cand_full.outputs != ref_full.outputs:
         return Efficiency(mode="exact", unit="instructions", reference_cost=ref_cost, score=0.0,
-                          timed_out=cand_full is None)
-    cand_cost = max(cand_full - cand_base, 1)
+                          note="the candidate's answers on the perf inputs differ from the reference's")
+    cand_cost = max(cand_full.instructions - cand_base.instructions, 1)
     return Efficiency(
         mode="exact",
         unit="instructions",
