@@ -1,0 +1,503 @@
+"""The Coq checker: whole proof scripts, compiled by `coqc` in the sandbox.
+
+A task gives the file text before the theorem (`context`), the theorem
+(`statement`) and `options` (see `CoqOptions`). The checker writes
+
+    Task.v = context + statement + Proof. + candidate + Qed. + closers
+             + a marker + Print Assumptions <name>.
+
+and compiles it with `coqc -q`. The candidate is verified only when the
+audit (coq_audit.py) accepts its text, coqc exits 0, and the axioms printed
+after the marker are among those the task's reference proof uses (computed
+once per task by checking the reference the same way, then cached).
+
+Repeated checks of one task are cheap through a compiled prefix: where the
+theorem is at top level, `Prefix.v` = context + statement + `Admitted.` is
+compiled once to `Prefix.vo`; each candidate then goes in a small file that
+`Require`s it, states the theorem again and proves it, and must show with
+`constr_eq` that its statement is the very term `Prefix` elaborated. The
+admitted `Prefix.<name>` is an axiom, so citing it fails the assumption check.
+A task whose reference proof does not go through that path is checked cold.
+
+Outcomes: a Coq error or a failed audit -> refuted with Coq's message
+(positions relative to the candidate); coqc killed by a limit -> unknown
+(timeout / memory); anything else broken -> unknown with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from proofsmith import __version__
+from proofsmith.provers.coq_audit import audit_script
+from proofsmith.provers.coq_text import head_words, split_sentences
+from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+
+#: The compiler; `PROOFSMITH_COQC` overrides it (tests use it to simulate a missing Coq).
+COQC = os.environ.get("PROOFSMITH_COQC", "/usr/bin/coqc")
+INSTALL_HINT = "coqc not found: install Coq (`apt-get install coq libcoq-stdlib`, or `make install`)"
+#: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
+CHECKER_VERSION = "1+" + hashlib.sha256(
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("coq.py", "coq_audit.py", "coq_text.py"))
+).hexdigest()[:12]
+
+Mode = Literal["auto", "cold", "prefix"]
+#: coqc flags a task may ask for (the libraries' own build flags, notes/datasets.md 3.4 item 5).
+ALLOWED_FLAGS = frozenset({"-noinit", "-indices-matter", "-type-in-type", "-impredicative-set"})
+_MARKER = "ps_audit_marker_"
+
+
+class CoqOptions(BaseModel):
+    """What `Task.options` holds for a Coq task."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    #: `[["-R", dir, logical], ["-Q", dir, logical], ...]`
+    load_paths: list[tuple[Literal["-R", "-Q"], str, str]] = Field(default_factory=list)
+    #: extra coqc flags, from ALLOWED_FLAGS
+    flags: list[str] = Field(default_factory=list)
+    #: the theorem's name as `Print Assumptions` must see it after the closers (e.g. `M.foo`)
+    name: str
+    #: `End X.` sentences closing the Sections/Modules open at the theorem, innermost first
+    closers: str = ""
+    #: the original `Proof ...` sentence (`Proof using x.`, `Proof with auto.`)
+    proof_command: str = "Proof."
+    #: allow the compiled-prefix speed-up for this task
+    cache_prefix: bool = True
+
+
+def options_of(task: Task) -> CoqOptions:
+    """The task's Coq options, validated (raises ValueError with a one-line message)."""
+    try:
+        opts = CoqOptions.model_validate(task.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"task {task.id}: options.{where}: {first['msg']}") from None
+    bad = [f for f in opts.flags if f not in ALLOWED_FLAGS]
+    if bad:
+        raise ValueError(f"task {task.id}: coqc flag {bad[0]!r} is not allowed (use one of {sorted(ALLOWED_FLAGS)})")
+    if not re.fullmatch(r"[A-Za-z_][\w'.]*", opts.name):
+        raise ValueError(f"task {task.id}: options.name {opts.name!r} is not a Coq name")
+    if not re.fullmatch(r"Proof(\s+(using|with)\b[^.]*)?\.", opts.proof_command.strip()):
+        raise ValueError(f"task {task.id}: options.proof_command must be `Proof.`, `Proof using ...` or `Proof with ...`")
+    return opts
+
+
+def validate(task: Task) -> str | None:
+    """A one-line problem with a Coq task, or None when it can be checked."""
+    if not coq_version():
+        return INSTALL_HINT
+    try:
+        opts = options_of(task)
+    except ValueError as exc:
+        return str(exc)
+    for _, directory, _ in opts.load_paths:
+        if not os.path.isdir(directory):
+            return f"task {task.id}: load path {directory} does not exist (is its libcoq-* package installed?)"
+    words = head_words(task.statement, 1)
+    if not words or split_sentences(task.statement).problem is not None:
+        return f"task {task.id}: the statement must be one Coq sentence ending with '.'"
+    return None
+
+
+@functools.cache
+def coq_version() -> str | None:
+    """`coqc --print-version` (e.g. `8.16.1 4.13.1`), or None when coqc is missing."""
+    if not (os.path.isfile(COQC) and os.access(COQC, os.X_OK)) and shutil.which(COQC) is None:
+        return None
+    try:
+        out = subprocess.run([COQC, "--print-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
+    """The manifest every verdict of this checker carries."""
+    opts = task.options
+    return Manifest(
+        checker="coq",
+        checker_version=CHECKER_VERSION,
+        proofsmith_version=__version__,
+        toolchain={"coqc": coq_version() or "missing", "coqc_path": COQC},
+        options={"load_paths": opts.get("load_paths", []), "flags": opts.get("flags", [])},
+        limits=task.limits,
+        sandbox=sandbox.kind,
+        isolation=sandbox.layers(),
+    )
+
+
+def coqc_limits(limits: Limits) -> Limits:
+    """coqc needs ~0.5-0.8 GB and writes a .vo: at least 2 GB and room for files and output."""
+    return Limits(
+        wall_s=limits.wall_s,
+        cpu_s=max(limits.cpu_s, limits.wall_s),
+        memory_mb=max(2048, limits.memory_mb),
+        pids=16,
+        output_bytes=64 << 20,
+        file_size_mb=128,
+        open_files=256,
+    )
+
+
+#: findlib's configuration, which coqc reads to find its plugins; /etc is not in the sandbox.
+FINDLIB_CONF = 'destdir="/tmp"\npath="/usr/local/lib/ocaml/4.13.1:/usr/lib/ocaml:/usr/lib/ocaml/METAS"\n'
+#: Environment for every Coq process in the sandbox.
+COQ_ENV = {"OCAMLFIND_CONF": "/work/findlib.conf"}
+
+
+def coq_files(files: dict[str, str | bytes]) -> dict[str, str | bytes]:
+    """`files` plus what Coq itself needs in the work dir."""
+    return {"findlib.conf": FINDLIB_CONF, **files}
+
+
+def coqc_argv(opts: CoqOptions, filename: str) -> list[str]:
+    """The coqc command line for one file in the sandbox's work dir."""
+    argv = [COQC, "-q", "-w", "-all", *opts.flags]
+    for flag, directory, logical in opts.load_paths:
+        argv += [flag, directory, logical]
+    return [*argv, filename]
+
+
+# --------------------------------------------------------------------------- files
+
+
+class ProofFile(BaseModel):
+    """A generated `.v` file and where the candidate's text sits in it."""
+
+    text: str
+    #: 1-based line of the candidate's first line
+    body_line: int
+    body_lines: int
+    marker: str
+
+
+def _joined(*parts: str) -> str:
+    return "".join(p if p.endswith("\n") else p + "\n" for p in parts if p)
+
+
+def cold_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None) -> ProofFile:
+    """Task.v for a cold check: the whole prefix, the proof, the closers, the assumption print."""
+    head = _joined(task.context, task.statement, proof_command or opts.proof_command)
+    marker = _MARKER + secrets.token_hex(8)
+    tail = _joined("Qed.", opts.closers, f"Locate {marker}.", f"Print Assumptions {opts.name}.")
+    return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
+                     body_lines=body.count("\n") + 1, marker=marker)
+
+
+_REISSUE_FIRST = {"Require", "From"}
+_REISSUE_AFTER = {"Import", "Export", "Open", "Set", "Unset"}
+
+
+def _reissued(context: str) -> tuple[list[str], list[str]]:
+    """Sentences of the prefix that `Require Import Prefix.` does not bring back: loads, imports, scopes, flags."""
+    first: list[str] = []
+    after: list[str] = []
+    for sentence in split_sentences(context).sentences:
+        words = head_words(sentence.text, 2)
+        if words[:1] and words[0] in ("Local", "Global") and len(words) > 1:
+            words = words[1:]
+        if words[:1] and words[0] in _REISSUE_FIRST:
+            first.append(sentence.text)
+        elif words[:1] and words[0] in _REISSUE_AFTER:
+            after.append(sentence.text)
+    return first, after
+
+
+def prefix_source(task: Task, opts: CoqOptions) -> str:
+    """Prefix.v: the context and the statement, admitted, so its elaborated type is kept."""
+    return _joined(task.context, task.statement, "Admitted.")
+
+
+def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None) -> ProofFile:
+    """Task.v on top of Prefix.vo: reloads, restates, proves, compares the statement, prints assumptions."""
+    first, after = _reissued(task.context)
+    short = opts.name.rsplit(".", 1)[-1]
+    head = _joined(*first, "Require Import Prefix.", *after, task.statement, proof_command or opts.proof_command)
+    marker = _MARKER + secrets.token_hex(8)
+    same = (f"Goal True. let a := type of @{short} in let b := type of @Prefix.{short} in "
+            f"constr_eq a b; exact I. Qed.")
+    tail = _joined("Qed.", same, f"Locate {marker}.", f"Print Assumptions {short}.")
+    return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
+                     body_lines=body.count("\n") + 1, marker=marker)
+
+
+# --------------------------------------------------------------------------- output
+
+
+_ERROR = re.compile(r'File "[^"]*", line (\d+), characters (\d+)-(\d+):\n(.*?)(?=\nFile "|\Z)', re.S)
+
+
+def parse_error(stderr: str, pf: ProofFile) -> tuple[Diagnostic, str]:
+    """Coq's first error as a Diagnostic relative to the candidate, and where it was: body, before, after."""
+    for m in _ERROR.finditer(stderr):
+        message = m.group(4).strip()
+        if not message.startswith("Error") and "Error:" not in message:
+            continue
+        message = message.split("Error:", 1)[-1].strip() if message.startswith("Error") else message
+        line, col = int(m.group(1)), int(m.group(2))
+        rel = line - pf.body_line + 1
+        if rel < 1:
+            return Diagnostic(message=message), "before"
+        if rel > pf.body_lines:
+            return Diagnostic(message=message), "after"
+        return Diagnostic(message=message, line=rel, column=col), "body"
+    tail = stderr.strip()[-1500:] or "coqc failed without a message"
+    return Diagnostic(message=tail.split("Error:", 1)[-1].strip()), "unknown"
+
+
+def parse_assumptions(stdout: str, marker: str) -> frozenset[str] | None:
+    """The assumption lines `Print Assumptions` printed after the marker (None when the marker is missing).
+
+    Each assumption is its name and type as printed; continuation lines of a
+    long type are folded in. Anything that is not the `Closed under the
+    global context` line or a section header counts as an assumption.
+    """
+    at = stdout.rfind(marker)
+    if at < 0:
+        return None
+    lines = stdout[at:].splitlines()[1:]
+    found: list[str] = []
+    for line in lines:
+        if not line.strip() or line.strip() == "Closed under the global context":
+            continue
+        if line[:1].isspace() and found:
+            found[-1] += " " + line.strip()
+        elif re.fullmatch(r"[A-Z][\w ]*:", line.strip()):
+            continue  # "Axioms:", "Section Variables:" headers
+        else:
+            found.append(line.strip())
+    return frozenset(" ".join(a.split()) for a in found)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class Run(BaseModel):
+    """One coqc run of a generated file."""
+
+    result: RunResult
+    file: ProofFile
+
+
+def run_coqc(sandbox: Sandbox, task: Task, opts: CoqOptions, pf: ProofFile,
+             extra_files: dict[str, bytes] | None = None) -> Run:
+    """Compile `pf` as Task.v in a fresh sandbox."""
+    files = coq_files({"Task.v": pf.text, **(extra_files or {})})
+    result = sandbox.run(coqc_argv(opts, "Task.v"), files, coqc_limits(task.limits), env=COQ_ENV)
+    return Run(result=result, file=pf)
+
+
+def _cache_root() -> Path:
+    from proofsmith.verdict_cache import cache_dir
+
+    return cache_dir() / "coq"
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _task_key(task: Task) -> str:
+    return _key(task.context, task.statement, task.reference or "", json.dumps(task.options, sort_keys=True),
+                coq_version() or "", CHECKER_VERSION)
+
+
+class _Store:
+    """Small on-disk JSON/bytes store under the cache dir; best effort, never fatal."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._memory: dict[str, bytes] = {}
+
+    def get(self, name: str) -> bytes | None:
+        with self._lock:
+            if name in self._memory:
+                return self._memory[name]
+        try:
+            data = (_cache_root() / name).read_bytes()
+        except OSError:
+            return None
+        with self._lock:
+            self._memory[name] = data
+        return data
+
+    def put(self, name: str, data: bytes) -> None:
+        with self._lock:
+            self._memory[name] = data
+        path = _cache_root() / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+
+_STORE = _Store()
+_TASK_LOCKS: dict[str, threading.Lock] = {}
+_TASK_LOCKS_GUARD = threading.Lock()
+
+
+def _task_lock(key: str) -> threading.Lock:
+    with _TASK_LOCKS_GUARD:
+        return _TASK_LOCKS.setdefault(key, threading.Lock())
+
+
+class Reference(BaseModel):
+    """What checking the task's reference proof once established, per mode."""
+
+    ok: bool
+    #: assumptions the reference proof uses, as printed in that mode's file
+    axioms: list[str] = Field(default_factory=list)
+    message: str | None = None
+
+
+def compiled_prefix(sandbox: Sandbox, task: Task, opts: CoqOptions) -> bytes | None:
+    """Prefix.vo for the task (compiled once, then from the cache), or None when it does not compile."""
+    key = "prefix/" + _task_key(task) + ".vo"
+    data = _STORE.get(key)
+    if data is not None:
+        return data or None
+    argv = ["/bin/sh", "-c", '"$@" >&2 && base64 -w0 Prefix.vo', "sh", *coqc_argv(opts, "Prefix.v")]
+    result = sandbox.run(argv, coq_files({"Prefix.v": prefix_source(task, opts)}), coqc_limits(task.limits),
+                         env=COQ_ENV)
+    if not result.ok or result.stdout_truncated:
+        if result.limit_hit is None and result.error is None:
+            _STORE.put(key, b"")  # it does not compile: remember, do not retry every check
+        return None
+    data = base64.b64decode(result.stdout)
+    _STORE.put(key, data)
+    return data
+
+
+def _reference_check(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: str) -> Reference:
+    body = task.reference or ""
+    if mode == "prefix":
+        vo = compiled_prefix(sandbox, task, opts)
+        if vo is None:
+            return Reference(ok=False, message="the prefix does not compile on its own")
+        run = run_coqc(sandbox, task, opts, prefixed_file(task, opts, body, None), {"Prefix.vo": vo})
+    else:
+        run = run_coqc(sandbox, task, opts, cold_file(task, opts, body, None))
+    res = run.result
+    if not res.ok:
+        diag, _ = parse_error(res.stderr, run.file)
+        why = f"{res.limit_hit} limit" if res.limit_hit else diag.message
+        return Reference(ok=False, message=f"the reference proof does not check ({mode}): {why}")
+    axioms = parse_assumptions(res.stdout, run.file.marker)
+    if axioms is None:
+        return Reference(ok=False, message="no Print Assumptions output")
+    return Reference(ok=True, axioms=sorted(axioms))
+
+
+def reference(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: str) -> Reference:
+    """The reference proof's outcome in `mode` (cold or prefix), computed once per task and cached.
+
+    A task without a reference proof allows no assumptions at all.
+    """
+    if not task.reference:
+        return Reference(ok=True, axioms=[])
+    key = f"reference/{mode}/{_task_key(task)}.json"
+    with _task_lock(key):
+        data = _STORE.get(key)
+        if data is not None:
+            return Reference.model_validate_json(data)
+        ref = _reference_check(sandbox, task, opts, mode)
+        # Timeouts are the machine's state, not the task's: only cache a decided outcome.
+        if ref.ok or (ref.message and "limit" not in ref.message):
+            _STORE.put(key, ref.model_dump_json().encode())
+        return ref
+
+
+def choose_mode(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: Mode = "auto") -> str:
+    """`prefix` when the task allows it and its reference proof passes that way, else `cold`."""
+    if mode != "auto":
+        return mode
+    if not opts.cache_prefix or opts.closers.strip() or not task.reference:
+        return "cold"
+    return "prefix" if reference(sandbox, task, opts, "prefix").ok else "cold"
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
+          mode: Mode = "auto") -> Verdict:
+    """Verify one Coq proof script. Never raises for anything the candidate does."""
+    box = sandbox or get_sandbox("auto")
+    started = time.monotonic()
+    man = manifest(task, box, efficiency)
+    resources = Resources()
+
+    def verdict(status: str, reason: str | None, diagnostics=()) -> Verdict:
+        return Verdict(task_id=task.id, candidate_id=candidate.id, status=status, reason=reason,
+                       reward=1.0 if status == "verified" else 0.0, diagnostics=list(diagnostics),
+                       resources=resources, wall_s=time.monotonic() - started, manifest=man)
+
+    if not coq_version():
+        return verdict("unknown", "toolchain", [Diagnostic(message=INSTALL_HINT)])
+    opts = options_of(task)
+    audit = audit_script(candidate.text)
+    if not audit.ok:
+        return verdict("refuted", "audit", [Diagnostic(message=audit.message or "", line=audit.line,
+                                                       column=audit.column)])
+    chosen = choose_mode(box, task, opts, mode)
+    if chosen == "prefix":
+        vo = compiled_prefix(box, task, opts)
+        if vo is None:
+            chosen = "cold"
+    ref = reference(box, task, opts, chosen)
+    if not ref.ok:
+        return verdict("unknown", "toolchain", [Diagnostic(message=ref.message or "the reference does not check")])
+    if chosen == "prefix":
+        run = run_coqc(box, task, opts, prefixed_file(task, opts, audit.body, audit.proof_command),
+                       {"Prefix.vo": vo})  # type: ignore[dict-item]  # vo is set on this path
+    else:
+        run = run_coqc(box, task, opts, cold_file(task, opts, audit.body, audit.proof_command))
+    res = run.result
+    resources = Resources(cpu_s=res.cpu_s, wall_s=res.wall_s, peak_memory_kb=res.peak_memory_kb,
+                          limit_hit=res.limit_hit)
+    if res.error:
+        return verdict("unknown", "sandbox", [Diagnostic(message=res.error)])
+    if res.limit_hit in ("wall", "cpu"):
+        return verdict("unknown", "timeout", [Diagnostic(message=f"coqc ran past {task.limits.wall_s:g} s")])
+    if res.limit_hit == "memory":
+        return verdict("unknown", "memory", [Diagnostic(message="coqc ran out of its memory limit")])
+    if res.limit_hit == "output":
+        return verdict("refuted", "output_limit", [Diagnostic(message="the proof printed more than the output cap")])
+    if res.signal is not None or res.exit_code is None:
+        return verdict("unknown", "crash", [Diagnostic(message=f"coqc died (signal {res.signal})")])
+    if res.exit_code != 0:
+        diag, where = parse_error(res.stderr, run.file)
+        if where == "before":
+            return verdict("unknown", "toolchain", [Diagnostic(message=f"the task's context does not compile: "
+                                                                       f"{diag.message}")])
+        if where == "after" and diag.message.startswith("Tactic failure: Not equal"):
+            return verdict("unknown", "internal", [Diagnostic(message="the restated theorem differs from Prefix's")])
+        return verdict("refuted", "coq_error", [diag])
+    axioms = parse_assumptions(res.stdout, run.file.marker)
+    if axioms is None:
+        return verdict("unknown", "internal", [Diagnostic(message="coqc printed no assumptions")])
+    extra = sorted(axioms - set(ref.axioms))
+    if extra:
+        return verdict("refuted", "axioms", [Diagnostic(message=f"the proof uses an assumption the reference proof "
+                                                                f"does not: {a}") for a in extra])
+    return verdict("verified", None)
