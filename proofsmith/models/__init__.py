@@ -1,0 +1,43 @@
+"""Policies: quantized language models that propose proofs and programs.
+
+`load_policy()` gives the default model (Qwen2.5-Coder-0.5B-Instruct Q4_K_M,
+embedded llama.cpp, no server and no network); `registry` names the models and
+checks their files, `prompts` writes what they are asked, `extract` pulls the
+answer out of what they say. Other backends: `transformers_backend`
+(local Hugging Face weights, int8 on CPU, bitsandbytes on CUDA) and
+`openai_backend` (any OpenAI-compatible completions endpoint).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from proofsmith.models.base import ModelError, Policy, Proposal, Usage
+from proofsmith.models.registry import DEFAULT_MODEL, MODELS, ModelSpec, get_spec, model_path
+
+__all__ = ["DEFAULT_MODEL", "MODELS", "ModelError", "ModelSpec", "Policy", "Proposal", "Usage", "get_spec",
+           "load_policy", "model_path"]
+
+
+def load_policy(
+    model: str = DEFAULT_MODEL,
+    *,
+    n_threads: int | None = None,
+    n_parallel: int = 4,
+    n_ctx: int = 4096,
+    n_gpu_layers: int | None = None,
+) -> Policy:
+    """A llama.cpp policy for a registry name (or alias), or for a path to your own `.gguf` file.
+
+    Registry models are checked against their pinned sha256 before first use;
+    a file you name by path is yours and is not checked.
+    """
+    from proofsmith.models.llamacpp import LlamaCppPolicy
+
+    if model.endswith(".gguf"):
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"{model}: no such model file")
+    else:
+        path = model_path(get_spec(model))
+    return LlamaCppPolicy(path, n_threads=n_threads, n_parallel=n_parallel, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers)

