@@ -272,10 +272,10 @@ def parse_assumptions(stdout: str, marker: str) -> frozenset[str] | None:
     at = stdout.rfind(marker)
     if at < 0:
         return None
-    lines = stdout[at:].splitlines()[1:]
+    lines = re.sub(r"</?infomsg>", "", stdout[at:]).splitlines()[1:]
     found: list[str] = []
     for line in lines:
-        if not line.strip() or line.strip() == "Closed under the global context":
+        if not line.strip() or line.strip() == "Closed under the global context" or line.startswith("Fetching "):
             continue
         if line[:1].isspace() and found:
             found[-1] += " " + line.strip()

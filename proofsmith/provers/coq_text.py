@@ -157,7 +157,7 @@ def blank(text: str, start: int, end: int) -> str:
 
 
 _ATTRIBUTE = re.compile(r"#\[[^\]]*\]\s*")
-_TOKEN = re.compile(r"[A-Za-z_][\w'.]*|\S")
+_TOKEN = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*|\S")
 
 
 def head_words(sentence: str, count: int = 3) -> list[str]:
