@@ -128,11 +128,12 @@ class Session:
         argv = [COQTOP, "-emacs", "-q", "-w", "-all", *self.opts.flags]
         for flag, directory, logical in self.opts.load_paths:
             argv += [flag, directory, logical]
+        # bash, not sh: dash cannot redirect from file descriptors above 9.
         shell = f'exec "$@" <&{to_coq_r} >&{from_coq_w} 2>&1'
         limits = Limits(wall_s=24 * 3600, cpu_s=24 * 3600, memory_mb=max(2048, task.limits.memory_mb), pids=16,
                         output_bytes=1 << 20, file_size_mb=64, open_files=256)
         try:
-            self._proc: Running = sandbox.spawn(["/bin/sh", "-c", shell, "sh", *argv], coq.coq_files({}), limits,
+            self._proc: Running = sandbox.spawn(["/bin/bash", "-c", shell, "bash", *argv], coq.coq_files({}), limits,
                                                 pass_fds=(to_coq_r, from_coq_w), env=coq.COQ_ENV)
         finally:
             os.close(to_coq_r)
@@ -140,6 +141,10 @@ class Session:
         self.alive = True
         try:
             self._load()
+        except (EOFError, TimeoutError, OSError) as exc:
+            self.close()
+            raise SessionError(f"task {task.id}: coqtop did not start or load the prefix: "
+                               f"{str(exc).strip()[-300:] or type(exc).__name__}") from None
         except BaseException:
             self.close()
             raise
