@@ -1,0 +1,111 @@
+"""The Coq library loader: cutting files at Qed theorems, closers, skips, splits, bad input."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from proofsmith.datasets import coq_library as cl
+from proofsmith.provers.coq_audit import audit_script
+from proofsmith.provers.coq_text import split_sentences
+
+needs_stdlib = pytest.mark.skipif(not cl.LIBRARIES["stdlib"].installed(),
+                                  reason="Coq's stdlib is not installed (apt-get install libcoq-stdlib)")
+
+FILE = '''(* a (* nested *) comment with "a string *)" inside *)
+Require Import Arith.
+Lemma top : 1 = 1.
+Proof. reflexivity. Qed.
+Module M.
+  Section S.
+    Variable A : Type.
+    Lemma inner (l : list A) : l = l.
+    Proof using A.
+      - idtac "a . string. with ""quotes"".". reflexivity.
+    Qed.
+  End S.
+  Theorem trans : forall n : nat, n = n.
+  Proof. auto. Defined.
+End M.
+Module N := M.
+Module Type T. Parameter x : nat. End T.
+Module Sealed : T. Definition x := 0. Lemma hidden : x = x. Proof. reflexivity. Qed. End Sealed.
+Module Checked <: T with Definition x := 0. Definition x := 0. Lemma also : x = x. Proof. reflexivity. Qed. End Checked.
+Program Lemma prog : True.
+Lemma direct : True := I.
+Lemma admitted : False.
+Admitted.
+Fact after_all : 2 = 2.
+reflexivity.
+Qed.
+'''
+
+
+def test_scan_finds_qed_theorems_with_closers_and_counts_the_skips():
+    stats: Counter[str] = Counter()
+    found = {f.qualified: f for f in cl.scan_file(FILE, stats)}
+    assert sorted(found) == ["M.inner", "after_all", "top"]
+    inner = found["M.inner"]
+    assert inner.closers == ["End S.", "End M."] and inner.in_section
+    assert inner.proof_command == "Proof using A."
+    assert inner.reference.strip().endswith("reflexivity.") and '""quotes""' in inner.reference
+    assert found["top"].closers == [] and found["top"].reference.strip() == "reflexivity."
+    assert found["after_all"].proof_command == "Proof."  # no Proof. sentence in the file
+    assert stats == Counter({"defined": 1, "module_signature": 2, "program": 1, "direct_term": 1, "admitted": 1})
+
+
+def test_module_forms_that_do_not_open_a_module_leave_no_closer():
+    text = "Module N := M.\nModule Import K := F X.\nLemma a : True. Proof. exact I. Qed.\n"
+    (only,) = cl.scan_file(text)
+    assert only.closers == [] and only.qualified == "a"
+
+
+def test_sentences_split_on_nested_comments_strings_and_bullets():
+    text = 'Proof. (* (* x. *) y. *) - split. + exact "a. ""b"". ". * auto... Qed.'
+    got = [s.text for s in split_sentences(text).sentences]
+    assert got == ["Proof.", "-", "split.", "+", 'exact "a. ""b"". ".', "*", "auto...", "Qed."]
+
+
+@needs_stdlib
+def test_the_mini_split_is_deterministic_short_top_level_and_tactic_only():
+    tasks = cl.load_split("coq-stdlib-mini")
+    assert len(tasks) == cl.MINI_SIZE
+    assert [t.id for t in tasks] == [t.id for t in cl._split.__wrapped__("coq-stdlib-mini")]
+    assert len({t.id for t in tasks}) == len(tasks)
+    for task in tasks:
+        assert task.language == "coq" and task.options["closers"] == ""
+        assert audit_script(task.reference or "").ok
+        assert len(task.context) < 12_000 and task.options["name"] in task.statement
+        assert task.source is not None and task.source.benchmark == "coq-stdlib-mini"
+        assert task.statement.split()[0] in cl.STATEMENT_KEYWORDS or task.statement.startswith(("Local", "#["))
+
+
+@needs_stdlib
+def test_the_stdlib_scan_matches_the_notes_counts():
+    stats = cl.ScanStats()
+    tasks = cl.library_tasks("stdlib", stats)
+    # notes/datasets.md 3.2: 11,317 Qed statements in the stdlib (Init included); Init is left out here
+    assert 9_000 < stats.tasks < 11_317
+    assert stats.skipped["module_signature"] > 1_000 and stats.skipped["defined"] > 100
+    assert any(t.options["closers"] for t in tasks) and any(t.options["in_section"] for t in tasks)
+
+
+def test_a_library_that_is_not_installed_is_one_line_naming_its_package():
+    with pytest.raises(cl.LibraryError) as err:
+        cl.library("hott") if not cl.LIBRARIES["hott"].installed() else cl.library("no-such-lib")
+    message = str(err.value)
+    assert "\n" not in message and ("apt-get install libcoq-hott" in message or "unknown Coq library" in message)
+
+
+def test_an_unknown_split_and_an_unknown_theorem_are_one_line_each():
+    with pytest.raises(cl.LibraryError, match="unknown split"):
+        cl.load_split("coq-nope")
+
+
+@needs_stdlib
+def test_an_unknown_theorem_name_is_one_line():
+    with pytest.raises(cl.LibraryError) as err:
+        cl.find_task("coq-stdlib-mini", "no_such_theorem_anywhere")
+    assert "\n" not in str(err.value) and "no theorem" in str(err.value)
+    assert cl.find_task("coq-stdlib-mini", "orb_negb_r").id == "stdlib:Coq.Bool.Bool.orb_negb_r"
