@@ -189,27 +189,35 @@ _COQ_SENTENCE = re.compile(r"(.+?\.)(?=\s|$)", re.S)
 
 
 def extract_coq_proof(text: str, statement: str | None = None) -> str:
-    """The proof script, through the first `Qed.`/`Defined.`; the theorem statement is dropped if restated.
+    """The tactics of the proof, as the Coq checker takes them: after `Proof.`, before the first `Qed.`/`Defined.`.
 
-    Raises ExtractionError when the proof never ends, or ends with
-    `Admitted.`/`Abort.` (an unfinished proof).
+    A restated theorem is dropped (everything up to `Proof.`, or up to the
+    task's `statement` when the model left `Proof.` out). Raises
+    ExtractionError when the proof never ends, ends with `Admitted.`/`Abort.`,
+    or is empty.
     """
     blocks = [b.text for b in code_blocks(text) if b.tag in ("coq", "v", "rocq", "")]
-    sources = sorted(blocks, key=lambda s: _COQ_END.search(s) is None) + [text]
+    sources = sorted(blocks, key=lambda s: _COQ_END.search(_COQ_COMMENT.sub(" ", s)) is None) + [text]
     for source in sources:
+        source = _COQ_COMMENT.sub(lambda m: " " * len(m.group(0)), source)  # keeps offsets for line numbers
         match = _COQ_END.search(source)
         if match is None:
             continue
         if match.group(1) in ("Admitted", "Abort"):
             line = source.count("\n", 0, match.start()) + 1
             raise ExtractionError(f"the proof ends with `{match.group(1)}.`: it is not finished", line)
-        script = source[: match.end()]
-        start = re.search(r"\bProof\b\s*\.", script)
+        script = source[: match.start()]
+        start = None
+        for start in re.finditer(r"(?:^|\s)Proof\s*\.", script):
+            pass  # the last `Proof.` before the end: earlier ones belong to restated lemmas
         if start is not None:
-            script = script[start.start():]
+            script = script[start.end():]
         elif statement is not None and statement.strip() in script:
             script = script[script.index(statement.strip()) + len(statement.strip()):]
-        return script.strip() + "\n"
+        script = "\n".join(line.rstrip() for line in script.strip("\n").splitlines()).strip()
+        if not script:
+            raise ExtractionError("the proof between `Proof.` and `Qed.` is empty")
+        return script + "\n"
     raise ExtractionError("the output has no proof ending in `Qed.` or `Defined.`")
 
 

@@ -76,7 +76,8 @@ _INSTRUCTIONS: dict[PromptKind, str] = {
     ),
     "coq_tactic": (
         "You are proving a Coq theorem one tactic at a time. Given the current goals, answer with the single "
-        "next tactic (ending with a period) in one ```coq block."
+        "next tactic (such as `intros n.`, `simpl.`, `destruct b.`, `induction n.`, `rewrite H.` or "
+        "`reflexivity.`) in one ```coq block."
     ),
     "lean_proof": (
         "Prove the following Lean 4 theorem (Mathlib is available). Answer with the complete theorem and its proof "
@@ -84,7 +85,8 @@ _INSTRUCTIONS: dict[PromptKind, str] = {
     ),
     "lean_tactic": (
         "You are proving a Lean 4 theorem one tactic at a time. Given the current goals, answer with the single "
-        "next tactic in one ```lean block."
+        "next tactic (such as `intro n`, `simp`, `cases b`, `induction n with ...`, `rw [h]` or `rfl`) "
+        "in one ```lean block."
     ),
     "fstar_definition": (
         "Write an F* definition with the following type. Answer with the complete definition in one ```fstar "
@@ -126,17 +128,28 @@ def build_messages(
     for example in examples:
         messages.append(Message(role="user", content=_task_text(kind, example.statement, "")))
         messages.append(Message(role="assistant", content=f"```{fence}\n{example.solution.strip()}\n```"))
-    user = _task_text(kind, task.statement, task.context)
     if step:
-        done = "\n".join(steps) if steps else "(none yet)"
-        user += f"\n\nTactics so far:\n```{fence}\n{done}\n```\n\nCurrent goals:\n```\n{(goals or '').strip()}\n```"
-    messages.append(Message(role="user", content=user))
+        body = _proof_so_far(task, steps)
+        user = (f"{_INSTRUCTIONS[kind]}\n\nThe proof so far:\n```{fence}\n{body}```\n\n"
+                f"Current goals:\n```\n{(goals or '').strip()}\n```")
+        messages.append(Message(role="user", content=user))
+        # small models restate the theorem instead of answering; starting their reply inside the
+        # proof, right after the last tactic, leaves them only the next tactic to write
+        messages.append(Message(role="assistant", content=f"```{fence}\n{body}"))
+        return messages
+    messages.append(Message(role="user", content=_task_text(kind, task.statement, task.context)))
     if feedback is not None:
         messages.append(Message(role="assistant", content=f"```{fence}\n{feedback.attempt.strip()}\n```"))
         messages.append(Message(role="user", content=(
             f"The checker rejected that answer:\n```\n{feedback.error.strip()}\n```\n"
             f"Fix it and answer with the corrected version in one ```{fence} block.")))
     return messages
+
+
+def _proof_so_far(task: Task, steps: Sequence[str]) -> str:
+    opener = "Proof." if task.language == "coq" else ""
+    lines = [task.statement.strip()] + ([opener] if opener else []) + [f"  {s.strip()}" for s in steps]
+    return "\n".join(lines) + "\n  "
 
 
 def _task_text(kind: PromptKind, statement: str, context: str) -> str:
@@ -161,23 +174,32 @@ def feedback_from_verdict(attempt: str, verdict: Verdict, *, max_chars: int = 15
 def render(messages: Sequence[Message], template: str, *, system_prompt: str = "") -> str:
     """The messages as the text a completion model continues, ending where the assistant's reply starts.
 
-    `template` is a registry chat-template family (`chatml`, or `plain` for base
-    models); `system_prompt` is used when the messages bring none.
+    A last message from the assistant is left open: the model continues it
+    (a prefilled answer). `template` is a registry chat-template family
+    (`chatml`, or `plain` for base models); `system_prompt` is used when the
+    messages bring none.
     """
+    turns = list(messages)
+    prefill = turns.pop().content if turns and turns[-1].role == "assistant" else ""
     if template == "chatml":
-        turns = list(messages)
         if system_prompt and not any(m.role == "system" for m in turns):
             turns.insert(0, Message(role="system", content=system_prompt))
         text = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in turns)
-        return text + "<|im_start|>assistant\n"
+        return text + "<|im_start|>assistant\n" + prefill
     if template == "plain":
-        text = "\n\n".join(m.content for m in messages if m.role != "system")
-        return text + "\n\n"
+        text = "\n\n".join(m.content for m in turns if m.role != "system")
+        return text + "\n\n" + prefill
     raise ModelError(f"unknown chat template {template!r}: use chatml or plain")
 
 
 #: Stop strings that end an assistant turn in each template.
 STOP: dict[str, list[str]] = {"chatml": ["<|im_end|>", "<|im_start|>"], "plain": []}
+
+
+def stop_for(template: str, *, step: bool = False) -> list[str]:
+    """Stop strings for a prompt: the end of the turn, and for step prompts also the closing fence."""
+    # one tactic per step: a newline or the closing fence ends it
+    return STOP[template] + (["```", "\n"] if step else [])
 
 
 class Embedder(Protocol):
