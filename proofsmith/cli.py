@@ -230,6 +230,16 @@ def _add_models_group() -> None:
 _add_models_group()
 
 
+def _add_datasets_group() -> None:
+    # like models: the group lives with its package and loads a dataset only when a subcommand runs
+    from proofsmith.datasets.cli import datasets
+
+    cli.add_command(datasets)
+
+
+_add_datasets_group()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:
