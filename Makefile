@@ -6,10 +6,10 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Written after a successful pip install; redone when pyproject.toml changes.
 STAMP := $(VENV)/.proofsmith-installed
-SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3
+SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench
+.PHONY: install system-packages demo test bench bench-coq
 
 install: system-packages $(STAMP)
 
@@ -28,6 +28,9 @@ system-packages:
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
 	test -x /usr/bin/python3 || missing="$$missing python3"; \
+	command -v coqc >/dev/null 2>&1 || missing="$$missing coq"; \
+	test -d /usr/lib/ocaml/coq/theories/Arith || missing="$$missing libcoq-stdlib"; \
+	test -d /usr/lib/ocaml/coq/user-contrib/mathcomp/ssreflect || missing="$$missing libcoq-mathcomp-ssreflect"; \
 	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libseccomp\.so\.2' \
 		|| missing="$$missing libseccomp2"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -48,3 +51,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# Coq check latency: cold coqc vs cached compiled prefix vs warm coqtop session, 20 coq-stdlib-mini tasks.
+bench-coq: install
+	$(BIN)/python benchmarks/coq_latency.py
