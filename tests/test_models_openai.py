@@ -183,3 +183,24 @@ def test_wrong_number_of_choices_and_non_json_are_named(endpoint):
         OpenAIPolicy(server.url, "m").propose("x", n=3)
     with pytest.raises(ModelError, match="not an http"):
         OpenAIPolicy("127.0.0.1:8000", "m")
+
+
+def test_against_llamacpps_own_openai_server():
+    """End to end: OpenAIPolicy talking HTTP to the real llama.cpp server that hosts SmolLM2 on loopback."""
+    pytest.importorskip("xllamacpp", reason="needs the models extra (make install)")
+    from proofsmith.models import get_spec, load_policy
+    from proofsmith.models.registry import is_installed
+
+    if not is_installed(get_spec("small")):
+        pytest.skip(f"SmolLM2 is not installed: {get_spec('small').pip_command()}")
+    local = load_policy("small", n_threads=1, n_parallel=2, n_ctx=512)
+    try:
+        assert local.endpoint.startswith("http://127.0.0.1:")
+        remote = OpenAIPolicy(local.endpoint, "smollm2", timeout_s=60)
+        over_http = remote.propose("1, 2, 3, 4,", n=2, max_tokens=8, temperature=0.0)
+        in_process = local.propose("1, 2, 3, 4,", n=2, max_tokens=8, temperature=0.0)
+        assert [p.text for p in over_http] == [p.text for p in in_process]
+        assert over_http[0].logprobs == pytest.approx(in_process[0].logprobs, abs=1e-3)
+        assert remote.usage.completion_tokens == 16 and remote.usage.prompt_tokens > 0
+    finally:
+        local.close()

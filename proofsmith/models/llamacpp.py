@@ -85,6 +85,11 @@ class LlamaCppPolicy(Policy):
         prompt_tokens = int(reply.get("usage", {}).get("prompt_tokens", 0)) * len(proposals)
         return proposals, prompt_tokens
 
+    @property
+    def endpoint(self) -> str:
+        """llama.cpp's own OpenAI-compatible HTTP endpoint for this model (loopback only), e.g. for OpenAIPolicy."""
+        return f"{self._server.listening_address}/v1"
+
     def close(self) -> None:
         """Release the llama.cpp server and its model."""
         self._server = None
