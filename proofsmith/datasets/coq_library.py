@@ -145,7 +145,7 @@ def _core(sentence: str) -> tuple[list[str], str]:
 
 def _module_opening(code: str) -> _Open | None:
     """The Module (or Module Type) a sentence opens, or None when it defines one outright."""
-    m = re.match(r"(?:(?:Local|Global)\s+)?Module\s+(Type\s+)?(?:(?:Import|Export)\s+)?([\w']+)\s*(.*)\.\Z", code, re.S)
+    m = re.match(r"(?:(?:Local|Global)\s+)?Module\s+(Type\s+)?(?:(?:Import|Export)\s+)?([\w']+)\s*(.*)\.\Z", code, re.DOTALL)
     if not m:
         return None
     rest = m.group(3)
@@ -309,7 +309,7 @@ def _package_version(package: str) -> str | None:
         return None
     for block in blocks:
         if f"Package: {package}\n" in block + "\n":
-            m = re.search(r"^Version: (.+)$", block, re.M)
+            m = re.search(r"^Version: (.+)$", block, re.MULTILINE)
             return m.group(1) if m else None
     return None
 

@@ -122,7 +122,7 @@ def coq_version() -> str | None:
     if not (os.path.isfile(COQC) and os.access(COQC, os.X_OK)) and shutil.which(COQC) is None:
         return None
     try:
-        out = subprocess.run([COQC, "--print-version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([COQC, "--print-version"], check=False, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
@@ -241,7 +241,7 @@ def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | 
 # --------------------------------------------------------------------------- output
 
 
-_ERROR = re.compile(r'File "[^"]*", line (\d+), characters (\d+)-(\d+):\n(.*?)(?=\nFile "|\Z)', re.S)
+_ERROR = re.compile(r'File "[^"]*", line (\d+), characters (\d+)-(\d+):\n(.*?)(?=\nFile "|\Z)', re.DOTALL)
 
 
 def parse_error(stderr: str, pf: ProofFile) -> tuple[Diagnostic, str]:

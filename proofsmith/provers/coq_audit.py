@@ -28,7 +28,7 @@ from proofsmith.provers.coq_text import blank, split_sentences, strip_comments
 __all__ = ["AuditResult", "audit_script"]
 
 _FORBIDDEN_TACTICS = re.compile(r"(?<![\w'.])(admit|give_up)(?![\w'])")
-_PROOF_OPENER = re.compile(r"Proof(\s+(using|with)\b[^.]*)?\.\Z", re.S)
+_PROOF_OPENER = re.compile(r"Proof(\s+(using|with)\b[^.]*)?\.\Z", re.DOTALL)
 _QED = re.compile(r"Qed\s*\.\Z")
 _SELECTOR = re.compile(r"(all|par|\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*|\[[A-Za-z_][\w']*\]|!)\s*:\s*")
 

@@ -34,7 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,7 +51,7 @@ STEP_TIMEOUT_S = 10.0
 WATCHDOG_GRACE_S = 5.0
 #: Memory a session is assumed to take until its cgroup says (notes: 0.5-0.8 GB per Coq).
 SESSION_MB_GUESS = 800
-_PROMPT = re.compile(r"<prompt>(.*?) < (\d+) \|(.*?)\| (\d+) < </prompt>", re.S)
+_PROMPT = re.compile(r"<prompt>(.*?) < (\d+) \|(.*?)\| (\d+) < </prompt>", re.DOTALL)
 _MAX_SHOWN_GOALS = 32
 
 
@@ -488,7 +488,7 @@ class SessionPool:
                     session.close()
             self._sessions.clear()
 
-    def __enter__(self) -> SessionPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -508,7 +508,7 @@ def default_pool() -> SessionPool:
         return _DEFAULT
 
 
-def open(task: Task) -> State:  # noqa: A001 - the step-mode contract of DESIGN.md names it `open`
+def open(task: Task) -> State:
     """The State at the start of `task`'s proof, in the default pool."""
     return default_pool().open(task)
 

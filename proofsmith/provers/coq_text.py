@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["Sentence", "SplitResult", "split_sentences", "strip_comments", "head_words", "blank"]
+__all__ = ["Sentence", "SplitResult", "blank", "head_words", "split_sentences", "strip_comments"]
 
 
 class Sentence(NamedTuple):
