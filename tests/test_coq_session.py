@@ -115,7 +115,7 @@ def test_printed_fake_prompts_cannot_claim_the_proof_is_solved(pool):
 def test_a_hung_tactic_is_unknown_timeout_and_the_next_step_still_works(pool):
     root = pool.open(ADD_0_R)
     s1 = walk(pool, root, "intros n.")
-    hung = pool.step(s1, "let rec f x := f x in f 0.")
+    hung = pool.step(s1, "do 2000000000 idtac.")
     assert hung.status == "unknown" and hung.reason == "timeout" and hung.state is None
     assert walk(pool, s1, "induction n.").goals.startswith("2 goals")
 
@@ -139,3 +139,19 @@ def test_the_pool_is_bounded_and_recycles_the_least_recently_used(bwrap):
         small.open(third)
         assert small.step(state, "intros P H.").status == "ok"  # classical's session is started again
         assert small.started == 4 and len(small._sessions) == 1
+
+
+def test_a_tactic_coq_cannot_interrupt_is_stopped_by_the_watchdog_and_the_session_recycled(bwrap, monkeypatch):
+    from proofsmith.provers import coq_session
+
+    # the watchdog fires before Coq's own Timeout, as it must for a tactic stuck where Coq cannot interrupt it
+    monkeypatch.setattr(coq_session, "WATCHDOG_GRACE_S", -1.5)
+    with SessionPool(bwrap, max_sessions=1, step_timeout_s=2) as small:
+        root = small.open(ADD_0_R)
+        s1 = walk(small, root, "intros n.")
+        hung = small.step(s1, "do 2000000000 idtac.")
+        assert hung.status == "unknown" and hung.reason == "timeout"
+        assert "recycled" in (hung.error or "")
+        assert small.started == 1
+        again = walk(small, s1, "induction n.")  # a fresh session, the state's tactics replayed
+        assert again.goals.startswith("2 goals") and small.started == 2
