@@ -62,7 +62,8 @@ def _parser():
 
 
 _PY_TAGS = {"python", "py", "python3", ""}
-_TEST_NAME = re.compile(r"^(test\w*|check|main)$")
+#: Helpers by these names are tests or demos, kept only when the entry point calls them.
+_TEST_NAME = re.compile(r"^(test\w*|check\w*|main|run_tests?|verify\w*|example\w*|demo\w*)$", re.I)
 
 
 def extract_python(text: str, entry_point: str, *, prompt: str | None = None) -> str:
@@ -94,7 +95,8 @@ def _program(source: str, entry_point: str) -> str:
     root = _parser().parse(data).root_node
     entry = None
     broken = None
-    kept: list[str] = []
+    # (node, name, defined before the entry point) for every other definition worth keeping
+    pieces: list[tuple[object, str | None, bool]] = []
     seen: set[str] = set()
     for node in root.children:
         name = _defined_name(node)
@@ -106,24 +108,54 @@ def _program(source: str, entry_point: str) -> str:
                     broken = broken or _first_error(node)
                     continue
                 entry = node
-            elif name in seen or _TEST_NAME.match(name) or node.has_error:
-                continue
+                pieces.append((node, name, True))
+            elif name not in seen and not node.has_error:
+                pieces.append((node, name, entry is None))
             seen.add(name)
-            kept.append(_text(data, node))
         elif node.type in ("import_statement", "import_from_statement", "future_import_statement"):
             if not node.has_error:
-                kept.append(_text(data, node))
+                pieces.append((node, None, True))
         elif node.type == "expression_statement" and entry is None and _is_assignment(node):
             # constants a solution defines before its function; after it they are example runs
             if not node.has_error and entry_point not in _text(data, node):
-                kept.append(_text(data, node))
+                pieces.append((node, None, True))
     if entry is None:
         if broken is not None:
             line, column, snippet = broken
             raise ExtractionError(f"the definition of `{entry_point}` does not parse at line {line}, column {column}"
                                   f" (near {snippet!r})", line, column)
         raise ExtractionError(f"the output has no definition of `{entry_point}`")
+    needed = _referenced(entry, pieces)
+    kept = [
+        _text(data, node)
+        for node, name, before in pieces
+        if name is None or name == entry_point or name in needed or (before and not _TEST_NAME.match(name))
+    ]
     return "\n\n".join(_hoist_imports(kept)) + "\n"
+
+
+def _referenced(entry, pieces) -> set[str]:
+    """Names of the definitions the entry point uses, directly or through other helpers."""
+    bodies = {name: node for node, name, _ in pieces if name is not None}
+    needed: set[str] = set()
+    frontier = [entry]
+    while frontier:
+        for ident in _identifiers(frontier.pop()):
+            if ident in bodies and ident not in needed:
+                needed.add(ident)
+                frontier.append(bodies[ident])
+    return needed
+
+
+def _identifiers(node) -> set[str]:
+    found = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "identifier" and current.text:
+            found.add(current.text.decode())
+        stack.extend(current.children)
+    return found
 
 
 def _defined_name(node) -> str | None:

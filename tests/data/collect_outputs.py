@@ -1,6 +1,7 @@
 """Regenerate `model_outputs.jsonl`: real, unedited outputs of the default model, for the extractor tests.
 
-Run from the repository root: `.venv/bin/python tests/data/collect_outputs.py`.
+Run from the repository root: `.venv/bin/python tests/data/collect_outputs.py [--only ID_PREFIX]`
+(`--only` regenerates just the matching lines and keeps the others).
 Each line keeps the rendered prompt, the sampling settings and the model's
 sha256, so any output can be traced to what produced it. The outputs are
 sampled at temperature 0.8 on purpose: the messier, the better the test.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from proofsmith.datasets.humaneval import load_tasks
 from proofsmith.models import get_spec, load_policy
-from proofsmith.models.prompts import STOP, build_messages, render
+from proofsmith.models.prompts import build_messages, render, stop_for
 from proofsmith.schema import Task
 
 OUT = Path(__file__).with_name("model_outputs.jsonl")
@@ -40,6 +41,10 @@ COQ_GOALS = [
 
 
 def main() -> int:
+    only = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--only" else None
+    kept = {}
+    if only is not None and OUT.exists():
+        kept = {json.loads(line)["id"]: line for line in OUT.read_text().splitlines() if line.strip()}
     spec = get_spec(MODEL)
     policy = load_policy(MODEL, n_threads=2, n_parallel=1)
     jobs: list[tuple[str, Task, bool, str | None]] = []
@@ -51,17 +56,22 @@ def main() -> int:
     for i, (theorem, goals) in enumerate(COQ_GOALS):
         jobs.append((f"coq-tactic-{i}", Task(id=f"coq-tactic-{i}", language="coq", kind="proof", statement=theorem),
                      True, goals))
-    with OUT.open("w", encoding="utf-8") as fh:
-        for seed, (ident, task, step, goals) in enumerate(jobs):
-            prompt = render(build_messages(task, step=step, goals=goals), spec.chat_template,
-                            system_prompt=spec.system_prompt)
-            [out] = policy.propose(prompt, n=1, max_tokens=384, temperature=0.8, stop=STOP[spec.chat_template],
-                                   seed=seed)
-            record = {"id": ident, "language": task.language, "step": step, "entry_point": task.entry_point,
-                      "model": MODEL, "sha256": spec.sha256, "temperature": 0.8, "seed": seed, "max_tokens": 384,
-                      "prompt": prompt, "output": out.text, "finish_reason": out.finish_reason}
-            fh.write(json.dumps(record) + "\n")
-            print(ident, out.n_tokens, out.finish_reason, file=sys.stderr, flush=True)
+    lines = []
+    for seed, (ident, task, step, goals) in enumerate(jobs):
+        if only is not None and not ident.startswith(only) and ident in kept:
+            lines.append(kept[ident])
+            continue
+        prompt = render(build_messages(task, step=step, goals=goals), spec.chat_template,
+                        system_prompt=spec.system_prompt)
+        max_tokens = 48 if step else 384
+        [out] = policy.propose(prompt, n=1, max_tokens=max_tokens, temperature=0.8,
+                               stop=stop_for(spec.chat_template, step=step), seed=seed)
+        record = {"id": ident, "language": task.language, "step": step, "entry_point": task.entry_point,
+                  "model": MODEL, "sha256": spec.sha256, "temperature": 0.8, "seed": seed, "max_tokens": max_tokens,
+                  "prompt": prompt, "output": out.text, "finish_reason": out.finish_reason}
+        lines.append(json.dumps(record))
+        print(ident, out.n_tokens, out.finish_reason, file=sys.stderr, flush=True)
+    OUT.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return 0
 
 
