@@ -219,8 +219,9 @@ EXIT_HACKS = {
     "system_exit_in_del": (
         "class Bomb:\n    def __del__(self):\n        raise SystemExit(0)\n"
         "def add(a, b):\n    Bomb()\n    return -1\n", "tests_failed", "assertion failed"),
+    # The candidate is pid 1 of its namespace, where its own SIGKILL is ignored.
     "kill_itself": ("import os, signal\ndef add(a, b):\n    os.kill(os.getpid(), signal.SIGKILL)\n",
-                    "tests_failed", "gone"),
+                    "tests_failed", "assertion failed"),
 }
 
 

@@ -212,10 +212,9 @@ def _measure_exact(task: Task, program: str, sandbox: SpawningSandbox) -> Effici
     entry = task.entry_point or ""
     inputs = json.dumps([encode(list(args)) for args in task.perf_inputs])
     # valgrind runs the interpreter 35-40x slower and needs a few seconds to start.
-    # No room for a fork: bwrap's outer process and valgrind (as its pid 1), or valgrind alone.
+    # pids=1: valgrind alone, no child that could print after its summary.
     limits = task.limits.model_copy(update={"wall_s": task.limits.wall_s * 40 + 30, "cpu_s": task.limits.cpu_s * 40 + 30,
-                                            "memory_mb": max(task.limits.memory_mb, 2048),
-                                            "pids": 2 if sandbox.kind == "bwrap" else 1})
+                                            "memory_mb": max(task.limits.memory_mb, 2048), "pids": 1})
     ref_full = _instructions(sandbox, task.reference or "", entry, inputs, True, limits)
     ref_base = _instructions(sandbox, task.reference or "", entry, inputs, False, limits)
     for run in (ref_full, ref_base):

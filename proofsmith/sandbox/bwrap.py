@@ -84,7 +84,9 @@ class BwrapSandbox:
         slot = self.slots.acquire()
         opened: list[int] = []
         try:
-            filter_fd = seccomp.filter_fd()
+            # `pids == 1` means no child at all, which only seccomp can promise here:
+            # the cgroup must also leave room for bwrap's own processes.
+            filter_fd = seccomp.filter_fd(no_fork=limits.pids == 1)
             opened.append(filter_fd)
             tmpfs_size = str(max(limits.file_size_mb << 20, 1 << 20) * 4)
             args = [
@@ -128,6 +130,9 @@ class BwrapSandbox:
                 on_exit=lambda: self.slots.release(slot),
                 decode_signal=_decode_exit,
                 pid1=True,
+                # bwrap's outer process; during set-up a helper too, which only matters
+                # when the program itself may have no more than one process.
+                pids_overhead=1 if limits.pids > 1 else 2,
             )
         except BaseException:
             self.slots.release(slot)

@@ -141,7 +141,15 @@ class SlotCgroup:
                 _write(self.memory / "memory.peak", "0")  # resettable on kernels >= 6.12
                 self._failcnt = _read_key(self.memory / "memory.events", "oom_kill")
         if self.pids is not None:
-            _write(self.pids / "pids.max", str(pids))
+            # Tasks of the slot's previous run may still be charged while the kernel
+            # finishes tearing them down: wait for them briefly, then budget this
+            # run on top of any that remain (never below what it asked for).
+            lingering = _read_int(self.pids / "pids.current") or 0
+            deadline = time.monotonic() + 2.0
+            while lingering and time.monotonic() < deadline:
+                time.sleep(0.002)
+                lingering = _read_int(self.pids / "pids.current") or 0
+            _write(self.pids / "pids.max", str(pids + lingering))
             self._pids_events = _read_key(self.pids / "pids.events", "max")
         self._cpu_start = self._cpu_ns() or 0
 

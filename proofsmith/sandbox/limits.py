@@ -92,10 +92,13 @@ def limit_hit(
     """Which limit ended or hampered the run, if any (most decisive first)."""
     if wall_killed:
         return "wall"
-    if term_signal == signal.SIGXCPU or (term_signal == signal.SIGKILL and cpu_s >= math.ceil(limits.cpu_s)):
+    if term_signal == signal.SIGXCPU:
         return "cpu"
     if memory_hit or "MemoryError" in stderr_tail:
         return "memory"
+    # The kernel's RLIMIT_CPU SIGKILL; the cgroup's CPU clock may read a hair under the limit.
+    if term_signal == signal.SIGKILL and cpu_s >= math.ceil(limits.cpu_s) - 0.05:
+        return "cpu"
     if stdout_size > limits.output_bytes or term_signal == signal.SIGXFSZ or "File too large" in stderr_tail:
         return "output" if stdout_size > limits.output_bytes else "file_size"
     if pids_hit or "Resource temporarily unavailable" in stderr_tail and "fork" in stderr_tail:

@@ -36,13 +36,14 @@ _CLONE_NEW_FLAGS = (
     0x00000080,  # CLONE_NEWTIME
 )
 _AF_UNIX = 1
+_CLONE_THREAD = 0x00010000
 
 
 class SeccompUnavailable(RuntimeError):
     """libseccomp or pyseccomp is missing: install `pyseccomp` and `libseccomp2`."""
 
 
-def _build_filter():  # -> pyseccomp.SyscallFilter
+def _build_filter(no_fork: bool):  # -> pyseccomp.SyscallFilter
     try:
         import pyseccomp as sc
     except (ImportError, OSError, RuntimeError) as exc:  # pyseccomp raises on a missing libseccomp.so
@@ -60,30 +61,34 @@ def _build_filter():  # -> pyseccomp.SyscallFilter
     # clone3 passes its flags in memory where BPF cannot look; ENOSYS makes glibc
     # fall back to clone(), whose flags the rules above do check.
     flt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    if no_fork:
+        # Threads (clone with CLONE_THREAD) stay allowed; new processes do not.
+        flt.add_rule(eperm, "fork")
+        flt.add_rule(eperm, "vfork")
+        flt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
     return flt
 
 
-@functools.lru_cache(maxsize=1)
-def filter_bpf() -> bytes:
-    """The compiled BPF program (bytes), built once per process."""
+@functools.lru_cache(maxsize=2)
+def filter_bpf(no_fork: bool = False) -> bytes:
+    """The compiled BPF program (bytes), built once per process and variant.
+
+    `no_fork` also refuses new processes (threads are still allowed), for runs
+    whose output must come from one process only.
+    """
     with tempfile.TemporaryFile() as fh:
-        _build_filter().export_bpf(fh)
+        _build_filter(no_fork).export_bpf(fh)
         fh.seek(0)
         return fh.read()
 
 
-def filter_fd() -> int:
+def filter_fd(no_fork: bool = False) -> int:
     """A fresh readable fd holding the BPF program.
 
     bwrap reads `--seccomp FD` to EOF, so every launch needs its own fd
     (reusing one fails with `prctl(PR_SET_SECCOMP) reported EINVAL`).
     """
     fd = os.memfd_create("proofsmith-seccomp", 0)
-    os.write(fd, filter_bpf())
+    os.write(fd, filter_bpf(no_fork))
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
-
-
-def apply_in_process() -> None:
-    """Load the filter into the calling process (for the warm pool's children)."""
-    _build_filter().load()

@@ -184,10 +184,12 @@ def launch(
     on_exit: Callable[[], None],
     decode_signal: Callable[[int], tuple[int | None, int | None]] = lambda code: (code, None),
     pid1: bool = False,
+    pids_overhead: int = 0,
 ) -> Running:
     """Start `argv` as the slot's uid with its cgroup, rlimits and output files."""
     cg = slot.cgroup
-    cg.prepare(memory_bytes=limits.memory_mb << 20, pids=limits.pids)
+    # limits.pids counts the program's processes; the sandbox's own come on top.
+    cg.prepare(memory_bytes=limits.memory_mb << 20, pids=limits.pids + pids_overhead)
     setup = rl.child_setup(
         uid=slot.uid,
         procs_files=cg.procs_files(),

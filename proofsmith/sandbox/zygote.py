@@ -127,7 +127,8 @@ class _Worker:
 
     def slot_spec(self, name: str, slot: Slot, limits: Limits) -> dict:
         cg = slot.cgroup
-        cg.prepare(memory_bytes=limits.memory_mb << 20, pids=limits.pids)
+        # limits.pids counts the program's processes; the intermediate that reaps its pid 1 comes on top.
+        cg.prepare(memory_bytes=limits.memory_mb << 20, pids=limits.pids + 1)
         return {
             "uid": slot.uid,
             "procs": self.procs[name],
