@@ -139,7 +139,7 @@ def speed(threads: int, repeats: int, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("backend", "model") else "right")
     for config in configs:
         out = subprocess.run([sys.executable, __file__, "--one", config, "--threads", str(threads),
-                              "--repeats", str(repeats)], capture_output=True, text=True, timeout=1800)
+                              "--repeats", str(repeats)], capture_output=True, text=True, timeout=1800, check=False)
         if out.returncode != 0:
             table.add_row(*config.split(":", 1), "failed", (out.stderr.strip().splitlines() or ["?"])[-1][:60], "", "")
             continue

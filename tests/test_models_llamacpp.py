@@ -11,11 +11,11 @@ import pytest
 
 pytest.importorskip("xllamacpp", reason="the llama.cpp backend needs xllamacpp: pip install 'proofsmith[models]'")
 
-from proofsmith.models import ModelError, get_spec, load_policy  # noqa: E402
-from proofsmith.models.extract import extract_tactic, python_candidate  # noqa: E402
-from proofsmith.models.prompts import STOP, build_messages, render, stop_for  # noqa: E402
-from proofsmith.models.registry import is_installed  # noqa: E402
-from proofsmith.schema import Task  # noqa: E402
+from proofsmith.models import ModelError, get_spec, load_policy
+from proofsmith.models.extract import extract_tactic, python_candidate
+from proofsmith.models.prompts import STOP, build_messages, render, stop_for
+from proofsmith.models.registry import is_installed
+from proofsmith.schema import Task
 
 
 def _policy_or_skip(name: str):

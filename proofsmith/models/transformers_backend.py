@@ -164,7 +164,7 @@ def _resolve(quantize: Quantize, device: str) -> str:
         if not cuda:
             return "int8"
         try:
-            import bitsandbytes  # noqa: F401
+            import bitsandbytes
         except ImportError:
             return "none"
         return "bnb-4bit"
