@@ -133,6 +133,7 @@ class BwrapSandbox:
                 # bwrap's outer process; during set-up a helper too, which only matters
                 # when the program itself may have no more than one process.
                 pids_overhead=1 if limits.pids > 1 else 2,
+                outer=True,
             )
         except BaseException:
             self.slots.release(slot)

@@ -186,16 +186,21 @@ class SlotCgroup:
         """Whether a fork was refused by the pids limit during this run."""
         return self.pids is not None and _read_key(self.pids / "pids.events", "max") > self._pids_events
 
-    def kill_all(self) -> None:
-        """SIGKILL every process in the slot (daemons that escaped with setsid too)."""
+    def kill_all(self, spare: int | None = None) -> None:
+        """SIGKILL every process in the slot (daemons that escaped with setsid too).
+
+        `spare` (a pid) is left alive: the sandbox's outer process, so that it
+        reaps what it started instead of leaving zombies to the host's init.
+        """
         for group in self.groups():
-            if _write(group / "cgroup.kill", "1"):
+            if spare is None and _write(group / "cgroup.kill", "1"):
                 continue
             for _ in range(50):
                 try:
                     pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
                 except OSError:
                     break
+                pids = [pid for pid in pids if pid != spare]
                 if not pids:
                     break
                 for pid in pids:

@@ -68,8 +68,10 @@ class Running:
         isolation: list[str],
         on_exit: Callable[[], None],
         decode_signal: Callable[[int], tuple[int | None, int | None]],
+        outer: bool = False,
     ) -> None:
         self.proc = proc
+        self._outer = outer
         self.pid = proc.pid
         self._slot = slot
         self._limits = limits
@@ -94,12 +96,19 @@ class Running:
         return self._slot.cgroup.peak_kb()
 
     def kill(self) -> None:
-        """Kill the whole tree now: session, and every process in the slot cgroup."""
+        """Kill the whole tree now: every process in the slot cgroup, and the session."""
+        cg = self._slot.cgroup
+        if self._outer and cg.groups():
+            # Program first, sparing the outer process (bwrap), which then reaps it and
+            # exits; killing both at once leaves the program a zombie of the host's init.
+            cg.kill_all(spare=self.pid)
+            if self._wait_exit(1.0):
+                return
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self._slot.cgroup.kill_all()
+        cg.kill_all()
 
     def _wait_exit(self, timeout: float) -> bool:
         if self._pidfd is not None:
@@ -185,8 +194,13 @@ def launch(
     decode_signal: Callable[[int], tuple[int | None, int | None]] = lambda code: (code, None),
     pid1: bool = False,
     pids_overhead: int = 0,
+    outer: bool = False,
 ) -> Running:
-    """Start `argv` as the slot's uid with its cgroup, rlimits and output files."""
+    """Start `argv` as the slot's uid with its cgroup, rlimits and output files.
+
+    `outer` says `argv` is a sandbox's outer process (bwrap) that reaps the
+    program it starts; `kill` then kills the program first and lets it reap.
+    """
     cg = slot.cgroup
     # limits.pids counts the program's processes; the sandbox's own come on top.
     cg.prepare(memory_bytes=limits.memory_mb << 20, pids=limits.pids + pids_overhead)
@@ -214,4 +228,4 @@ def launch(
         out.close()
         err.close()
         raise
-    return Running(proc, slot, limits, out, err, sandbox, isolation, on_exit, decode_signal)
+    return Running(proc, slot, limits, out, err, sandbox, isolation, on_exit, decode_signal, outer)
