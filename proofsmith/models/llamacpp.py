@@ -21,7 +21,9 @@ class LlamaCppPolicy(Policy):
 
     `n_parallel` slots decode that many proposals at once, each with a
     context of `n_ctx` tokens; `n_gpu_layers` None keeps llama.cpp's default
-    (all layers on a GPU when the wheel has one, none otherwise).
+    (all layers on a GPU when the wheel has one, none otherwise). The embedded
+    engine also answers HTTP on a loopback port without an API key (see
+    `endpoint`): any local user can query the model while the policy lives.
     """
 
     name = "llamacpp"
@@ -34,7 +36,6 @@ class LlamaCppPolicy(Policy):
         n_parallel: int = 4,
         n_threads: int | None = None,
         n_gpu_layers: int | None = None,
-        logprobs: bool = True,
     ) -> None:
         super().__init__()
         try:
@@ -62,7 +63,6 @@ class LlamaCppPolicy(Policy):
             raise ModelError(f"{path}: llama.cpp cannot load it ({exc}); is it a GGUF model file?") from None
         self.path = path
         self.n_ctx = n_ctx
-        self._logprobs = logprobs
         self.name = f"llamacpp:{path.name}"
 
     def _generate(
@@ -73,8 +73,9 @@ class LlamaCppPolicy(Policy):
             request["stop"] = stop
         if seed is not None:
             request["seed"] = spread_seed(seed)
-        if self._logprobs:
-            request["logprobs"] = 1
+        # always asked for: besides the search's use of them, they are the only per-proposal token
+        # count llama.cpp gives (its usage block counts one proposal of the n)
+        request["logprobs"] = 1
         reply = self._server.handle_completions(request)
         if "error" in reply:
             error = reply["error"]
@@ -106,14 +107,7 @@ def spread_seed(seed: int) -> int:
 
 
 def _proposal(choice: dict[str, Any]) -> Proposal:
-    content = (choice.get("logprobs") or {}).get("content")
-    logprobs = [float(t["logprob"]) for t in content] if content is not None else None
-    tokens = [t["token"] for t in content] if content is not None else None
+    content = (choice.get("logprobs") or {}).get("content") or []
     finish = "length" if choice.get("finish_reason") == "length" else "stop"
-    n_tokens = len(content) if content is not None else _count_tokens(choice)
-    return Proposal(text=choice["text"], n_tokens=n_tokens, logprobs=logprobs, tokens=tokens, finish_reason=finish)
-
-
-def _count_tokens(choice: dict[str, Any]) -> int:
-    # without log-probabilities the per-choice count is not reported; timings has it for one choice only
-    return int(choice.get("n_tokens", 0))
+    return Proposal(text=choice["text"], n_tokens=len(content), logprobs=[float(t["logprob"]) for t in content],
+                    tokens=[t["token"] for t in content], finish_reason=finish)
