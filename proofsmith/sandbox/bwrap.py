@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from proofsmith.sandbox import seccomp
 from proofsmith.sandbox.slots import SlotPool
-from proofsmith.sandbox.supervise import RunResult, Running, launch
+from proofsmith.sandbox.supervise import Running, launch, run_via_spawn
 from proofsmith.schema import Limits
 
 #: Where the candidate's files and working directory appear inside the sandbox.
@@ -63,12 +63,8 @@ class BwrapSandbox:
         seccomp.filter_bpf()  # fail at start-up, not on the first check
 
     def layers(self) -> list[str]:
-        """Isolation layers active for a run (the first slot's cgroup stands for all)."""
-        slot = self.slots.acquire()
-        try:
-            return self.layers_for(slot)
-        finally:
-            self.slots.release(slot)
+        """Isolation layers active for a run (every slot's cgroup is set up alike)."""
+        return self.layers_for(self.slots.any_slot())
 
     def spawn(
         self,
@@ -148,14 +144,4 @@ class BwrapSandbox:
         return ["uid", "userns", "pidns", "netns", "ipcns", "utsns", "mountns", "no-nested-userns",
                 "no-caps", "ro-system", "tmpfs-work", "seccomp", "rlimits", *slot.cgroup.layers]
 
-    def run(
-        self,
-        argv: Sequence[str],
-        files: Mapping[str, str | bytes],
-        limits: Limits,
-        *,
-        stdin: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> RunResult:
-        """Run `argv` to completion (or to its wall limit) and return what it did."""
-        return self.spawn(argv, files, limits, stdin=stdin, env=env).wait()
+    run = run_via_spawn

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 
 from proofsmith.sandbox.slots import SlotPool
-from proofsmith.sandbox.supervise import RunResult, Running, launch
+from proofsmith.sandbox.supervise import Running, launch, run_via_spawn
 from proofsmith.schema import Limits
 
 WARNING = "proofsmith: warning: the 'process' sandbox does not isolate the network or the filesystem; install bubblewrap for the default sandbox"
@@ -37,12 +37,8 @@ class ProcessSandbox:
         return ["uid", "no-new-privs", "rlimits", *slot.cgroup.layers]
 
     def layers(self) -> list[str]:
-        """Isolation layers active for a run."""
-        slot = self.slots.acquire()
-        try:
-            return self.layers_for(slot)
-        finally:
-            self.slots.release(slot)
+        """Isolation layers active for a run (every slot's cgroup is set up alike)."""
+        return self.layers_for(self.slots.any_slot())
 
     def spawn(
         self,
@@ -95,14 +91,4 @@ class ProcessSandbox:
             if stdin_fd is not None:
                 os.close(stdin_fd)
 
-    def run(
-        self,
-        argv: Sequence[str],
-        files: Mapping[str, str | bytes],
-        limits: Limits,
-        *,
-        stdin: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> RunResult:
-        """Run `argv` to completion (or to its wall limit) and return what it did."""
-        return self.spawn(argv, files, limits, stdin=stdin, env=env).wait()
+    run = run_via_spawn

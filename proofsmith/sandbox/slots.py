@@ -62,6 +62,16 @@ class SlotPool:
                 return self._new_slot()
         return self._free.get(timeout=timeout)
 
+    def any_slot(self) -> Slot:
+        """A slot to look at (its cgroup's layers), without reserving it."""
+        with self._lock:
+            return self._all[0] if self._all else self._new_slot_free()
+
+    def _new_slot_free(self) -> Slot:
+        slot = self._new_slot()
+        self._free.put(slot)
+        return slot
+
     def release(self, slot: Slot) -> None:
         """Give a slot back after its processes were killed."""
         self._free.put(slot)

@@ -229,3 +229,16 @@ def launch(
         err.close()
         raise
     return Running(proc, slot, limits, out, err, sandbox, isolation, on_exit, decode_signal, outer)
+
+
+def run_via_spawn(
+    box,
+    argv: Sequence[str],
+    files,
+    limits: Limits,
+    *,
+    stdin: bytes | None = None,
+    env=None,
+) -> RunResult:
+    """`run` for sandboxes that have `spawn`: start, wait to the end or the wall limit, return what it did."""
+    return box.spawn(argv, files, limits, stdin=stdin, env=env).wait()
