@@ -7,7 +7,7 @@
    less the short prompt's own processing time). Rows: llama.cpp GGUF for each
    installed registry model; llama.cpp's own OpenAI-compatible server through
    `OpenAIPolicy` (loopback HTTP); transformers fp32 and int8-dynamic on
-   SmolLM2-135M dequantized from its GGUF (needs `pip install gguf accelerate`;
+   SmolLM2-135M dequantized from its GGUF (needs the models-torch extra;
    skipped otherwise).
 2. HumanEval pass@1 and pass@10 of the default model: n=10 samples per task at
    temperature 0.8, scored with the unbiased estimator
@@ -133,7 +133,7 @@ def speed(threads: int, repeats: int, console: Console) -> None:
         subprocess.run([sys.executable, __file__, "--prepare-hf", "--threads", str(threads)], check=True,
                        capture_output=True, timeout=1800)
     except ImportError:
-        console.print("transformers rows skipped: they need `pip install 'proofsmith[models-torch]' gguf accelerate`")
+        console.print("transformers rows skipped: they need `pip install 'proofsmith[models-torch]'`")
     table = Table(title=f"Policy speed, {threads} thread(s), best of {repeats} (measured on a 2-core CPU)")
     for col in ("backend", "model", "load s", "prompt tok/s", "gen tok/s", "peak RSS MB"):
         table.add_column(col, justify="left" if col in ("backend", "model") else "right")
