@@ -11,16 +11,10 @@ from proofsmith.provers import check, coq, validate_task
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.schema import Candidate, Limits, Task
 
+from coq_tasks import ADD_0_R, CLASSICAL
+
 pytestmark = pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed (apt-get install coq)")
 
-ADD_0_R = Task(
-    id="add_0_r", language="coq", kind="proof",
-    context="Require Import Arith.\n",
-    statement="Theorem add_0_r : forall n : nat, n + 0 = n.",
-    reference="intros n. induction n. reflexivity. simpl. rewrite IHn. reflexivity.",
-    limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
-    options={"name": "add_0_r"},
-)
 #: inside a Section and a Module: the checker must close both after Qed, and print M.in_section
 SECTIONED = Task(
     id="sectioned", language="coq", kind="proof",
@@ -29,15 +23,6 @@ SECTIONED = Task(
     reference="reflexivity.",
     limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
     options={"name": "M.in_section", "closers": "End S.\nEnd M."},
-)
-#: the prefix loads classical logic, but the reference proof does not need it
-CLASSICAL = Task(
-    id="classical", language="coq", kind="proof",
-    context="Require Import Classical.\n",
-    statement="Theorem p_imp_p : forall P : Prop, P -> P.",
-    reference="intros P H. exact H.",
-    limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
-    options={"name": "p_imp_p"},
 )
 
 

@@ -7,26 +7,11 @@ import shutil
 import pytest
 
 from proofsmith.provers.coq_session import SessionPool, State, state_hash
-from proofsmith.schema import Candidate, Limits, Task
+from proofsmith.schema import Candidate
+
+from coq_tasks import ADD_0_R, CLASSICAL
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="Coq is not installed (apt-get install coq)")
-
-ADD_0_R = Task(
-    id="add_0_r", language="coq", kind="proof",
-    context="Require Import Arith.\n",
-    statement="Theorem add_0_r : forall n : nat, n + 0 = n.",
-    reference="intros n. induction n. reflexivity. simpl. rewrite IHn. reflexivity.",
-    limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
-    options={"name": "add_0_r"},
-)
-CLASSICAL = Task(
-    id="classical", language="coq", kind="proof",
-    context="Require Import Classical.\n",
-    statement="Theorem p_imp_p : forall P : Prop, P -> P.",
-    reference="intros P H. exact H.",
-    limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
-    options={"name": "p_imp_p"},
-)
 
 
 @pytest.fixture(scope="module")

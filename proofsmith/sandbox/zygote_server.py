@@ -71,6 +71,15 @@ def _read_exact(fd: int, buf: bytearray) -> None:
         view = view[n:]
 
 
+def _fill(buf: bytearray, pending: bytes, fd: int) -> bytes:
+    """Fill `buf` from bytes already read, then from `fd`; return what is left of `pending`."""
+    got = pending[: len(buf)]
+    buf[: len(got)] = got
+    if len(got) < len(buf):
+        _read_exact(fd, memoryview(buf)[len(got):])
+    return pending[len(got):]
+
+
 class Child:
     """One forked, self-isolating process (its pid is the intermediate's)."""
 
@@ -257,14 +266,8 @@ def serve(bpf: bytes) -> None:
         started = time.monotonic()
         program = bytearray(header["program"])
         spec = bytearray(header["spec"])
-        got = rest[: len(program)]
-        program[: len(got)] = got
-        rest = rest[len(got):]
-        _read_exact(stdin, memoryview(program)[len(got):]) if len(got) < len(program) else None
-        got = rest[: len(spec)]
-        spec[: len(got)] = got
-        header_buf = rest[len(got):]
-        _read_exact(stdin, memoryview(spec)[len(got):]) if len(got) < len(spec) else None
+        rest = _fill(program, rest, stdin)
+        header_buf = _fill(spec, rest, stdin)
         _send_files(cand, [(b"candidate.py", program)])
         _send_files(judge, [(b"spec.json", spec)])
         program[:] = bytes(len(program))
