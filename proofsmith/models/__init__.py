@@ -34,10 +34,17 @@ def load_policy(
     """
     from proofsmith.models.llamacpp import LlamaCppPolicy
 
+    spec = None
     if model.endswith(".gguf"):
         path = Path(model)
         if not path.is_file():
             raise ModelError(f"{model}: no such model file")
     else:
-        path = model_path(get_spec(model))
-    return LlamaCppPolicy(path, n_threads=n_threads, n_parallel=n_parallel, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers)
+        spec = get_spec(model)
+        path = model_path(spec)
+    policy = LlamaCppPolicy(path, n_threads=n_threads, n_parallel=n_parallel, n_ctx=n_ctx,
+                            n_gpu_layers=n_gpu_layers)
+    if spec is not None:
+        policy.chat_template, policy.system_prompt = spec.chat_template, spec.system_prompt
+        policy.name = spec.name
+    return policy

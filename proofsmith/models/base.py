@@ -61,6 +61,9 @@ class Policy(ABC):
 
     #: a short name for manifests and reports
     name: str = "policy"
+    #: how prompts are written for it (see `proofsmith.models.prompts.render`); set by `load_policy`
+    chat_template: str = "chatml"
+    system_prompt: str = ""
 
     def __init__(self) -> None:
         self._usage = Usage()

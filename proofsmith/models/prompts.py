@@ -152,9 +152,18 @@ def _proof_so_far(task: Task, steps: Sequence[str]) -> str:
     return "\n".join(lines) + "\n  "
 
 
+#: Context shown to the model at most: its tail, where the definitions the statement uses usually are.
+MAX_CONTEXT_CHARS = 3000
+
+
 def _task_text(kind: PromptKind, statement: str, context: str) -> str:
     fence = FENCE[kind]
-    body = f"{context.strip()}\n\n{statement.strip()}" if context.strip() else statement.strip()
+    context = context.strip()
+    if len(context) > MAX_CONTEXT_CHARS:
+        # a whole library file would cost a small model minutes of prompt processing per task
+        tail = context[-MAX_CONTEXT_CHARS:]
+        context = "(* ... *)\n" + tail[tail.find("\n") + 1:] if kind.startswith("coq") else "...\n" + tail
+    body = f"{context}\n\n{statement.strip()}" if context else statement.strip()
     return f"{_INSTRUCTIONS[kind]}\n\n```{fence}\n{body}\n```"
 
 

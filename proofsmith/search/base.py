@@ -1,0 +1,56 @@
+"""The search contracts: a Strategy, a process reward model, and what a search returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from proofsmith.models.base import Policy
+from proofsmith.schema import Candidate, Task, Verdict
+from proofsmith.search.budget import Budget, Spend
+from proofsmith.search.checker import SearchChecker
+from proofsmith.search.trace import TraceWriter
+
+
+class ProcessRewardModel(Protocol):
+    """Scores each prefix of a partial proof or program: one float in [0, 1] per step, higher is better."""
+
+    def score(self, task: Task, steps: Sequence[str]) -> list[float]:
+        """The score after each of `steps` (same length as `steps`)."""
+        ...
+
+
+class SearchResult(BaseModel):
+    """The outcome of one search: the best candidate, its verdict, the spend, and where the trace is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str
+    strategy: str
+    solved: bool
+    #: the verified candidate, else the best one checked (most tests passed, then best score); None if none
+    candidate: Candidate | None = None
+    verdict: Verdict | None = None
+    spend: Spend
+    #: the spend when the first candidate verified (coverage curves read this)
+    solved_at: Spend | None = None
+    nodes: int = 0
+    #: whole candidates checked, and how many verified (pass@k when a strategy collects)
+    checked: int = 0
+    verified: int = 0
+    trace_path: str | None = None
+    #: strategy-specific counters: transposition hits, resamples, repairs, ...
+    stats: dict[str, float] = Field(default_factory=dict)
+
+
+class Strategy(Protocol):
+    """A search algorithm: one `run` per task."""
+
+    name: str
+
+    def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
+        """Search for a candidate that verifies, within `budget`; the best so far when the budget runs out."""
+        ...

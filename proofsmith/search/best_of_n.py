@@ -1,0 +1,53 @@
+"""Best-of-N: sample whole answers independently until one verifies (the "Large Language Monkeys" baseline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proofsmith.models.base import Policy
+from proofsmith.models.extract import ExtractionError
+from proofsmith.schema import Task
+from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.budget import Budget, BudgetExhausted
+from proofsmith.search.candidates import ANSWER_TOKENS, answer_prompt, answer_stops, to_candidate
+from proofsmith.search.checker import SearchChecker
+from proofsmith.search.episode import Episode
+from proofsmith.search.trace import TraceWriter
+
+
+@dataclass
+class BestOfN:
+    """Repeated sampling: `batch` answers per model request, each checked in order; stops at the first verified.
+
+    With `collect`, it keeps sampling to the end of the budget and counts every
+    verified answer (`SearchResult.verified` over `checked` gives pass@k).
+    """
+
+    batch: int = 4
+    temperature: float = 0.8
+    collect: bool = False
+    name: str = "best_of_n"
+
+    def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
+        """Sample and check until a candidate verifies or the budget runs out."""
+        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace,
+                     info={"batch": self.batch, "temperature": self.temperature, "collect": self.collect})
+        prompt = answer_prompt(task, policy)
+        try:
+            while self.collect or not ep.solved:
+                proposals = ep.sample(prompt, self.batch, max_tokens=ANSWER_TOKENS[task.language],
+                                      stop=answer_stops(policy), temperature=self.temperature)
+                for proposal in proposals:
+                    node = ep.node(0, proposal.text, "solved", logprob=proposal.sum_logprob)
+                    try:
+                        candidate = to_candidate(task, proposal.text, f"n{node}")
+                    except ExtractionError as exc:
+                        ep.reject(node, exc)
+                        continue
+                    verdict = ep.check(node, candidate, score=ep.score([candidate.text]))
+                    if verdict.status == "verified" and not self.collect:
+                        break
+        except BudgetExhausted:
+            pass
+        return ep.result()

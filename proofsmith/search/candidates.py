@@ -1,0 +1,39 @@
+"""Whole answers: the prompt that asks for one, and the Candidate pulled out of the model's output."""
+
+from __future__ import annotations
+
+from proofsmith.models.base import Policy
+from proofsmith.models.extract import ExtractionError, extract_block, extract_coq_proof, python_candidate
+from proofsmith.models.prompts import FENCE, STOP, Feedback, Message, build_messages, kind_for, render
+from proofsmith.schema import Candidate, Task
+
+#: Tokens a whole answer may take, per language.
+ANSWER_TOKENS = {"python": 512, "coq": 384, "lean": 512, "fstar": 512, "smt": 512}
+
+
+def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None) -> str:
+    """The prompt asking for a whole proof or program (with the checker's complaint about `feedback`)."""
+    return render(build_messages(task, feedback=feedback), policy.chat_template, system_prompt=policy.system_prompt)
+
+
+def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str) -> str:
+    """The whole-answer prompt with the reply started: inside the code block, after `answer_so_far`."""
+    fence = FENCE[kind_for(task)]
+    messages = [*build_messages(task), Message(role="assistant", content=f"```{fence}\n{answer_so_far}")]
+    return render(messages, policy.chat_template, system_prompt=policy.system_prompt)
+
+
+def answer_stops(policy: Policy) -> list[str]:
+    """Stop strings for a whole answer: the end of the model's turn."""
+    return list(STOP.get(policy.chat_template, []))
+
+
+def to_candidate(task: Task, output: str, candidate_id: str | None = None) -> Candidate:
+    """The Candidate in a model's output; ExtractionError when it holds none."""
+    if task.language == "python":
+        return python_candidate(task, output, candidate_id)
+    if task.language == "coq":
+        return Candidate(task_id=task.id, id=candidate_id, text=extract_coq_proof(output, task.statement))
+    if task.language in ("lean", "fstar", "smt"):
+        return Candidate(task_id=task.id, id=candidate_id, text=extract_block(output, task.language))
+    raise ExtractionError(f"no extractor for {task.language} answers")

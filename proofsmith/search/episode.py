@@ -1,0 +1,151 @@
+"""One search of one task: its budget meter, trace, seeds and best candidate so far.
+
+Every strategy drives an Episode, so sampling, checking, spend and the trace
+are accounted identically: `sample` asks the policy (trimmed to the budget),
+`node` records a step, `check` verifies a whole candidate and keeps the best,
+`result` closes the trace and returns the SearchResult.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Sequence
+
+from proofsmith.models.base import Policy, Proposal
+from proofsmith.models.extract import ExtractionError, refuted_verdict
+from proofsmith.schema import Candidate, Task, Verdict
+from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.budget import Budget, Meter, Spend
+from proofsmith.search.checker import SearchChecker
+from proofsmith.search.trace import NodeStatus, TraceEvent, TraceWriter
+
+
+class Episode:
+    """The shared state of one search (see the module docstring)."""
+
+    def __init__(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
+                 budget: Budget, *, strategy: str, seed: int = 0, trace: TraceWriter | None = None,
+                 info: dict | None = None) -> None:
+        self.task = task
+        self.policy = policy
+        self.checker = checker
+        self.prm = prm
+        self.meter = Meter(budget)
+        self.strategy = strategy
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.trace = trace if trace is not None else TraceWriter(None)
+        self._ids = itertools.count(1)
+        self._calls = itertools.count()
+        self.nodes = 0
+        self.checked = 0
+        self.verified = 0
+        self.stats: dict[str, float] = {}
+        self.best: tuple[tuple[float, float], Candidate, Verdict] | None = None
+        self.solved_at: Spend | None = None
+        self.trace.write(TraceEvent(event="start", node=0, info={
+            "task_id": task.id, "strategy": strategy, "seed": seed, "budget": budget.model_dump(),
+            "policy": policy.name, "prm": type(prm).__name__ if prm is not None else None, **(info or {})}))
+
+    # ------------------------------------------------------------------ policy
+
+    def sample(self, prompt: str, n: int, *, max_tokens: int, stop: Sequence[str],
+               temperature: float = 0.8) -> list[Proposal]:
+        """Up to `n` proposals (fewer when the budget is nearly spent); BudgetExhausted when none are left."""
+        n = self.meter.allow(n)
+        # one seed per request, in request order: a fixed seed and model replay the same search
+        seed = self.seed * 7919 + next(self._calls)
+        before = self.policy.usage.prompt_tokens
+        proposals = self.policy.propose(prompt, n=n, max_tokens=max_tokens, temperature=temperature,
+                                        stop=list(stop), seed=seed)
+        prompt_tokens = max(0, self.policy.usage.prompt_tokens - before)
+        self.meter.charge_model(len(proposals), prompt_tokens, sum(p.n_tokens for p in proposals))
+        return proposals
+
+    # ------------------------------------------------------------------ trace
+
+    def node(self, parent: int, step: str, status: NodeStatus, *, goals: str | None = None,
+             error: str | None = None, state_hash: str | None = None, logprob: float | None = None,
+             score: float | None = None) -> int:
+        """Record a new node reached from `parent` by `step`; its id."""
+        node = next(self._ids)
+        self.nodes += 1
+        self.trace.write(TraceEvent(event="node", node=node, parent=parent, step=step, status=status,
+                                    goals=_clip(goals), error=_clip(error), state_hash=state_hash,
+                                    logprob=_finite(logprob), score=score, spend=self.meter.spend))
+        return node
+
+    def count(self, stat: str, by: float = 1) -> None:
+        """Add to a strategy counter reported in `SearchResult.stats`."""
+        self.stats[stat] = self.stats.get(stat, 0) + by
+
+    # ------------------------------------------------------------------ scores and checks
+
+    def score(self, steps: Sequence[str]) -> float | None:
+        """The PRM's score of the last step, or None when the search has no PRM."""
+        if self.prm is None or not steps:
+            return None
+        return float(self.prm.score(self.task, list(steps))[-1])
+
+    def check(self, node: int, candidate: Candidate, *, score: float | None = None) -> Verdict:
+        """Verify a whole candidate (charged to the budget), record it, keep the best so far."""
+        self.meter.charge_checker()
+        verdict = self.checker.check(self.task, candidate)
+        self.checked += 1
+        self.trace.write(TraceEvent(event="check", node=node, verdict=verdict.status, reason=verdict.reason,
+                                    error=_clip(verdict.diagnostics[0].message if verdict.diagnostics else None),
+                                    spend=self.meter.spend))
+        self.offer(candidate, verdict, score)
+        return verdict
+
+    def reject(self, node: int, error: ExtractionError) -> Verdict:
+        """Record output that held no candidate: refuted by the extractor, no checker call spent."""
+        verdict = refuted_verdict(self.task, error)
+        self.checked += 1
+        self.trace.write(TraceEvent(event="check", node=node, verdict="refuted", reason="extract",
+                                    error=_clip(str(error)), spend=self.meter.spend))
+        return verdict
+
+    def offer(self, candidate: Candidate, verdict: Verdict, score: float | None = None) -> None:
+        """Keep `candidate` if it is the best so far: verified first, then most tests passed, then score."""
+        if verdict.status == "verified":
+            self.verified += 1
+            if self.solved_at is None:
+                self.solved_at = self.meter.spend
+        key = (1.0 if verdict.status == "verified" else (verdict.partial.fraction if verdict.partial else 0.0) / 2,
+               score if score is not None else 0.0)
+        if self.best is None or key > self.best[0]:
+            self.best = (key, candidate, verdict)
+
+    @property
+    def solved(self) -> bool:
+        """Whether a candidate has verified."""
+        return self.solved_at is not None
+
+    # ------------------------------------------------------------------ result
+
+    def result(self) -> SearchResult:
+        """Close the trace and return what the search found."""
+        spend = self.meter.spend
+        candidate = self.best[1] if self.best else None
+        verdict = self.best[2] if self.best else None
+        result = SearchResult(task_id=self.task.id, strategy=self.strategy, solved=self.solved,
+                              candidate=candidate, verdict=verdict, spend=spend, solved_at=self.solved_at,
+                              nodes=self.nodes, checked=self.checked, verified=self.verified,
+                              trace_path=str(self.trace.path) if self.trace.path else None, stats=dict(self.stats))
+        self.trace.write(TraceEvent(event="end", spend=spend, info={
+            "solved": result.solved, "checked": result.checked, "verified": result.verified,
+            "stats": result.stats, "candidate": candidate.text if candidate else None}))
+        return result
+
+
+def _clip(text: str | None, limit: int = 2000) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + "..."
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
