@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -149,19 +148,13 @@ def speed(threads: int, repeats: int, console: Console) -> None:
     console.print(table)
 
 
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """The unbiased pass@k estimator (Chen et al. 2021): 1 - C(n-c, k) / C(n, k)."""
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
-
-
 def humaneval(threads: int, every: int, samples: int, out_path: Path, console: Console) -> None:
     from proofsmith.datasets.humaneval import load_tasks
     from proofsmith.models import get_spec, load_policy
     from proofsmith.models.extract import ExtractionError, python_candidate
     from proofsmith.models.prompts import STOP, build_messages, render
     from proofsmith.provers import check_many
+    from proofsmith.search.metrics import pass_at_k
 
     spec = get_spec("default")
     tasks = load_tasks()[::every]

@@ -240,6 +240,17 @@ def _add_datasets_group() -> None:
 _add_datasets_group()
 
 
+def _add_search_commands() -> None:
+    # prove, synth and trace live with the search package; models load only when a search runs
+    from proofsmith.search.cli import prove, synth, trace
+
+    for command in (prove, synth, trace):
+        cli.add_command(command)
+
+
+_add_search_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:

@@ -453,10 +453,6 @@ def test_mcts_restarts_when_the_whole_tree_is_dead(checker):
     assert result.stats["tree_size"] == 1  # the budget ran out right after the second restart: a fresh root
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mcts.py _evaluate: every finished Coq state has the same hash ('No more goals.'), so once one finished "
-    "path is refuted (e.g. it used an axiom), a different finished path is taken as a transposition of the "
-    "dead node and never checked"))
 def test_mcts_checks_every_distinct_finished_proof(checker):
     # at `intros P H.` the first step finishes the proof with an axiom the reference does not use (refuted),
     # the second finishes it constructively: that proof must be checked and found
@@ -486,10 +482,6 @@ def test_mcts_parallel_selections_solve_with_concurrent_steps(checker):
     assert ("intros m.",) in {steps_in(p) for p in policy.prompts}  # virtual loss sent a selection elsewhere
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mcts.py run: with parallel > 1 the same unexpanded leaf is selected more than once per round (always the "
-    "root in round 1), so it is expanded twice: double model calls, and the second expansion's children are "
-    "counted as transpositions"))
 def test_mcts_parallel_expands_each_leaf_once(checker):
     policy = ScriptedPolicy(tactics(PARALLEL_SCRIPT))
     result = MCTS(expand=2, parallel=2).run(ADD_0_R, policy, checker, None, Budget(model_calls=60))

@@ -50,7 +50,8 @@ def _splits() -> dict[str, tuple[str, Callable[[], list[Task]]]]:
     return out
 
 
-def _load(split: str) -> list[Task]:
+def load_split_tasks(split: str) -> list[Task]:
+    """The tasks of a split by name; a one-line click error when it is unknown or not installed."""
     splits = _splits()
     if split not in splits:
         raise _UserError(f"unknown split {split!r} (known: {', '.join(splits)}; see `proofsmith datasets list`)")
@@ -83,13 +84,13 @@ def list_splits() -> None:
 @click.argument("task", required=False)
 def show(split: str, task: str | None) -> None:
     """Without TASK: the split's task ids. With TASK (an id or theorem name): that task in full."""
-    tasks = _load(split)
+    tasks = load_split_tasks(split)
     if task is None:
         for item in tasks:
             click.echo(item.id)
         click.echo(f"{len(tasks)} tasks", err=True)
         return
-    found = _find(tasks, split, task)
+    found = find_task(tasks, split, task)
     tail = found.context[-600:]
     click.echo(f"id:        {found.id}")
     click.echo(f"options:   {json.dumps({k: v for k, v in found.options.items() if k != 'closers'})}")
@@ -106,7 +107,8 @@ def _references(split: str, tasks: list[Task]) -> list[Candidate]:
     return [Candidate(task_id=t.id, id=f"{t.id}/reference", text=t.reference) for t in tasks if t.reference]
 
 
-def _find(tasks: list[Task], split: str, key: str) -> Task:
+def find_task(tasks: list[Task], split: str, key: str) -> Task:
+    """The task of `tasks` named `key` (full id, theorem name or id suffix); a one-line click error naming close ones."""
     for item in tasks:
         if item.id == key or item.options.get("name") == key or item.id.endswith("." + key) or item.id.endswith(
                 "/" + key):
@@ -125,7 +127,7 @@ def _find(tasks: list[Task], split: str, key: str) -> Task:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N tasks.")
 def export(split: str, output: str, references: str | None, limit: int | None) -> None:
     """Write SPLIT's tasks as JSONL; with --references, its reference proofs/programs as candidates."""
-    tasks = _load(split)[:limit]
+    tasks = load_split_tasks(split)[:limit]
     try:
         with open(output, "w", encoding="utf-8") as fh:
             fh.writelines(t.model_dump_json() + "\n" for t in tasks)

@@ -17,6 +17,7 @@ proof is a plain tactic script (seed 0), for tests and the demo.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from collections import Counter
@@ -178,8 +179,12 @@ class Found(BaseModel):
     in_section: bool
 
 
-def scan_file(text: str, stats: Counter[str] | None = None) -> Iterator[Found]:
-    """Every Qed-ended theorem of one file, in order; skipped statements are counted in `stats`."""
+def scan_file(text: str, stats: Counter[str] | None = None, *, unfinished: bool = False) -> Iterator[Found]:
+    """Every Qed-ended theorem of one file, in order; skipped statements are counted in `stats`.
+
+    With `unfinished`, theorems still to be proved (ending in `Admitted.` or
+    `Abort.`, or with no proof at all) come too, with an empty `reference`.
+    """
     stats = stats if stats is not None else Counter()
     sentences = split_sentences(text).sentences
     stack: list[_Open] = []
@@ -201,7 +206,7 @@ def scan_file(text: str, stats: Counter[str] | None = None) -> Iterator[Found]:
             if len(words) > 1 and words[1] in STATEMENT_KEYWORDS:
                 stats["program"] += 1
         elif head in STATEMENT_KEYWORDS and len(words) > 1:
-            found, i = _theorem(sentences, i, text, stack, stats)
+            found, i = _theorem(sentences, i, text, stack, stats, unfinished)
             if found is not None:
                 yield found
             continue
@@ -209,8 +214,15 @@ def scan_file(text: str, stats: Counter[str] | None = None) -> Iterator[Found]:
 
 
 def _theorem(sentences: list[Sentence], i: int, text: str, stack: list[_Open],
-             stats: Counter[str]) -> tuple[Found | None, int]:
+             stats: Counter[str], unfinished: bool = False) -> tuple[Found | None, int]:
     """Read the theorem at sentence `i` and its proof; the Found (or None, counted) and the next index."""
+
+    def todo(next_index: int) -> tuple[Found | None, int]:
+        # a theorem still to prove: no reference, and nothing of the abandoned proof is kept
+        if not unfinished or any(o.signature for o in stack):
+            return None, next_index
+        return _found(sentences[i], name, proof_command, "", stack), next_index
+
     words, code = _core(sentences[i].text)
     name = words[1]
     if ":=" in code:
@@ -234,29 +246,26 @@ def _theorem(sentences: list[Sentence], i: int, text: str, stack: list[_Open],
             break
         if head and (head[0] in STATEMENT_KEYWORDS or head[0] in ("Section", "Module", "End", "Definition")):
             stats["unterminated"] += 1
-            return None, j
+            return todo(j)
         j += 1
     if j >= len(sentences):
         stats["unterminated"] += 1
-        return None, j
+        return todo(j)
     ending = _core(sentences[j].text)[0][0]
     if ending != "Qed":
         stats[ending.lower()] += 1
-        return None, j + 1
+        return todo(j + 1) if ending in ("Admitted", "Abort") else (None, j + 1)
     if any(o.signature for o in stack):
         stats["module_signature"] += 1
         return None, j + 1
+    return _found(sentences[i], name, proof_command, text[body_start:sentences[j].start].strip("\n"), stack), j + 1
+
+
+def _found(statement: Sentence, name: str, proof_command: str, reference: str, stack: list[_Open]) -> Found:
     modules = [o.name for o in stack if o.kind == "module"]
-    found = Found(
-        name=name,
-        qualified=".".join([*modules, name]),
-        statement=sentences[i],
-        proof_command=proof_command,
-        reference=text[body_start:sentences[j].start].strip("\n"),
-        closers=[f"End {o.name}." for o in reversed(stack)],
-        in_section=any(o.kind == "section" for o in stack),
-    )
-    return found, j + 1
+    return Found(name=name, qualified=".".join([*modules, name]), statement=statement, proof_command=proof_command,
+                 reference=reference, closers=[f"End {o.name}." for o in reversed(stack)],
+                 in_section=any(o.kind == "section" for o in stack))
 
 
 def library(name: str) -> Library:
@@ -298,6 +307,39 @@ def tasks_of_file(lib: Library, path: Path, stats: Counter[str] | None = None) -
             source=Source(benchmark=f"coq-{lib.name}", version=_package_version(lib.package), licence=lib.licence),
         ))
     return out
+
+
+def task_from_file(path: str | os.PathLike[str], theorem: str) -> Task:
+    """The task of proving `theorem` of a `.v` file, with the file's text before it as context.
+
+    The theorem may be proved already (its proof becomes the reference, whose
+    axioms a new proof may use) or not (`Admitted.`, `Abort.` or no proof: then
+    a new proof may use no axioms). The file may `Require` the Coq standard
+    library and installed libraries; LibraryError when the file or theorem is
+    not there.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise LibraryError(f"{file}: no such file")
+    text = file.read_text(encoding="utf-8", errors="replace")
+    found = [f for f in scan_file(text, unfinished=True) if theorem in (f.name, f.qualified)]
+    if not found:
+        names = [f.qualified for f in scan_file(text, unfinished=True)]
+        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "") if names else "none found"
+        raise LibraryError(f"{file}: no theorem {theorem!r} (theorems: {listed})")
+    item = found[0]
+    return Task(
+        id=f"{file.stem}:{item.qualified}",
+        language="coq",
+        kind="proof",
+        statement=item.statement.text,
+        context=text[:item.statement.start],
+        reference=item.reference or None,
+        limits=TASK_LIMITS,
+        options={"name": item.qualified, "closers": "\n".join(item.closers), "proof_command": item.proof_command,
+                 "file": str(file), "in_section": item.in_section},
+        source=Source(benchmark="file", url=file.resolve().as_uri()),
+    )
 
 
 @cache

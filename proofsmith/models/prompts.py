@@ -171,7 +171,7 @@ def feedback_from_verdict(attempt: str, verdict: Verdict, *, max_chars: int = 15
     """Repair feedback from a refuted verdict: its diagnostics, with line numbers, cut to `max_chars`."""
     lines = []
     for diag in verdict.diagnostics:
-        where = f"line {diag.line}: " if diag.line is not None else ""
+        where = f"line {diag.line}: " if diag.line is not None and not diag.message.startswith("line ") else ""
         lines.append(f"{where}{diag.message.strip()}")
     error = "\n".join(lines) or f"{verdict.status}: {verdict.reason or 'no message'}"
     if len(error) > max_chars:

@@ -20,7 +20,7 @@ from proofsmith.search.checker import SearchChecker
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.particles import Particles
 from proofsmith.search.refine import Refine
-from proofsmith.search.trace import TraceWriter
+from proofsmith.search.trace import TraceEvent, TraceWriter
 
 #: Strategy names and their default configurations.
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
@@ -42,17 +42,19 @@ def get_strategy(name: str) -> Strategy:
 
 def search(task: Task, policy: Policy, *, strategy: Strategy | str = "best_of_n", budget: Budget | None = None,
            checker: SearchChecker | None = None, prm: ProcessRewardModel | None = None, seed: int = 0,
-           trace: str | os.PathLike[str] | None = None) -> SearchResult:
+           trace: str | os.PathLike[str] | None = None,
+           on_event: Callable[[TraceEvent], None] | None = None) -> SearchResult:
     """Run `strategy` on `task`; a found candidate is re-checked by the full checker before it counts.
 
     The reported verdict is the confirmation's; if it disagrees with the
     search's fast check, the result is not solved and `stats["unconfirmed"]`
-    says so.
+    says so. `trace` is the JSONL file the search writes; `on_event` sees each
+    trace event as it happens.
     """
     chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
     owned = checker is None
     checker = checker or SearchChecker()
-    writer = TraceWriter(trace)
+    writer = TraceWriter(trace, on_event)
     try:
         result = chosen.run(task, policy, checker, prm, budget or Budget(), seed=seed, trace=writer)
         if result.solved and result.candidate is not None:

@@ -24,8 +24,9 @@ def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str) -> str:
 
 
 def answer_stops(policy: Policy) -> list[str]:
-    """Stop strings for a whole answer: the end of the model's turn."""
-    return list(STOP.get(policy.chat_template, []))
+    """Stop strings for a whole answer: the end of the model's turn, or its code block's closing fence."""
+    # what small models write after the code block is prose: half the tokens, none of the answer
+    return [*STOP.get(policy.chat_template, []), "\n```\n"]
 
 
 def to_candidate(task: Task, output: str, candidate_id: str | None = None) -> Candidate:

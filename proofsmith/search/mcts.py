@@ -85,8 +85,8 @@ class MCTS:
                 paths = []
                 for _ in range(max(1, self.parallel)):
                     path = self._select(root)
-                    if path is None:
-                        break
+                    if path is None or any(path[-1] is other[-1] for other in paths):
+                        break  # no leaf left, or virtual loss led back to a leaf this round already expands
                     for node in path:
                         node.visits += self.virtual_loss
                     paths.append(path)
@@ -150,6 +150,13 @@ class MCTS:
         norm = sum(weights)
         best, novel = 0.0, False
         for child, weight in zip(children, weights, strict=True):
+            if child.point.done:
+                # every finished proof has the same (empty) goals: each is a different candidate, checked on its own
+                node = _Node(point=child.point, depth=leaf.depth + 1, total=child.score, dead=True)
+                leaf.edges.append((node, weight / norm))
+                if finish(ep, space, child.point, child.score):
+                    return 1.0
+                continue
             known = table.get(child.point.hash)
             if known is not None:
                 ep.count("transpositions")
@@ -163,11 +170,6 @@ class MCTS:
             node = _Node(point=child.point, depth=leaf.depth + 1, total=child.score)
             table[child.point.hash] = node
             leaf.edges.append((node, weight / norm))
-            if child.point.done:
-                if finish(ep, space, child.point, child.score):
-                    return 1.0
-                node.dead = True
-                continue
             best = max(best, child.score)
         if not leaf.edges or all(child.dead for child, _ in leaf.edges):
             leaf.dead = True

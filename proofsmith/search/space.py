@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from proofsmith.models.extract import ExtractionError, extract_tactic
-from proofsmith.models.prompts import build_messages, render, stop_for
+from proofsmith.models.prompts import STOP, build_messages, render, stop_for
 from proofsmith.schema import Candidate
-from proofsmith.search.candidates import ANSWER_TOKENS, answer_stops, prefilled_prompt, to_candidate
+from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
 from proofsmith.search.episode import Episode
 from proofsmith.search.trace import NodeStatus
 
@@ -188,9 +188,11 @@ class TextSpace:
         prompt = prefilled_prompt(ep.task, ep.policy, point.view)
         budget_left = ANSWER_TOKENS.get(ep.task.language, 512) - point.n_tokens
         proposals = ep.sample(prompt, k, max_tokens=max(16, min(CHUNK_TOKENS, budget_left)),
-                              stop=[*answer_stops(ep.policy), "\n\n"], temperature=temperature)
+                              stop=[*STOP.get(ep.policy.chat_template, []), "\n\n"], temperature=temperature)
         children: dict[str, Child] = {}
         for proposal in proposals:
+            # the closing fence must stay visible here (it is how a chunk says the answer is finished),
+            # so text steps stop at the end of the turn and at blank lines only
             chunk = proposal.text
             done = False
             if "```" in chunk:

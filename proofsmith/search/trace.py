@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -53,10 +54,15 @@ class TraceEvent(BaseModel):
 
 
 class TraceWriter:
-    """Appends events to a JSONL file (or only keeps them in memory when `path` is None)."""
+    """Appends events to a JSONL file (or only keeps them in memory when `path` is None).
 
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+    `on_event` is called with every event after it is written (live progress displays use it).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None,
+                 on_event: Callable[[TraceEvent], None] | None = None) -> None:
         self.path = Path(path) if path is not None else None
+        self.on_event = on_event
         self.events: list[TraceEvent] = []
         self._lock = threading.Lock()
         self._fh: IO[str] | None = None
@@ -71,6 +77,8 @@ class TraceWriter:
             if self._fh is not None:
                 self._fh.write(event.model_dump_json(exclude_none=True) + "\n")
                 self._fh.flush()
+        if self.on_event is not None:
+            self.on_event(event)
 
     def close(self) -> None:
         """Close the file."""

@@ -1,0 +1,333 @@
+"""`proofsmith prove`, `proofsmith synth` and `proofsmith trace show`.
+
+`prove` and `synth` pick tasks (a `.v` file and a theorem, a task file, or a
+named suite), load the policy once, and run one search per task with a live
+display of the spend and the best score. One task: the proof or program
+found, its verdict (from the full checker) and the trace path are printed.
+Several tasks: a table, and with `--output` one SearchResult per line,
+written as each task finishes, so an interrupted run resumes where it
+stopped. Mistakes (a wrong path, an unknown task or model) are one `error:`
+line and exit status 2; exit status 1 means some task was not solved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Self
+
+import click
+
+from proofsmith.schema import Task
+
+EXIT_OK, EXIT_UNSOLVED, EXIT_INPUT_ERROR = 0, 1, 2
+
+
+class _UserError(click.ClickException):
+    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
+
+    exit_code = EXIT_INPUT_ERROR
+
+
+def _search_options(default_strategy: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    from proofsmith.search import STRATEGIES
+
+    def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option("--task-file", type=click.Path(dir_okay=False), default=None,
+                         help="Tasks to search, one Task JSON object per line."),
+            click.option("--suite", default=None,
+                         help="A named suite instead (see `proofsmith datasets list`)."),
+            click.option("--task", "task_keys", multiple=True,
+                         help="Only this task of the file or suite (id or name); repeatable. Default: all."),
+            click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N tasks."),
+            click.option("--strategy", type=click.Choice(list(STRATEGIES)), default=default_strategy,
+                         show_default=True, help="How to search."),
+            click.option("--budget", type=click.IntRange(min=1), default=32, show_default=True,
+                         help="Model calls per task (one call = one sampled proposal)."),
+            click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+                         help="Also stop a task's search after this many seconds."),
+            click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+                         help="Also stop a task's search after this many generated tokens."),
+            click.option("--model", default="default", show_default=True,
+                         help="A registry model (`proofsmith models list`) or a path to a .gguf file."),
+            click.option("--seed", type=int, default=0, show_default=True,
+                         help="Same seed, model and budget: same search."),
+            click.option("--traces", "trace_dir", type=click.Path(file_okay=False), default="proofsmith-traces",
+                         show_default=True, help="Directory for the search traces (one JSONL file per task)."),
+            click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+                         help="Append one SearchResult JSON line per task here; tasks already in it are skipped."),
+            click.option("--json", "as_json", is_flag=True, help="Print each SearchResult as JSON instead."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return wrap
+
+
+@click.command()
+@click.argument("file", metavar="[FILE.v]", required=False, type=click.Path(dir_okay=False))
+@click.option("--theorem", default=None, help="With FILE.v: the theorem to prove.")
+@_search_options("mcts")
+def prove(file: str | None, theorem: str | None, **options: Any) -> int:
+    """Search for a proof: of THEOREM in FILE.v, or of tasks from --task-file / --suite.
+
+    \b
+    proofsmith prove lemmas.v --theorem add_0_r
+    proofsmith prove --suite coq-stdlib-mini --task Nat.add_0_r --strategy mcts --budget 32
+    proofsmith prove --suite coq-stdlib-mini --limit 10 -o results.jsonl
+
+    A proof found during search (warm Coq sessions) is checked again by
+    coqc from scratch before it is reported.
+    """
+    if file is not None:
+        if options["task_file"] or options["suite"]:
+            raise _UserError("give FILE.v --theorem NAME, or --task-file, or --suite: not several")
+        if theorem is None:
+            raise _UserError(f"which theorem of {file}? add --theorem NAME")
+        from proofsmith.datasets.coq_library import LibraryError, task_from_file
+
+        try:
+            tasks = [task_from_file(file, theorem)]
+        except LibraryError as exc:
+            raise _UserError(str(exc)) from None
+    else:
+        if theorem is not None:
+            raise _UserError("--theorem goes with a FILE.v argument")
+        tasks = _select(options, kind="proof")
+    return _run(tasks, collect=False, **options)
+
+
+@click.command()
+@_search_options("best_of_n")
+@click.option("--collect", is_flag=True,
+              help="best_of_n only: keep sampling after a verified program, to report pass@1 and pass@k.")
+def synth(collect: bool, **options: Any) -> int:
+    """Search for programs that pass their tests: tasks from --task-file or --suite.
+
+    \b
+    proofsmith synth --suite humaneval --task HumanEval/4
+    proofsmith synth --task-file tasks.jsonl --strategy refine --budget 8
+    proofsmith synth --suite humaneval --strategy best_of_n --budget 10 --collect -o he.jsonl
+
+    Programs run in the sandbox against the task's hidden tests.
+    """
+    if collect and options["strategy"] != "best_of_n":
+        raise _UserError("--collect goes with --strategy best_of_n")
+    return _run(_select(options, kind="program"), collect=collect, **options)
+
+
+def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
+    """The tasks named by --task-file / --suite, --task and --limit."""
+    task_file, suite, keys, limit = options["task_file"], options["suite"], options["task_keys"], options["limit"]
+    if bool(task_file) == bool(suite):
+        what = "FILE.v --theorem NAME, --task-file or --suite" if kind == "proof" else "--task-file or --suite"
+        raise _UserError(f"say which tasks: {what}")
+    if task_file:
+        from proofsmith.datasets.jsonl import InputError, read_tasks
+
+        try:
+            tasks, problems = read_tasks(task_file)
+        except InputError as exc:
+            raise _UserError(str(exc)) from None
+        if problems:
+            raise _UserError(problems[0] + (f" (and {len(problems) - 1} more bad lines)" if len(problems) > 1 else ""))
+        source = task_file
+    else:
+        from proofsmith.datasets.cli import load_split_tasks
+
+        tasks, source = load_split_tasks(suite), suite
+    if keys:
+        from proofsmith.datasets.cli import find_task
+
+        tasks = [find_task(tasks, source, key) for key in keys]
+    tasks = tasks[:limit]
+    wrong = [t for t in tasks if t.kind != kind]
+    if wrong:
+        command = "synth" if kind == "proof" else "prove"
+        raise _UserError(f"task {wrong[0].id} is a {wrong[0].kind} task: use `proofsmith {command}`")
+    if not tasks:
+        raise _UserError(f"no tasks in {source}")
+    from proofsmith.provers import validate_task
+
+    for task in tasks:
+        problem = validate_task(task)
+        if problem:
+            raise _UserError(problem)
+    return tasks
+
+
+def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_seconds: float | None,
+         max_tokens: int | None, model: str, seed: int, trace_dir: str, output: str | None, as_json: bool,
+         **_selection: Any) -> int:
+    from rich.console import Console
+
+    from proofsmith.models import ModelError, load_policy
+    from proofsmith.search import Budget, SearchChecker, get_strategy, search
+    from proofsmith.search.best_of_n import BestOfN
+
+    console = Console(stderr=True)
+    done = _done_ids(output)
+    todo = [t for t in tasks if t.id not in done]
+    if done and len(todo) < len(tasks):
+        console.print(f"{len(tasks) - len(todo)} tasks already in {output}: skipped", highlight=False)
+    if not todo:
+        return EXIT_OK
+    chosen = BestOfN(collect=True) if collect else get_strategy(strategy)
+    limits = Budget(model_calls=budget, tokens=max_tokens, wall_s=max_seconds)
+    try:
+        policy = load_policy(model)
+    except ModelError as exc:
+        raise _UserError(str(exc)) from None
+    results = []
+    with policy, SearchChecker() as checker:
+        for task in todo:
+            trace = Path(trace_dir) / f"{_slug(task.id)}.{chosen.name}.s{seed}.jsonl"
+            with _LiveSpend(console, task.id, chosen.name, budget) as live:
+                try:
+                    result = search(task, policy, strategy=chosen, budget=limits, checker=checker, seed=seed,
+                                    trace=trace, on_event=live.update)
+                except ModelError as exc:
+                    raise _UserError(str(exc)) from None
+            results.append(result)
+            if output is not None:
+                _append(output, result)
+            if as_json:
+                click.echo(result.model_dump_json())
+            elif len(todo) == 1:
+                _print_one(result, task)
+            else:
+                _print_line(console, result)
+    if not as_json and len(todo) > 1:
+        _print_summary(results, collect)
+    return EXIT_OK if all(r.solved for r in results) else EXIT_UNSOLVED
+
+
+def _slug(task_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", task_id).strip("_") or "task"
+
+
+def _done_ids(output: str | None) -> set[str]:
+    if output is None or not Path(output).is_file():
+        return set()
+    done = set()
+    with open(output, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                done.add(json.loads(line)["task_id"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise _UserError(f"{output}:{number}: not a search result; move the file away to start over") from None
+    return done
+
+
+def _append(output: str, result) -> None:
+    try:
+        with open(output, "a", encoding="utf-8") as fh:
+            fh.write(result.model_dump_json() + "\n")
+    except OSError as exc:
+        raise _UserError(f"{output}: cannot write the results ({exc.strerror or exc})") from None
+
+
+class _LiveSpend:
+    """A progress bar of model calls spent, with nodes, checker calls and the best score, while a search runs."""
+
+    def __init__(self, console, task_id: str, strategy: str, budget: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("model calls  {task.fields[info]}"), TimeElapsedColumn(),
+                                 console=console, transient=True, disable=not console.is_terminal)
+        self.bar = self.progress.add_task(f"{task_id} [{strategy}]", total=budget, info="")
+        self.nodes = 0
+        self.best: float | None = None
+
+    def update(self, event) -> None:
+        if event.event == "node":
+            self.nodes += 1
+            if event.score is not None:
+                self.best = event.score if self.best is None else max(self.best, event.score)
+        if event.spend is not None:
+            best = f"{self.best:.2f}" if self.best is not None else "-"
+            self.progress.update(self.bar, completed=event.spend.model_calls,
+                                 info=f"nodes {self.nodes}  checks {event.spend.checker_calls}  best {best}")
+
+    def __enter__(self) -> Self:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+def _print_one(result, task: Task) -> None:
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    console = Console()
+    status = result.verdict.status if result.verdict else "nothing checked"
+    if result.solved and result.candidate is not None:
+        console.print(Syntax(result.candidate.text.rstrip(), task.language, theme="ansi_dark"))
+        console.print(f"[green]verified[/] {result.task_id} by {result.strategy} after "
+                      f"{result.solved_at.model_calls if result.solved_at else '?'} model calls")
+    else:
+        console.print(f"[red]not solved[/] {result.task_id} by {result.strategy} (best candidate: {status})")
+        if result.candidate is not None:
+            console.print(result.candidate.text.rstrip(), markup=False, highlight=False)
+    spend = result.spend
+    console.print(f"spent {spend.model_calls} model calls, {spend.tokens} tokens, {spend.checker_calls} checker "
+                  f"calls, {spend.wall_s:.1f} s; trace: {result.trace_path}", highlight=False)
+
+
+def _print_line(console, result) -> None:
+    mark = "[green]solved[/]" if result.solved else "[red]unsolved[/]"
+    at = f" at {result.solved_at.model_calls} calls" if result.solved and result.solved_at else ""
+    console.print(f"{mark} {result.task_id}{at} ({result.spend.model_calls} calls, {result.spend.wall_s:.1f} s)",
+                  highlight=False)
+
+
+def _print_summary(results, collect: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from proofsmith.search.metrics import pass_at_k
+
+    solved = sum(r.solved for r in results)
+    table = Table(title=f"proofsmith {results[0].strategy}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("solved", f"{solved}/{len(results)} ({100 * solved / len(results):.1f} %)")
+    if collect:
+        n = min(r.checked for r in results)
+        for k in sorted({1, 10, n} - {0}):
+            if k <= n:
+                score = sum(pass_at_k(r.checked, r.verified, k) for r in results) / len(results)
+                table.add_row(f"pass@{k} (n={n})", f"{100 * score:.1f} %")
+    table.add_row("model calls", str(sum(r.spend.model_calls for r in results)))
+    table.add_row("checker calls", str(sum(r.spend.checker_calls for r in results)))
+    table.add_row("wall seconds", f"{sum(r.spend.wall_s for r in results):.0f}")
+    Console().print(table)
+
+
+@click.group("trace")
+def trace() -> None:
+    """Read search traces (the JSONL files `prove` and `synth` write)."""
+
+
+@trace.command("show")
+@click.argument("path", metavar="TRACE.jsonl", type=click.Path(dir_okay=False))
+@click.option("--errors/--no-errors", default=True, show_default=True, help="Show the steps the checker rejected.")
+def show(path: str, errors: bool) -> None:
+    """Draw a trace as a tree: each step with its status, score and log-probability; checks and the result."""
+    from rich.console import Console
+
+    from proofsmith.search.trace import TraceError, read_trace
+    from proofsmith.search.trace_view import render_tree
+
+    try:
+        events = read_trace(path)
+    except TraceError as exc:
+        raise _UserError(str(exc)) from None
+    Console().print(render_tree(events, errors=errors))
