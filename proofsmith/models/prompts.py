@@ -125,18 +125,21 @@ def build_messages(
     kind = kind_for(task, step=step)
     fence = FENCE[kind]
     messages = [Message(role="system", content=system)] if system else []
-    for example in examples:
-        messages.append(Message(role="user", content=_task_text(kind, example.statement, "")))
-        messages.append(Message(role="assistant", content=f"```{fence}\n{example.solution.strip()}\n```"))
     if step:
         body = _proof_so_far(task, steps)
-        user = (f"{_INSTRUCTIONS[kind]}\n\nThe proof so far:\n```{fence}\n{body}```\n\n"
+        shown = "".join(f"```{fence}\n{_worked(task, e, with_statement=True)}\n```\n" for e in examples)
+        similar = f"Similar finished proofs:\n{shown}\n" if shown else ""
+        user = (f"{_INSTRUCTIONS[kind]}\n\n{similar}The proof so far:\n```{fence}\n{body}```\n\n"
                 f"Current goals:\n```\n{(goals or '').strip()}\n```")
         messages.append(Message(role="user", content=user))
         # small models restate the theorem instead of answering; starting their reply inside the
         # proof, right after the last tactic, leaves them only the next tactic to write
         messages.append(Message(role="assistant", content=f"```{fence}\n{body}"))
         return messages
+    for example in examples:
+        messages.append(Message(role="user", content=_task_text(kind, example.statement, "")))
+        messages.append(Message(role="assistant",
+                                content=f"```{fence}\n{_worked(task, example, with_statement=False)}\n```"))
     messages.append(Message(role="user", content=_task_text(kind, task.statement, task.context)))
     if feedback is not None:
         messages.append(Message(role="assistant", content=f"```{fence}\n{feedback.attempt.strip()}\n```"))
@@ -144,6 +147,17 @@ def build_messages(
             f"The checker rejected that answer:\n```\n{feedback.error.strip()}\n```\n"
             f"Fix it and answer with the corrected version in one ```{fence} block.")))
     return messages
+
+
+def _worked(task: Task, example: Example, *, with_statement: bool) -> str:
+    """An example's solution as the model is asked to write one (Coq: `Proof.`, a tactic per line, `Qed.`)."""
+    if task.language != "coq":
+        return example.solution.strip()
+    from proofsmith.provers.coq_text import split_sentences
+
+    tactics = [f"  {' '.join(s.text.split())}" for s in split_sentences(example.solution).sentences]
+    head = [example.statement.strip()] if with_statement else []
+    return "\n".join([*head, "Proof.", *tactics, "Qed."])
 
 
 def _proof_so_far(task: Task, steps: Sequence[str]) -> str:

@@ -17,6 +17,7 @@ from proofsmith.search.beam import Beam
 from proofsmith.search.best_of_n import BestOfN
 from proofsmith.search.budget import Budget, Spend
 from proofsmith.search.checker import SearchChecker
+from proofsmith.search.examples import examples_for
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.particles import Particles
 from proofsmith.search.refine import Refine
@@ -42,21 +43,24 @@ def get_strategy(name: str) -> Strategy:
 
 def search(task: Task, policy: Policy, *, strategy: Strategy | str = "best_of_n", budget: Budget | None = None,
            checker: SearchChecker | None = None, prm: ProcessRewardModel | None = None, seed: int = 0,
-           trace: str | os.PathLike[str] | None = None,
-           on_event: Callable[[TraceEvent], None] | None = None) -> SearchResult:
+           trace: str | os.PathLike[str] | None = None, on_event: Callable[[TraceEvent], None] | None = None,
+           few_shot: int = 2) -> SearchResult:
     """Run `strategy` on `task`; a found candidate is re-checked by the full checker before it counts.
 
     The reported verdict is the confirmation's; if it disagrees with the
     search's fast check, the result is not solved and `stats["unconfirmed"]`
     says so. `trace` is the JSONL file the search writes; `on_event` sees each
-    trace event as it happens.
+    trace event as it happens; `few_shot` solved examples similar to the task
+    are shown in every prompt (see `proofsmith.search.examples`).
     """
     chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
     owned = checker is None
     checker = checker or SearchChecker()
     writer = TraceWriter(trace, on_event)
     try:
-        result = chosen.run(task, policy, checker, prm, budget or Budget(), seed=seed, trace=writer)
+        examples = examples_for(task, few_shot)
+        result = chosen.run(task, policy, checker, prm, budget or Budget(), seed=seed, trace=writer,
+                            examples=examples)
         if result.solved and result.candidate is not None:
             confirmed = checker.confirm(task, result.candidate)
             if confirmed.status != "verified":

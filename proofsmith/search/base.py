@@ -8,6 +8,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.models.base import Policy
+from proofsmith.models.prompts import Example
 from proofsmith.schema import Candidate, Task, Verdict
 from proofsmith.search.budget import Budget, Spend
 from proofsmith.search.checker import SearchChecker
@@ -51,6 +52,10 @@ class Strategy(Protocol):
     name: str
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
-            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
-        """Search for a candidate that verifies, within `budget`; the best so far when the budget runs out."""
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
+            examples: Sequence[Example] = ()) -> SearchResult:
+        """Search for a candidate that verifies, within `budget`; the best so far when the budget runs out.
+
+        `examples` are solved tasks shown in every prompt (few-shot).
+        """
         ...

@@ -9,9 +9,11 @@ the root with fresh samples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
+from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
 from proofsmith.search.base import ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
@@ -33,9 +35,10 @@ class Beam:
     name: str = "beam"
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
-            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
+            examples: Sequence[Example] = ()) -> SearchResult:
         """Beam search until a candidate verifies or the budget runs out."""
-        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace,
+        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"width": self.width, "expand": self.expand, "max_depth": self.max_depth})
         try:
             space = space_for(ep, steps=self.steps)

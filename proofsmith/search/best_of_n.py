@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError
+from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
 from proofsmith.search.base import ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
@@ -29,11 +31,12 @@ class BestOfN:
     name: str = "best_of_n"
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
-            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
+            examples: Sequence[Example] = ()) -> SearchResult:
         """Sample and check until a candidate verifies or the budget runs out."""
-        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace,
+        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"batch": self.batch, "temperature": self.temperature, "collect": self.collect})
-        prompt = answer_prompt(task, policy)
+        prompt = answer_prompt(task, policy, examples=ep.examples)
         try:
             while self.collect or not ep.solved:
                 proposals = ep.sample(prompt, self.batch, max_tokens=ANSWER_TOKENS[task.language],

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError, extract_block, extract_coq_proof, python_candidate
-from proofsmith.models.prompts import FENCE, STOP, Feedback, Message, build_messages, kind_for, render
+from proofsmith.models.prompts import FENCE, STOP, Example, Feedback, Message, build_messages, kind_for, render
 from proofsmith.schema import Candidate, Task
 
 #: Tokens a whole answer may take, per language.
 ANSWER_TOKENS = {"python": 512, "coq": 384, "lean": 512, "fstar": 512, "smt": 512}
 
 
-def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None) -> str:
+def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None,
+                  examples: Sequence[Example] = ()) -> str:
     """The prompt asking for a whole proof or program (with the checker's complaint about `feedback`)."""
-    return render(build_messages(task, feedback=feedback), policy.chat_template, system_prompt=policy.system_prompt)
+    return render(build_messages(task, feedback=feedback, examples=examples), policy.chat_template,
+                  system_prompt=policy.system_prompt)
 
 
-def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str) -> str:
+def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str, examples: Sequence[Example] = ()) -> str:
     """The whole-answer prompt with the reply started: inside the code block, after `answer_so_far`."""
     fence = FENCE[kind_for(task)]
-    messages = [*build_messages(task), Message(role="assistant", content=f"```{fence}\n{answer_so_far}")]
+    messages = [*build_messages(task, examples=examples),
+                Message(role="assistant", content=f"```{fence}\n{answer_so_far}")]
     return render(messages, policy.chat_template, system_prompt=policy.system_prompt)
 
 

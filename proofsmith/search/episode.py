@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from proofsmith.models.base import Policy, Proposal
 from proofsmith.models.extract import ExtractionError, refuted_verdict
+from proofsmith.models.prompts import Example
 from proofsmith.schema import Candidate, Task, Verdict
 from proofsmith.search.base import ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, Meter, Spend
@@ -27,7 +28,7 @@ class Episode:
 
     def __init__(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
                  budget: Budget, *, strategy: str, seed: int = 0, trace: TraceWriter | None = None,
-                 info: dict | None = None) -> None:
+                 examples: Sequence[Example] = (), info: dict | None = None) -> None:
         self.task = task
         self.policy = policy
         self.checker = checker
@@ -35,6 +36,8 @@ class Episode:
         self.meter = Meter(budget)
         self.strategy = strategy
         self.seed = seed
+        #: solved examples shown in every prompt of this search (few-shot)
+        self.examples = list(examples)
         self.rng = random.Random(seed)
         self.trace = trace if trace is not None else TraceWriter(None)
         self._ids = itertools.count(1)
@@ -47,7 +50,8 @@ class Episode:
         self.solved_at: Spend | None = None
         self.trace.write(TraceEvent(event="start", node=0, info={
             "task_id": task.id, "strategy": strategy, "seed": seed, "budget": budget.model_dump(),
-            "policy": policy.name, "prm": type(prm).__name__ if prm is not None else None, **(info or {})}))
+            "policy": policy.name, "prm": type(prm).__name__ if prm is not None else None,
+            "examples": len(self.examples), **(info or {})}))
 
     # ------------------------------------------------------------------ policy
 

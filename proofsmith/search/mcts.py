@@ -26,10 +26,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
+from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
 from proofsmith.search.base import ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
@@ -69,9 +71,10 @@ class MCTS:
     name: str = "mcts"
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
-            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
+            examples: Sequence[Example] = ()) -> SearchResult:
         """Search until a candidate verifies or the budget runs out."""
-        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace,
+        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"expand": self.expand, "c_puct": self.c_puct, "novelty": self.novelty,
                            "parallel": self.parallel, "max_depth": self.max_depth})
         table: dict[str, _Node] = {}

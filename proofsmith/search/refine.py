@@ -9,11 +9,12 @@ trace, a repair is the child of the attempt it repairs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError
-from proofsmith.models.prompts import Feedback, feedback_from_verdict
+from proofsmith.models.prompts import Example, Feedback, feedback_from_verdict
 from proofsmith.schema import Task
 from proofsmith.search.base import ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
@@ -32,15 +33,16 @@ class Refine:
     name: str = "refine"
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
-            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None) -> SearchResult:
+            budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
+            examples: Sequence[Example] = ()) -> SearchResult:
         """Repair chains until a candidate verifies or the budget runs out."""
-        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace,
+        ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"depth": self.depth, "temperature": self.temperature})
         feedback: Feedback | None = None
         parent, repairs = 0, 0
         try:
             while not ep.solved:
-                [proposal] = ep.sample(answer_prompt(task, policy, feedback), 1,
+                [proposal] = ep.sample(answer_prompt(task, policy, feedback, ep.examples), 1,
                                        max_tokens=ANSWER_TOKENS[task.language], stop=answer_stops(policy),
                                        temperature=self.temperature)
                 node = ep.node(parent, proposal.text, "solved", logprob=proposal.sum_logprob)

@@ -116,7 +116,7 @@ class TacticSpace:
 
     def expand(self, point: Point, k: int, temperature: float = 0.8) -> list[Child]:
         ep, task, policy = self.ep, self.ep.task, self.ep.policy
-        prompt = render(build_messages(task, step=True, goals=point.view, steps=point.steps),
+        prompt = render(build_messages(task, step=True, goals=point.view, steps=point.steps, examples=ep.examples),
                         policy.chat_template, system_prompt=policy.system_prompt)
         proposals = ep.sample(prompt, k, max_tokens=TACTIC_TOKENS, stop=stop_for(policy.chat_template, step=True),
                               temperature=temperature)
@@ -185,7 +185,7 @@ class TextSpace:
 
     def expand(self, point: Point, k: int, temperature: float = 0.8) -> list[Child]:
         ep = self.ep
-        prompt = prefilled_prompt(ep.task, ep.policy, point.view)
+        prompt = prefilled_prompt(ep.task, ep.policy, point.view, ep.examples)
         budget_left = ANSWER_TOKENS.get(ep.task.language, 512) - point.n_tokens
         proposals = ep.sample(prompt, k, max_tokens=max(16, min(CHUNK_TOKENS, budget_left)),
                               stop=[*STOP.get(ep.policy.chat_template, []), "\n\n"], temperature=temperature)
