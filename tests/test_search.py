@@ -256,7 +256,8 @@ def test_best_of_n_collect_counts_every_verified_answer(checker):
     assert (result.checked, result.verified) == (8, 3)  # pass@8 = 3/8
     assert result.spend.checker_calls == 7  # the rejected output cost no checker call
     assert result.spend.model_calls == 8 and [n for _, n in policy.requests] == [4, 4]
-    assert result.solved and result.solved_at is not None and result.solved_at.model_calls == 4
+    # the first answer verified: best-of-N is credited with the one sample it needed, not the batch of 4
+    assert result.solved and result.solved_at is not None and result.solved_at.model_calls == 1
     assert result.candidate is not None and result.candidate.text == "induction n; simpl; auto.\n"
 
 

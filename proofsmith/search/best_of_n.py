@@ -39,16 +39,19 @@ class BestOfN:
         prompt = answer_prompt(task, policy, examples=ep.examples)
         try:
             while self.collect or not ep.solved:
+                drawn = ep.meter.spend.model_calls
                 proposals = ep.sample(prompt, self.batch, max_tokens=ANSWER_TOKENS[task.language],
                                       stop=answer_stops(policy), temperature=self.temperature)
-                for proposal in proposals:
+                for index, proposal in enumerate(proposals):
                     node = ep.node(0, proposal.text, "solved", logprob=proposal.sum_logprob)
                     try:
                         candidate = to_candidate(task, proposal.text, f"n{node}")
                     except ExtractionError as exc:
                         ep.reject(node, exc)
                         continue
-                    verdict = ep.check(node, candidate, score=ep.score([candidate.text]))
+                    # samples are independent: one that verifies counts as found after the samples before it
+                    verdict = ep.check(node, candidate, score=ep.score([candidate.text]),
+                                       model_calls=drawn + index + 1)
                     if verdict.status == "verified" and not self.collect:
                         break
         except BudgetExhausted:

@@ -10,7 +10,7 @@ from proofsmith.models.prompts import FENCE, STOP, Example, Feedback, Message, b
 from proofsmith.schema import Candidate, Task
 
 #: Tokens a whole answer may take, per language.
-ANSWER_TOKENS = {"python": 512, "coq": 384, "lean": 512, "fstar": 512, "smt": 512}
+ANSWER_TOKENS = {"python": 512, "coq": 256, "lean": 512, "fstar": 512, "smt": 512}
 
 
 def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None,

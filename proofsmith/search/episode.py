@@ -93,15 +93,20 @@ class Episode:
             return None
         return float(self.prm.score(self.task, list(steps))[-1])
 
-    def check(self, node: int, candidate: Candidate, *, score: float | None = None) -> Verdict:
-        """Verify a whole candidate (charged to the budget), record it, keep the best so far."""
+    def check(self, node: int, candidate: Candidate, *, score: float | None = None,
+              model_calls: int | None = None) -> Verdict:
+        """Verify a whole candidate (charged to the budget), record it, keep the best so far.
+
+        `model_calls` is the proposal count to credit if it verifies, where a
+        strategy drew it in a batch but could have stopped after it (best-of-N).
+        """
         self.meter.charge_checker()
         verdict = self.checker.check(self.task, candidate)
         self.checked += 1
         self.trace.write(TraceEvent(event="check", node=node, verdict=verdict.status, reason=verdict.reason,
                                     error=_clip(verdict.diagnostics[0].message if verdict.diagnostics else None),
                                     spend=self.meter.spend))
-        self.offer(candidate, verdict, score)
+        self.offer(candidate, verdict, score, model_calls)
         return verdict
 
     def reject(self, node: int, error: ExtractionError) -> Verdict:
@@ -112,12 +117,16 @@ class Episode:
                                     error=_clip(str(error)), spend=self.meter.spend))
         return verdict
 
-    def offer(self, candidate: Candidate, verdict: Verdict, score: float | None = None) -> None:
+    def offer(self, candidate: Candidate, verdict: Verdict, score: float | None = None,
+              model_calls: int | None = None) -> None:
         """Keep `candidate` if it is the best so far: verified first, then most tests passed, then score."""
         if verdict.status == "verified":
             self.verified += 1
             if self.solved_at is None:
-                self.solved_at = self.meter.spend
+                spend = self.meter.spend
+                if model_calls is not None:
+                    spend = spend.model_copy(update={"model_calls": min(model_calls, spend.model_calls)})
+                self.solved_at = spend
         key = (1.0 if verdict.status == "verified" else (verdict.partial.fraction if verdict.partial else 0.0) / 2,
                score if score is not None else 0.0)
         if self.best is None or key > self.best[0]:
