@@ -11,6 +11,7 @@ from proofsmith.models.prompts import (
     Feedback,
     WordEmbedder,
     build_messages,
+    complete_tactic,
     feedback_from_verdict,
     kind_for,
     render,
@@ -65,7 +66,10 @@ def test_step_prompt_is_prefilled_up_to_the_next_tactic():
     assert text.endswith("<|im_start|>assistant\n```coq\nTheorem t : forall n : nat, n + 0 = n.\nProof.\n"
                          "  intros n.\n  simpl.\n  ")
     assert "n + 0 = n" in messages[0].content
-    assert stop_for("chatml", step=True) == ["<|im_end|>", "<|im_start|>", "```", "\n"]
+    assert stop_for("chatml", step=True) == ["<|im_end|>", "<|im_start|>", "```", ".\n"]
+    assert stop_for("chatml", step=True, language="lean") == ["<|im_end|>", "<|im_start|>", "```", "\n"]
+    assert complete_tactic(" intros n") == " intros n." and complete_tactic("simpl.") == "simpl."
+    assert complete_tactic("  ") == "  "
 
 
 def test_repair_prompt_feeds_back_the_checker_error():

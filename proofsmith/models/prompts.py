@@ -129,7 +129,8 @@ def build_messages(
         body = _proof_so_far(task, steps)
         shown = "".join(f"```{fence}\n{_worked(task, e, with_statement=True)}\n```\n" for e in examples)
         similar = f"Similar finished proofs:\n{shown}\n" if shown else ""
-        user = (f"{_INSTRUCTIONS[kind]}\n\n{similar}The proof so far:\n```{fence}\n{body}```\n\n"
+        # shown closed without the indent the reply starts with: the model copies a fence that follows "  "
+        user = (f"{_INSTRUCTIONS[kind]}\n\n{similar}The proof so far:\n```{fence}\n{body.rstrip()}\n```\n\n"
                 f"Current goals:\n```\n{(goals or '').strip()}\n```")
         messages.append(Message(role="user", content=user))
         # small models restate the theorem instead of answering; starting their reply inside the
@@ -219,10 +220,24 @@ def render(messages: Sequence[Message], template: str, *, system_prompt: str = "
 STOP: dict[str, list[str]] = {"chatml": ["<|im_end|>", "<|im_start|>"], "plain": []}
 
 
-def stop_for(template: str, *, step: bool = False) -> list[str]:
-    """Stop strings for a prompt: the end of the turn, and for step prompts also the closing fence."""
-    # one tactic per step: a newline or the closing fence ends it
-    return STOP[template] + (["```", "\n"] if step else [])
+def stop_for(template: str, *, step: bool = False, language: str = "coq") -> list[str]:
+    """Stop strings for a prompt: the end of the turn, and for step prompts the end of one tactic or the fence.
+
+    A Coq tactic ends at a period before a line break (the period is cut with
+    the stop string: `complete_tactic` puts it back). A bare newline would not
+    do: small models often start their line with one and stop empty-handed.
+    Lean tactics end at the line break.
+    """
+    if not step:
+        return list(STOP[template])
+    return STOP[template] + ["```", ".\n" if language == "coq" else "\n"]
+
+
+def complete_tactic(text: str, language: str = "coq") -> str:
+    """A step proposal as the model meant it: for Coq, with the final period the stop string cut off."""
+    if language == "coq" and text.strip() and not text.rstrip().endswith("."):
+        return text.rstrip() + "."
+    return text
 
 
 class Embedder(Protocol):

@@ -29,9 +29,16 @@ def _coq_selector() -> ExampleSelector | None:
         held_out = {t.id for t in load_split("coq-stdlib-mini")}
     except LibraryError:
         return None
-    pool = [Example(statement=t.statement, solution=t.reference) for t in library
-            if t.id not in held_out and t.reference and len(t.reference) <= MAX_PROOF_CHARS
-            and len(t.statement) <= 300 and not t.options.get("closers") and audit_script(t.reference).ok]
+    pool, seen = [], set()
+    for t in library:
+        if (t.id in held_out or not t.reference or len(t.reference) > MAX_PROOF_CHARS or len(t.statement) > 300
+                or t.options.get("closers") or not audit_script(t.reference).ok):
+            continue
+        # the same lemma stated in two modules would fill both example slots with one proof
+        key = (" ".join(t.statement.split()[2:]), " ".join(t.reference.split()))
+        if key not in seen:
+            seen.add(key)
+            pool.append(Example(statement=t.statement, solution=t.reference))
     return ExampleSelector(pool, embedder=WordEmbedder()) if pool else None
 
 

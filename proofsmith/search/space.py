@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from proofsmith.models.extract import ExtractionError, extract_tactic
-from proofsmith.models.prompts import STOP, build_messages, render, stop_for
+from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
 from proofsmith.schema import Candidate
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
 from proofsmith.search.episode import Episode
@@ -118,13 +118,16 @@ class TacticSpace:
         ep, task, policy = self.ep, self.ep.task, self.ep.policy
         prompt = render(build_messages(task, step=True, goals=point.view, steps=point.steps, examples=ep.examples),
                         policy.chat_template, system_prompt=policy.system_prompt)
-        proposals = ep.sample(prompt, k, max_tokens=TACTIC_TOKENS, stop=stop_for(policy.chat_template, step=True),
+        proposals = ep.sample(prompt, k, max_tokens=TACTIC_TOKENS,
+                              stop=stop_for(policy.chat_template, step=True, language=task.language),
                               temperature=temperature)
         tried: dict[str, float] = {}
         counts: dict[str, int] = {}
         for proposal in proposals:
             try:
-                tactic = extract_tactic(proposal.text, task.language)
+                text = proposal.text if proposal.finish_reason == "length" else complete_tactic(proposal.text,
+                                                                                                 task.language)
+                tactic = extract_tactic(text, task.language)
             except ExtractionError as exc:
                 ep.node(point.node, proposal.text.strip()[:200], "error", error=str(exc),
                         logprob=proposal.sum_logprob)
