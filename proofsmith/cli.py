@@ -251,6 +251,16 @@ def _add_search_commands() -> None:
 _add_search_commands()
 
 
+def _add_serve_command() -> None:
+    # like models: the command lives with its package; FastAPI and uvicorn load only when it runs
+    from proofsmith.serve.cli import serve
+
+    cli.add_command(serve)
+
+
+_add_serve_command()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:
