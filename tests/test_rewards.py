@@ -1,0 +1,127 @@
+"""Reward functions: TRL's and verl's signatures over real checks, locally and through a real service.
+
+No stand-ins: every reward comes from the sandboxed checkers (in this
+process, or in a `proofsmith serve` child process for the remote tests).
+The unknown case is a real one: a candidate that sleeps past its task's
+one-second wall limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+
+from proofsmith import rewards
+from proofsmith.datasets.humaneval import load_tasks
+from proofsmith.schema import Efficiency, Limits, Manifest, Task, Verdict
+from proofsmith.serve.launch import ServerProcess
+
+pytestmark = pytest.mark.usefixtures("bwrap_or_skip")
+
+SLEEPY = Task(id="sleepy", language="python", kind="program", statement="def f(x):\n    pass\n", entry_point="f",
+              test_code="def check(candidate):\n    assert candidate(1) == 1\n", limits=Limits(wall_s=1, cpu_s=1))
+SLEEPS = "```python\nimport time\n\ndef f(x):\n    time.sleep(10)\n    return x\n```"
+COQ = Task(id="t", language="coq", kind="proof", statement="Theorem t : forall n : nat, n + 0 = n.",
+           context="Require Import Arith.", options={"name": "t"})
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return load_tasks(3)
+
+
+def _completions(tasks):
+    """A fenced right answer per task, a body returning None per task, chatter, and a sleeper."""
+    right = [f"Here is my solution:\n```python\n{t.reference}```\nIt works." for t in tasks]
+    wrong = ["    return None\n"] * len(tasks)
+    return right + wrong + ["I cannot solve this.", SLEEPS]
+
+
+def _columns(tasks):
+    return [*tasks, *tasks, tasks[0], SLEEPY]
+
+
+EXPECTED = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, None]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default():
+    rewards.configure(use_cache=False)
+    yield
+    rewards.configure()
+
+
+def test_trl_signature_and_calling_convention(tasks):
+    params = inspect.signature(rewards.trl_reward).parameters
+    assert list(params)[:2] == ["prompts", "completions"]
+    assert params["completions"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    completions = _completions(tasks)
+    n = len(completions)
+    # the way GRPOTrainer calls a reward function: keywords, plus completion_ids, trainer_state and every column
+    out = rewards.trl_reward(prompts=[t.statement for t in _columns(tasks)], completions=completions,
+                             completion_ids=[[0]] * n, trainer_state=None,
+                             task=[rewards.task_column(t) for t in _columns(tasks)], difficulty=["easy"] * n)
+    assert out == EXPECTED
+
+
+def test_conversational_completions_task_ids_and_async(tasks):
+    rewards.configure(tasks=tasks, use_cache=False)
+    chats = [[{"role": "assistant", "content": text}] for text in _completions(tasks)[:6]]
+    ids = [t.id for t in _columns(tasks)[:6]]
+    assert rewards.trl_reward(None, chats, task_id=ids) == EXPECTED[:6]
+    assert asyncio.run(rewards.async_trl_reward(None, chats, task_id=ids)) == EXPECTED[:6]
+    with pytest.raises(KeyError, match="no task 'HumanEval/99'"):
+        rewards.trl_reward(None, chats[:1], task_id=["HumanEval/99"])
+    with pytest.raises(KeyError, match="needs a `task` column"):
+        rewards.trl_reward(None, chats[:1])
+
+
+def test_verl_compute_score_and_a_coq_proof(tasks):
+    right, wrong = _completions(tasks)[0], _completions(tasks)[3]
+    assert rewards.compute_score("humaneval", right, rewards.task_column(tasks[0])) == 1.0
+    assert rewards.compute_score("humaneval", wrong, None, {"task": tasks[0].model_dump()}) == 0.0
+    assert rewards.compute_score("humaneval", SLEEPS, SLEEPY) is None
+    proof = "```coq\nTheorem t : forall n : nat, n + 0 = n.\nProof.\n  intros n. auto with arith.\nQed.\n```"
+    assert rewards.compute_score("coq", proof, COQ) == 1.0
+    assert rewards.compute_score("coq", proof.replace("auto with arith", "reflexivity"), COQ) == 0.0
+
+
+def test_efficiency_weight_blends_the_documented_way():
+    manifest = Manifest(checker="python", checker_version="1", proofsmith_version="0", limits=Limits(), sandbox="x")
+    eff = Efficiency(mode="cpu", ratio=2.0, unit="ns", score=0.4)
+    verified = Verdict(task_id="a", status="verified", reward=1.0, efficiency=eff, manifest=manifest)
+    assert rewards.score(verified) == 1.0
+    assert rewards.score(verified, 0.5) == pytest.approx(0.5 + 0.5 * 0.4)
+    refuted = Verdict(task_id="a", status="refuted", reward=0.0, manifest=manifest)
+    unknown = Verdict(task_id="a", status="unknown", reason="timeout", reward=0.0, manifest=manifest)
+    assert rewards.score(refuted, 0.5) == 0.0 and rewards.score(unknown, 0.5) is None
+    with pytest.raises(ValueError):
+        rewards.RewardConfig(efficiency_weight=1.5)
+
+
+def test_efficiency_is_measured_when_weighted(tasks):
+    # the efficiency timer needs inputs to time: HumanEval/0 on 300 floats
+    task = tasks[0].model_copy(update={"perf_inputs": [[[float(i) for i in range(300)], 0.5]]})
+    reward = rewards.make_trl_reward([task], efficiency_weight=0.5, use_cache=False)
+    assert reward.__name__ == "proofsmith_reward"
+    [value] = reward(None, [_completions(tasks)[0]], task_id=[task.id])
+    verdict = reward.rewarder.verdicts([task], [_completions(tasks)[0]])[0]
+    assert verdict.status == "verified" and verdict.efficiency is not None
+    assert 0.5 <= value <= 1.0  # (1 - 0.5) + 0.5 * score, score in [0, 1]
+
+
+@pytest.mark.slow
+def test_remote_rewards_match_local(tasks):
+    completions = _completions(tasks)
+    columns = [rewards.task_column(t) for t in _columns(tasks)]
+    with ServerProcess(["--python-workers", "2", "--coq-workers", "1"]) as server:
+        rewards.configure(url=server.url, use_cache=False)
+        assert rewards.trl_reward(None, completions, task=columns) == EXPECTED
+        assert asyncio.run(rewards.async_trl_reward(None, completions, task=columns)) == EXPECTED
+        reward = rewards.make_trl_reward(url=server.url, asynchronous=True, batch_size=3, use_cache=False)
+        assert inspect.iscoroutinefunction(reward)
+        assert asyncio.run(reward(None, completions, task=columns)) == EXPECTED
+        assert rewards.compute_score("humaneval", completions[0], columns[0]) == 1.0
