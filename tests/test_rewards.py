@@ -16,7 +16,6 @@ import pytest
 from proofsmith import rewards
 from proofsmith.datasets.humaneval import load_tasks
 from proofsmith.schema import Efficiency, Limits, Manifest, Task, Verdict
-from proofsmith.serve.launch import ServerProcess
 
 pytestmark = pytest.mark.usefixtures("bwrap_or_skip")
 
@@ -115,6 +114,9 @@ def test_efficiency_is_measured_when_weighted(tasks):
 
 @pytest.mark.slow
 def test_remote_rewards_match_local(tasks):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install 'proofsmith[serve]'")
+    from proofsmith.serve.launch import ServerProcess
+
     completions = _completions(tasks)
     columns = [rewards.task_column(t) for t in _columns(tasks)]
     with ServerProcess(["--python-workers", "2", "--coq-workers", "1"]) as server:

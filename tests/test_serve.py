@@ -13,16 +13,23 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 
-import httpx
 import pytest
+
+httpx = pytest.importorskip("httpx", reason="the serve extra is not installed: pip install 'proofsmith[serve]'")
+pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install 'proofsmith[serve]'")
 
 from proofsmith.datasets.humaneval import canonical_candidates, load_tasks, wrong_candidates
 from proofsmith.schema import Candidate, Limits, Task
+from proofsmith.serve.admission import Admission, Job, Lane, Overloaded, TooLarge
 from proofsmith.serve.client import AsyncClient, Client, ServiceError
 from proofsmith.serve.launch import ServerProcess
+from proofsmith.serve.worker import WorkerJob
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("bwrap_or_skip")]
 
@@ -243,3 +250,44 @@ def test_killed_worker_gives_unknown_and_is_replaced(tight):
     pids = [w["pid"] for w in httpx.get(f"{url}/v1/workers").json()["workers"] if w["lane"] == "python"]
     assert pids and pid not in pids
     assert 'proofsmith_worker_restarts_total{lane="python"} 1' in httpx.get(f"{url}/v1/metrics").text
+
+
+# --------------------------------------------------------------------------- the command and the rate quota
+
+
+def test_serve_command_prints_openapi_and_refuses_a_taken_port_in_one_line():
+    spec = subprocess.run([sys.executable, "-m", "proofsmith", "serve", "--openapi"], check=False, capture_output=True,
+                          text=True, timeout=120)
+    assert spec.returncode == 0 and '"/v1/check"' in spec.stdout
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "proofsmith", "serve", "--port", str(port)], check=False,
+                             capture_output=True,
+                             text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_rate_quota_refuses_past_the_burst_and_spends_no_tokens_on_refusals():
+    """Admission itself (no service): a token bucket of 1 job/s with a burst of 2, per client."""
+    loop = asyncio.new_event_loop()
+    try:
+        admission = Admission({"python": Lane("python", capacity=100, slots=1)}, client_rate=1.0, client_burst=2)
+
+        def job(client: str) -> Job:
+            work = WorkerJob(id=0, kind="check", task=SLOW_TASK, candidate=QUICK)
+            return Job(payload=work, lane="python", client=client, deadline=time.monotonic() + 60,
+                       future=loop.create_future())
+
+        admission.admit("a", [job("a"), job("a")])
+        with pytest.raises(Overloaded) as refused:
+            admission.admit("a", [job("a")])
+        assert refused.value.reason == "rate" and refused.value.retry_after == 1
+        admission.admit("b", [job("b")])  # another client has its own bucket
+        with pytest.raises(TooLarge, match="burst of 2"):
+            admission.admit("c", [job("c")] * 3)
+        assert admission.rejected["rate"] == 1 and admission.lanes["python"].depth == 3
+    finally:
+        loop.close()
