@@ -233,7 +233,9 @@ def test_deadline_passes_in_the_queue_unknown_deadline(tight):
     assert "never ran" in verdict["diagnostics"][0]["message"]
     assert waited < SLOW_S - 1, "the expired job was answered while the slow one still ran"
     assert slow.result().json()["verdicts"][0]["status"] == "verified"
-    assert 'proofsmith_unknown_total{reason="deadline"} 1' in httpx.get(f"{url}/v1/metrics").text
+    metrics = httpx.get(f"{url}/v1/metrics").text
+    assert 'proofsmith_unknown_total{reason="deadline"} 1' in metrics
+    assert 'proofsmith_unknown_ratio{reason="deadline"}' in metrics
 
 
 def test_killed_worker_gives_unknown_and_is_replaced(tight):

@@ -1,8 +1,9 @@
 """What the service counts, rendered as Prometheus text for GET /v1/metrics.
 
-Counters (checks by lane and status, unknowns by reason, refusals by reason,
-worker restarts), gauges (queue depth and capacity, workers and busy
-workers, checks per second over the last minute) and a latency summary
+Counters (checks by lane and status, unknowns by reason, refusals by
+reason, worker restarts), gauges (queue depth and capacity, workers and busy
+workers, checks per second over the last minute, each unknown reason's share
+of all answers) and a latency summary
 (p50/p90/p99 of the last 2048 answered jobs, from arrival to answer).
 Everything is in memory and bounded.
 """
@@ -87,6 +88,9 @@ class Metrics:
                [(_labels(lane=lane, status=status), count) for (lane, status), count in sorted(self.checks.items())])
         metric("proofsmith_unknown_total", "counter", "Unknown answers by reason.",
                [(_labels(reason=reason), count) for reason, count in sorted(self.unknown.items())])
+        answered = max(1, self.latency_count)
+        metric("proofsmith_unknown_ratio", "gauge", "Share of all answered jobs that came back unknown, by reason.",
+               [(_labels(reason=reason), round(count / answered, 6)) for reason, count in sorted(self.unknown.items())])
         metric("proofsmith_rejected_total", "counter", "Requests refused with 429, by reason.",
                [(_labels(reason=reason), count) for reason, count in sorted(admission.rejected.items())])
         metric("proofsmith_worker_restarts_total", "counter", "Workers replaced after a crash, kill or timeout.",
