@@ -173,8 +173,10 @@ def test_clients_sync_and_async_batching_and_a_coq_check(server, humaneval):
         client.check(*pairs[0])
 
 
-def test_metrics_are_prometheus_text(server):
-    text = httpx.get(f"{server.url}/v1/metrics", headers=AUTH).text
+def test_metrics_are_prometheus_text(server, humaneval):
+    with Client(server.url, token=TOKEN) as client:
+        assert client.check(humaneval[0], canonical_candidates(humaneval)[0]).status == "verified"
+        text = client.metrics()
     for name in ("proofsmith_queue_depth{lane=\"python\"}", "proofsmith_checks_total{lane=\"python\",status=\"verified\"}",
                  "proofsmith_latency_seconds{quantile=\"0.99\"}", "proofsmith_checks_per_second",
                  "proofsmith_rejected_total{reason=\"queue_full\"} 0", "# TYPE proofsmith_latency_seconds summary"):
