@@ -11,7 +11,7 @@ verdict. After SECONDS no new checks start; the ones in flight finish.
 
 Printed: verdicts per second, latency p50/p99 (of the answered requests, and
 of a check from first send to verdict including its 429 waits), the share of
-requests answered 429, peak RSS of the service process and of its whole tree
+requests answered 429, connection errors (sent again, as the client does), peak RSS of the service process and of its whole tree
 (workers and sandboxes), the service's RSS over the run (flat once the queue
 is full?), and the bookkeeping: every check must come back exactly once,
 with its own id, and with the expected status (canonical verified, wrong
@@ -86,6 +86,7 @@ async def load(url: str, pairs, *, clients: int, seconds: float, use_cache: bool
     answers: Counter[str] = Counter()  # candidate id -> verdicts received
     mismatched = wrong_status = unknown = lost = 0
     status_codes: Counter[int] = Counter()
+    transport_errors: Counter[str] = Counter()
     request_latency: list[float] = []
     check_latency: list[float] = []
     first_429: list[float] = []
@@ -105,9 +106,13 @@ async def load(url: str, pairs, *, clients: int, seconds: float, use_cache: bool
                 t0 = time.monotonic()
                 try:
                     reply = await http.post("/v1/check", json=body)
-                except httpx.HTTPError:
-                    lost += 1
-                    return
+                except httpx.TransportError as exc:
+                    # a pooled keep-alive connection the server closed as it was reused, a reset...: sent again,
+                    # as proofsmith.serve.client does; counted apart (the check may run twice, its verdict is
+                    # still received once)
+                    transport_errors[type(exc).__name__] += 1
+                    await asyncio.sleep(rng.random())
+                    continue
                 status_codes[reply.status_code] += 1
                 if reply.status_code == 429:
                     if not first_429:
@@ -149,7 +154,8 @@ async def load(url: str, pairs, *, clients: int, seconds: float, use_cache: bool
         "elapsed_s": elapsed, "checks": len(sent), "verdicts": sum(answers.values()),
         "requests": requests, "status_codes": dict(status_codes),
         "share_429": status_codes[429] / requests if requests else 0.0,
-        "transport_errors": lost, "missing": len(missing), "duplicated": len(duplicated), "stray": len(stray),
+        "transport_errors": dict(transport_errors), "gave_up": lost, "missing": len(missing),
+        "duplicated": len(duplicated), "stray": len(stray),
         "mismatched": mismatched, "wrong_status": wrong_status, "unknown": unknown,
         "request_p50_s": _quantile(request_latency, 0.5), "request_p99_s": _quantile(request_latency, 0.99),
         "check_p50_s": _quantile(check_latency, 0.5), "check_p99_s": _quantile(check_latency, 0.99),
@@ -233,6 +239,8 @@ def main() -> int:
          (f"{figures['missing']} / {figures['duplicated']} / {figures['stray']} / "
          f"{figures['mismatched']}")),
         ("unexpected status / unknown", f"{figures['wrong_status']} / {figures['unknown']}"),
+        ("connection errors, sent again",
+         ", ".join(f"{k} {v}" for k, v in figures["transport_errors"].items()) or "0"),
     ]
     for name, value in rows:
         table.add_row(name, value)
