@@ -17,7 +17,7 @@ pytest.importorskip("xllamacpp", reason="the llama.cpp backend needs xllamacpp: 
 from proofsmith.models import get_spec, load_policy
 from proofsmith.models.registry import is_installed
 from proofsmith.search import MCTS, BestOfN, Budget, SearchChecker, search
-from proofsmith.search.trace import read_trace
+from proofsmith.search.trace import TraceWriter, read_trace
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,17 @@ def test_prove_command_on_a_v_file(qwen, tmp_path):
     assert (tmp_path / "traces" / "lemmas_orb_negb_r.mcts.s0.jsonl").is_file()
     if result["solved"]:
         assert result["verdict"]["status"] == "verified"
+
+
+def test_same_seed_same_search(qwen, checker):
+    """A fixed seed and model replay the same search: the same steps, in the same order, with the same outcome."""
+    task = _mini("orb_negb_r")
+
+    def steps() -> tuple[list[tuple[int | None, str | None, str | None]], bool]:
+        trace = TraceWriter(None)
+        result = MCTS().run(task, qwen, checker, None, Budget(model_calls=12), seed=7, trace=trace)
+        return [(e.parent, e.step, e.status) for e in trace.events if e.event == "node"], result.solved
+
+    first, second = steps(), steps()
+    assert first[0], "the search made no steps"
+    assert first == second
