@@ -13,7 +13,7 @@ pytest.importorskip("xllamacpp", reason="the llama.cpp backend needs xllamacpp: 
 
 from proofsmith.models import ModelError, get_spec, load_policy
 from proofsmith.models.extract import extract_tactic, python_candidate
-from proofsmith.models.prompts import STOP, build_messages, render, stop_for
+from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
 from proofsmith.models.registry import is_installed
 from proofsmith.schema import Task
 
@@ -115,7 +115,7 @@ def test_default_model_proposes_a_coq_tactic(qwen):
     assert prompt.endswith("Proof.\n  ")  # the reply is prefilled up to the next tactic
     [proposal] = policy.propose(prompt, n=1, max_tokens=48, temperature=0.0,
                                 stop=stop_for(spec.chat_template, step=True))
-    tactic = extract_tactic(proposal.text, "coq")
+    tactic = extract_tactic(complete_tactic(proposal.text), "coq")  # the stop string took the final period
     assert tactic.endswith(".") and "\n" not in tactic
     assert tactic.split()[0].rstrip(".") in {"intros", "intro", "destruct", "induction", "simpl", "reflexivity",
                                              "case", "auto", "unfold", "apply", "rewrite", "now"}
