@@ -283,7 +283,7 @@ class Session:
                                   wall_s=time.monotonic() - started)
         assert reply is not None
         goals = _goals_text(reply.trusted)
-        count = _goal_count(goals)
+        count = goal_count(goals)
         if count > 1:
             more = self._exchange("idtac.", [f"Show {i}." for i in range(2, min(count, _MAX_SHOWN_GOALS) + 1)],
                                   30.0)
@@ -343,7 +343,8 @@ def _goals_text(trusted: str) -> str:
     return text.strip()
 
 
-def _goal_count(goals: str) -> int:
+def goal_count(goals: str) -> int:
+    """How many goals a goal display shows (`N goals`), 0 when it does not say."""
     m = re.match(r"(\d+) goals?\b", goals.strip())
     return int(m.group(1)) if m else 0
 
@@ -518,5 +519,5 @@ def step(state: State, tactic: str) -> StepResult:
     return default_pool().step(state, tactic)
 
 
-__all__ = ["SessionError", "SessionPool", "State", "StepResult", "default_pool", "normalise_goals", "open",
-           "state_hash", "step"]
+__all__ = ["SessionError", "SessionPool", "State", "StepResult", "default_pool", "goal_count", "normalise_goals",
+           "open", "state_hash", "step"]

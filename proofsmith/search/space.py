@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from proofsmith.models.extract import ExtractionError, extract_tactic
 from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
+from proofsmith.provers.coq_session import goal_count
 from proofsmith.schema import Candidate
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
 from proofsmith.search.episode import Episode
@@ -167,14 +167,9 @@ class TacticSpace:
     def value(self, point: Point) -> float:
         if point.done:
             return 1.0
-        goals = _goal_count(point.view)
+        goals = max(1, goal_count(point.view))
         # fewer goals, then smaller ones: a crude progress signal straight from the checker
         return 0.9 / goals / (1.0 + len(point.view) / 2000)
-
-
-def _goal_count(goals: str) -> int:
-    m = re.match(r"(\d+) goals?\b", goals.strip())
-    return max(1, int(m.group(1))) if m else 1
 
 
 class TextSpace:
