@@ -39,6 +39,8 @@ from proofsmith.serve.api import (
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 _RETRY_STATUS = {429, 500, 502, 503, 504}
+#: what `_outcome` answers when a request is to be sent again (sync and async clients share the decision)
+_AGAIN = object()
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -68,6 +70,20 @@ class _Base:
         self._rng = random.Random(seed)
         #: retries made so far (429s and 5xx answered again), for benchmarks
         self.retried = 0
+
+    def _outcome(self, method: str, path: str, model: type[M] | None, attempt: int,
+                 response: httpx.Response | None, error: httpx.TransportError | None) -> M | str | object:
+        """The parsed reply, or `_AGAIN` when the request should be sent again; raises when it may not be."""
+        last = attempt == self.retries
+        if error is not None or response is None:
+            if last:
+                raise ServiceError(f"{method} {path}: cannot reach {self.url} ({type(error).__name__}: {error})")
+            return _AGAIN
+        if response.status_code < 400:
+            return model.model_validate_json(response.content) if model else response.text
+        if response.status_code not in _RETRY_STATUS or last:
+            raise self._error(response)
+        return _AGAIN
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         """Seconds to wait before retry `attempt` (0-based): Retry-After plus jitter, else full-jitter backoff."""
@@ -118,18 +134,14 @@ class Client(_Base):
 
     def _request(self, method: str, path: str, model: type[M] | None, body: dict | None = None) -> M | str:
         for attempt in range(self.retries + 1):
-            response = None
+            response, error = None, None
             try:
                 response = self._http.request(method, path, json=body)
             except httpx.TransportError as exc:
-                if attempt == self.retries:
-                    raise ServiceError(f"{method} {path}: cannot reach {self.url} ({type(exc).__name__}: {exc})") \
-                        from None
-            else:
-                if response.status_code < 400:
-                    return model.model_validate_json(response.content) if model else response.text
-                if response.status_code not in _RETRY_STATUS or attempt == self.retries:
-                    raise self._error(response)
+                error = exc
+            result = self._outcome(method, path, model, attempt, response, error)
+            if result is not _AGAIN:
+                return result
             self.retried += 1
             time.sleep(self._delay(attempt, response))
         raise AssertionError("unreachable")
@@ -195,18 +207,14 @@ class AsyncClient(_Base):
 
     async def _request(self, method: str, path: str, model: type[M] | None, body: dict | None = None) -> M | str:
         for attempt in range(self.retries + 1):
-            response = None
+            response, error = None, None
             try:
                 response = await self._http.request(method, path, json=body)
             except httpx.TransportError as exc:
-                if attempt == self.retries:
-                    raise ServiceError(f"{method} {path}: cannot reach {self.url} ({type(exc).__name__}: {exc})") \
-                        from None
-            else:
-                if response.status_code < 400:
-                    return model.model_validate_json(response.content) if model else response.text
-                if response.status_code not in _RETRY_STATUS or attempt == self.retries:
-                    raise self._error(response)
+                error = exc
+            result = self._outcome(method, path, model, attempt, response, error)
+            if result is not _AGAIN:
+                return result
             self.retried += 1
             await asyncio.sleep(self._delay(attempt, response))
         raise AssertionError("unreachable")
