@@ -261,6 +261,16 @@ def _add_serve_command() -> None:
 _add_serve_command()
 
 
+def _add_prm_group() -> None:
+    # like models: torch and the encoder load only when a prm subcommand runs
+    from proofsmith.models.prm.cli import prm
+
+    cli.add_command(prm)
+
+
+_add_prm_group()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:
