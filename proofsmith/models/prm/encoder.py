@@ -90,11 +90,11 @@ class EncoderPRM:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embeddings of `texts`, remembered (searches score the same statement and prefixes again and again)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        for start in range(0, len(missing), 64):
-            chunk = missing[start:start + 64]
-            for text, vec in zip(chunk, self.embedder.embed(chunk), strict=True):
-                self._cache[text] = vec
+        for text in dict.fromkeys(texts):
+            if text not in self._cache:
+                # one text at a time: a batch pads, and padding moves the floats, so a step's score would
+                # depend on its batch-mates; unpadded it is also faster on CPU
+                self._cache[text] = self.embedder.embed([text])[0]
         out = []
         for text in texts:
             self._cache.move_to_end(text)
