@@ -315,3 +315,25 @@ def test_causal_value_head_trains_saves_and_loads_identically(tiny_causal_lm, tm
     loaded = load_prm(tmp_path / "value")
     rows = ([x.statement for x in subset[:5]], [x.steps for x in subset[:5]], [x.view for x in subset[:5]])
     assert loaded.score_rows(*rows) == prm.score_rows(*rows) and loaded.name == name
+
+
+# --------------------------------------------------------------------------- Monte-Carlo labels
+
+
+def test_monte_carlo_value_is_the_fraction_of_rollouts_coq_verifies(checker, tmp_path):
+    from proofsmith.models.prm.montecarlo import add_mc_values
+
+    path = tmp_path / "t.jsonl"
+    _write_trace(path)
+    labels = label_trace(path)
+    # from "intros n. simpl." (node 4, a dead end in the tree) two of four rollouts finish the proof
+    rollouts = ["induction n.\nreflexivity.\nsimpl. rewrite IHn. reflexivity.\nQed.", "exact I.\nQed.",
+                "induction n; simpl; auto.\nQed.", "lia.\nQed."]
+    policy = ScriptedPolicy(rollouts)
+    only_node_4 = {"add_0_r": ADD_0_R}
+    target = [x for x in labels if x.node == 4]
+    [rolled] = add_mc_values(target, only_node_4, policy, checker, k=4, limit=10)
+    assert rolled.mc_rollouts == 4 and rolled.mc_value == 0.5 and rolled.soft == 0.5
+    assert rolled.verified_below and rolled.hard == 1  # some continuation verified: the hard label flips
+    prompt, n = policy.requests[0]
+    assert n == 4 and prompt.rstrip().endswith("intros n.\nsimpl.")
