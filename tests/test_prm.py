@@ -337,3 +337,41 @@ def test_monte_carlo_value_is_the_fraction_of_rollouts_coq_verifies(checker, tmp
     assert rolled.verified_below and rolled.hard == 1  # some continuation verified: the hard label flips
     prompt, n = policy.requests[0]
     assert n == 4 and prompt.rstrip().endswith("intros n.\nsimpl.")
+
+
+# --------------------------------------------------------------------------- expert iteration
+
+
+@pytest.mark.slow
+def test_loop_rounds_search_label_train_and_resume(checker, tmp_path):
+    from proofsmith.models.prm.loop import run_loop
+    from proofsmith.schema import Limits, Task
+
+    _minilm_or_skip()
+
+    def lemma(name: str, statement: str) -> Task:
+        return Task(id=name, language="coq", kind="proof", statement=statement, options={"name": name},
+                    limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048))
+
+    tasks = [lemma("t_true", "Lemma t_true : True."),
+             lemma("t_imp", "Lemma t_imp : forall P : Prop, P -> P."),
+             lemma("t_and", "Lemma t_and : forall P Q : Prop, P /\\ Q -> Q."),
+             lemma("t_eq", "Lemma t_eq : forall n : nat, n = n.")]
+    # the same three tactics everywhere: every lemma falls to them, and some steps fail (`intros.` on `True`
+    # changes nothing): labels of both kinds
+    policy = ScriptedPolicy(lambda prompt: ["intros.", "auto.", "tauto."])
+    seen = []
+    reports = run_loop(tasks, policy, tmp_path / "loop", rounds=1, strategy="beam", budget=8,
+                       on_round=seen.append, epochs=20)
+    assert [r.round for r in reports] == [0] and reports[0].prm is None
+    assert reports[0].solved == 4 and reports[0].tasks == 4 and reports[0].labels > 4
+    first = reports[0].trained
+    assert first is not None and (tmp_path / "loop" / "round-0" / "prm" / "head.safetensors").is_file()
+    calls_after_round_0 = len(policy.requests)
+    # run again with two rounds: round 0 is read back (no new searches), round 1 searches with round 0's PRM
+    reports = run_loop(tasks, policy, tmp_path / "loop", rounds=2, strategy="beam", budget=8, epochs=20)
+    assert [r.round for r in reports] == [0, 1] and reports[0].trained == first
+    assert reports[1].prm == first and reports[1].labels > reports[0].labels
+    assert len(policy.requests) > calls_after_round_0
+    start = json.loads(next((tmp_path / "loop" / "round-1" / "traces").glob("*.jsonl")).read_text().splitlines()[0])
+    assert start["info"]["prm"] == first
