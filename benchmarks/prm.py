@@ -41,7 +41,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search_scaling import _warm_up, evenly_spaced, open_for_append  # noqa: E402
+from search_scaling import _warm_up, evenly_spaced, open_for_append
 
 STRATEGIES = ("beam", "particles")
 ARMS = ("none", "prm")

@@ -102,7 +102,7 @@ def test_labels_from_a_hand_written_trace_are_exactly_the_expected_ones(tmp_path
 
 
 def test_soft_labels_prefer_rollouts_then_rewards():
-    base = dict(task_id="t", language="python", statement="s", steps=["a"], node=1)
+    base = {"task_id": "t", "language": "python", "statement": "s", "steps": ["a"], "node": 1}
     assert StepLabel(**base, reward_below=0.4).soft == 0.4
     assert StepLabel(**base, reward_below=0.4, mc_value=0.75, mc_rollouts=4).soft == 0.75
     assert StepLabel(**base, accepted=False, reward_below=0.4).soft == 0.0
