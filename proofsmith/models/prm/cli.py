@@ -180,7 +180,10 @@ def loop(suite: str | None, task_file: str | None, limit: int | None, rounds: in
                    f"with {report.prm or 'no PRM'}; trained {report.trained} on {report.labels} steps")
 
     def on_task(i: int, task: Any, result: Any) -> None:
-        click.echo(f"  {'solved' if result.solved else 'unsolved'} {task.id}", err=True)
+        if isinstance(result, str):
+            click.echo(f"  error {task.id}: {result}", err=True)
+        else:
+            click.echo(f"  {'solved' if result.solved else 'unsolved'} {task.id}", err=True)
 
     with policy:
         try:

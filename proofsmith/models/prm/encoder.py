@@ -4,7 +4,7 @@ The head reads the task's statement, the step (with the few steps before it)
 and the checker's view after it (Coq's goals), embedded separately, plus three
 plain features (depth, goal count, whether a view is there), and gives the
 probability that the step leads to a verified answer. The encoder is frozen,
-so training is fitting a 200k-parameter head on cached embeddings: minutes on
+so training is fitting a 150k-parameter head on cached embeddings: minutes on
 two CPU cores. A checkpoint is a directory with `head.safetensors` and
 `config.json`; its `name` (a hash of both) is what traces and manifests cite.
 """

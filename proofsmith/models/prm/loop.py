@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from proofsmith.models.base import Policy
+from proofsmith.models.base import ModelError, Policy
 from proofsmith.models.prm.labels import StepLabel, label_trace, read_labels, write_labels
 from proofsmith.models.prm.train import TrainReport, train_prm
 from proofsmith.schema import Task
@@ -44,7 +44,7 @@ def _slug(task_id: str) -> str:
 
 def run_loop(tasks: Sequence[Task], policy: Policy, out: str | Path, *, rounds: int, strategy: str, budget: int,
              seed: int = 0, prm: Any | None = None, extra_labels: Sequence[StepLabel] = (),
-             on_task: Callable[[int, Task, Any], None] | None = None,
+             on_task: Callable[[int, Task, Any], None] | None = None,  # gets the SearchResult, or the error
              on_round: Callable[[RoundReport], None] | None = None, **train_options: Any) -> list[RoundReport]:
     """Run `rounds` rounds of search then training (see the module docstring); one report per round."""
     from proofsmith.models.prm import load_prm
@@ -68,12 +68,22 @@ def run_loop(tasks: Sequence[Task], policy: Policy, out: str | Path, *, rounds: 
             solved = 0
             for i, task in enumerate(tasks):
                 trace = round_dir / "traces" / f"{_slug(task.id)}.{strategy}.s{seed}.jsonl"
-                result = search(task, policy, strategy=strategy, budget=Budget(model_calls=budget), checker=checker,
-                                prm=prm, seed=seed, trace=trace)
-                solved += int(result.solved)
-                labels.extend(label_trace(trace))
+                try:
+                    result = search(task, policy, strategy=strategy, budget=Budget(model_calls=budget),
+                                    checker=checker, prm=prm, seed=seed, trace=trace)
+                except (ModelError, KeyboardInterrupt):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one task that cannot be searched (say its prefix
+                    # does not load) must not end the loop; it counts as unsolved and its partial trace is kept
+                    result = None
+                    error = f"{type(exc).__name__}: {exc}"
+                else:
+                    error = None
+                solved += int(result is not None and result.solved)
+                if trace.is_file():
+                    labels.extend(label_trace(trace))
                 if on_task is not None:
-                    on_task(i, task, result)
+                    on_task(i, task, result if result is not None else error)
             write_labels(labels, round_dir / "labels.jsonl")
             new_prm, train_report = train_prm(labels, seed=seed, **train_options)
             name = new_prm.save(round_dir / "prm")
