@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("xllamacpp", reason="the llama.cpp backend needs xllamacpp: pip install 'proofsmith[models]'")
 
 from proofsmith.models import ModelError, get_spec, load_policy
+from proofsmith.models.base import PromptTooLong
 from proofsmith.models.extract import extract_tactic, python_candidate
 from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
 from proofsmith.models.registry import is_installed
@@ -79,7 +80,7 @@ def test_greedy_and_stop_strings(small):
 
 def test_context_overflow_and_bad_files_are_one_line(small, tmp_path):
     _, policy = small
-    with pytest.raises(ModelError, match="exceeds the available context size"):
+    with pytest.raises(PromptTooLong, match="exceeds the available context size"):
         policy.propose("word " * 3000, max_tokens=4)
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(policy.path.read_bytes()[: 1 << 20])

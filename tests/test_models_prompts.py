@@ -6,6 +6,7 @@ import pytest
 
 from proofsmith.models.base import ModelError
 from proofsmith.models.prompts import (
+    MAX_GOALS_CHARS,
     Example,
     ExampleSelector,
     Feedback,
@@ -70,6 +71,14 @@ def test_step_prompt_is_prefilled_up_to_the_next_tactic():
     assert stop_for("chatml", step=True, language="lean") == ["<|im_end|>", "<|im_start|>", "```", "\n"]
     assert complete_tactic(" intros n") == " intros n." and complete_tactic("simpl.") == "simpl."
     assert complete_tactic("  ") == "  "
+
+
+def test_huge_goal_display_is_cut_to_its_head():
+    goals = "H : x = y\n====\n" + " + ".join(f"Rmult r{i} r{i}" for i in range(5000))
+    user = build_messages(COQ, step=True, goals=goals)[0].content
+    assert "H : x = y" in user and "Rmult r0 r0" in user
+    assert "Rmult r4999" not in user and "more characters of goals *)" in user
+    assert len(user) < MAX_GOALS_CHARS + 2000
 
 
 def test_repair_prompt_feeds_back_the_checker_error():

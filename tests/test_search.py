@@ -18,6 +18,7 @@ import pytest
 from coq_tasks import ADD_0_R, CLASSICAL
 from search_doubles import FAIL, ScriptedPolicy, ScriptedPRM, steps_in, tactics
 
+from proofsmith.models.base import PromptTooLong
 from proofsmith.search import Beam, BestOfN, Budget, Refine, get_strategy, search
 from proofsmith.search.budget import BudgetExhausted, Meter
 from proofsmith.search.checker import SearchChecker
@@ -274,6 +275,26 @@ def test_beam_finds_the_proof_one_tactic_at_a_time(checker):
     assert depth3 == [(*prefix, "reflexivity."), (*prefix, "simpl.")]
     statuses = Counter(e.status for e in node_events(trace.events))
     assert statuses["solved"] == 1 and statuses["error"] >= 4
+
+
+def test_a_state_too_big_for_the_context_is_dropped_and_the_search_goes_on(checker):
+    table = {
+        (): ["intros n.", "destruct n."],
+        ("intros n.",): ["induction n."],
+        ("intros n.", "induction n."): ["reflexivity."],
+        ("intros n.", "induction n.", "reflexivity."): ["simpl."],
+        ("intros n.", "induction n.", "reflexivity.", "simpl."): ["rewrite IHn."],
+        ("intros n.", "induction n.", "reflexivity.", "simpl.", "rewrite IHn."): ["reflexivity."],
+    }
+
+    def script(prompt: str):
+        if steps_in(prompt) == ("destruct n.",):
+            raise PromptTooLong("request (9617 tokens) exceeds the available context size (4096 tokens)")
+        return table.get(steps_in(prompt), [FAIL])
+
+    result = Beam(width=2, expand=2).run(ADD_0_R, ScriptedPolicy(script), checker, None, Budget(model_calls=40))
+    assert result.solved and result.candidate is not None and result.candidate.steps == REFERENCE_STEPS
+    assert result.stats["prompt_too_long"] == 1
 
 
 def test_beam_keeps_the_width_best_distinct_states(checker):

@@ -21,6 +21,10 @@ class ModelError(RuntimeError):
     """A model cannot be used as asked (missing package, bad file, unreachable endpoint); one line says the fix."""
 
 
+class PromptTooLong(ModelError):
+    """One prompt does not fit the model's context; the search drops that node instead of stopping."""
+
+
 class Proposal(BaseModel):
     """One sampled continuation of a prompt."""
 

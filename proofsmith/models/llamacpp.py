@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from proofsmith.models.base import ModelError, Policy, Proposal
+from proofsmith.models.base import ModelError, Policy, PromptTooLong, Proposal
 
 _INSTALL_HINT = "the llama.cpp backend needs xllamacpp: run `pip install 'proofsmith[models]'` (or `make install`)"
 
@@ -79,6 +79,8 @@ class LlamaCppPolicy(Policy):
         reply = self._server.handle_completions(request)
         if "error" in reply:
             error = reply["error"]
+            if error.get("type") == "exceed_context_size_error" or "context size" in str(error.get("message", "")):
+                raise PromptTooLong(f"llama.cpp: {error.get('message', error)}")
             raise ModelError(f"llama.cpp refused the request: {error.get('message', error)}")
         choices = sorted(reply["choices"], key=lambda c: c["index"])
         proposals = [_proposal(choice) for choice in choices]

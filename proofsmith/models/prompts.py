@@ -131,7 +131,7 @@ def build_messages(
         similar = f"Similar finished proofs:\n{shown}\n" if shown else ""
         # shown closed without the indent the reply starts with: the model copies a fence that follows "  "
         user = (f"{_INSTRUCTIONS[kind]}\n\n{similar}The proof so far:\n```{fence}\n{body.rstrip()}\n```\n\n"
-                f"Current goals:\n```\n{(goals or '').strip()}\n```")
+                f"Current goals:\n```\n{_clip_goals(goals or '')}\n```")
         messages.append(Message(role="user", content=user))
         # small models restate the theorem instead of answering; starting their reply inside the
         # proof, right after the last tactic, leaves them only the next tactic to write
@@ -165,6 +165,19 @@ def _proof_so_far(task: Task, steps: Sequence[str]) -> str:
     opener = "Proof." if task.language == "coq" else ""
     lines = [task.statement.strip()] + ([opener] if opener else []) + [f"  {s.strip()}" for s in steps]
     return "\n".join(lines) + "\n  "
+
+
+#: Goal display shown to the model at most: after `simpl`/`unfold` on reals a Coq goal can run to
+#: tens of thousands of characters, more than a small model's whole context.
+MAX_GOALS_CHARS = 4000
+
+
+def _clip_goals(goals: str) -> str:
+    goals = goals.strip()
+    if len(goals) <= MAX_GOALS_CHARS:
+        return goals
+    # the head holds the hypotheses and the first goal, the one the next tactic works on
+    return goals[:MAX_GOALS_CHARS] + f"\n(* ... {len(goals) - MAX_GOALS_CHARS} more characters of goals *)"
 
 
 #: Context shown to the model at most: its tail, where the definitions the statement uses usually are.

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from proofsmith.models.base import PromptTooLong
 from proofsmith.models.extract import ExtractionError, extract_tactic
 from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
 from proofsmith.provers.coq_session import goal_count
@@ -118,9 +119,14 @@ class TacticSpace:
         ep, task, policy = self.ep, self.ep.task, self.ep.policy
         prompt = render(build_messages(task, step=True, goals=point.view, steps=point.steps, examples=ep.examples),
                         policy.chat_template, system_prompt=policy.system_prompt)
-        proposals = ep.sample(prompt, k, max_tokens=TACTIC_TOKENS,
-                              stop=stop_for(policy.chat_template, step=True, language=task.language),
-                              temperature=temperature)
+        try:
+            proposals = ep.sample(prompt, k, max_tokens=TACTIC_TOKENS,
+                                  stop=stop_for(policy.chat_template, step=True, language=task.language),
+                                  temperature=temperature)
+        except PromptTooLong:
+            # a state too big to show the model is a dead end for this search, not a reason to stop it
+            ep.count("prompt_too_long")
+            return []
         tried: dict[str, float] = {}
         counts: dict[str, int] = {}
         for proposal in proposals:
