@@ -139,7 +139,7 @@ def options_of(task: Task) -> SmtOptions:
     if len(set(names)) != len(names):
         raise ValueError(f"task {task.id}: parameter names repeat")
     sorts = [s for _, s in opts.params] + [opts.result]
-    if "int" in sorts and any(s[0] in "ui" and s != "int" for s in sorts):
+    if "int" in sorts and any(is_bitvec(s) for s in sorts):
         raise ValueError(f"task {task.id}: mix of int and bit-vector sorts: use one or the other (bool goes with both)")
     return opts
 
@@ -160,6 +160,11 @@ def smt_sort(sort: str) -> str:
 
 def _width(sort: str) -> int:
     return int(sort[1:])
+
+
+def is_bitvec(sort: str) -> bool:
+    """`u<w>` or `i<w>` (not `int`, not `bool`)."""
+    return sort not in ("int", "bool")
 
 
 def params_of(opts: SmtOptions) -> list[Param]:
@@ -518,7 +523,7 @@ def python_value(raw: int | bool, sort: str) -> int | bool:
     """A model value (bit pattern) as the Python value a function of the signature sees."""
     if sort == "bool" or isinstance(raw, bool):
         return bool(raw)
-    if sort[0] == "i":
+    if is_bitvec(sort) and sort[0] == "i":
         w = _width(sort)
         return raw - (1 << w) if raw >= 1 << (w - 1) else raw
     return raw
@@ -598,13 +603,13 @@ class Counterexample(BaseModel):
                    "returned None" if obs and obs.is_none else f"fails ({self.failure})")
         else:
             got = f"returned {obs.repr if obs and obs.outcome == 'returned' else repr(self.actual)}"
-            if self.result_sort[0] in "ui" and obs is not None and isinstance(obs.value, int) \
+            if is_bitvec(self.result_sort) and obs is not None and isinstance(obs.value, int) \
                     and not isinstance(obs.value, bool) and obs.value != self.actual:
                 got += f", which is {self.actual!r} mod 2**{_width(self.result_sort)}"
         want = (f"the correct result is {self.expected!r}" if self.expected is not None
                 else f"no result satisfying the spec {self.spec}")
         text = f"counterexample: {self.call} {got}, but {want}."
-        bits = [s for s in [*self.sorts, self.result_sort] if s[0] in "ui"]
+        bits = [s for s in [*self.sorts, self.result_sort] if is_bitvec(s)]
         if bits and any(isinstance(a, int) and not isinstance(a, bool) and abs(a) > 9 for a in self.args):
             hexed = ", ".join(_hex(a, s) for a, s in zip(self.args, self.sorts, strict=True))
             text += f" In hex: {self.entry_point}({hexed})"
@@ -617,7 +622,7 @@ class Counterexample(BaseModel):
 
 
 def _hex(value: int | bool, sort: str) -> str:
-    if isinstance(value, bool) or sort[0] not in "ui":
+    if isinstance(value, bool) or not is_bitvec(sort):
         return repr(value)
     return hex(value % (1 << _width(sort)))
 
