@@ -54,7 +54,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import z3
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -288,23 +288,27 @@ def _z3_flags(limits: Limits, timeout_s: float, seed: int) -> list[str]:
 # --------------------------------------------------------------------------- the sandbox
 
 
-class _Z3Bwrap:
-    """A bwrap sandbox with the Z3 binary bound read-only at SANDBOX_Z3 (one per process)."""
+class BoundBwrap:
+    """bwrap sandboxes with extra read-only binds (source -> path inside), one per set of binds, per process."""
 
     _lock = threading.Lock()
-    _box = None
+    _boxes: ClassVar[dict[tuple[tuple[str, str], ...], Sandbox]] = {}
 
     @classmethod
-    def get(cls, binary: str):
+    def get(cls, binds: tuple[tuple[str, str], ...]) -> Sandbox:
+        """The sandbox with `binds` (created on first use)."""
         with cls._lock:
-            if cls._box is None:
+            box = cls._boxes.get(binds)
+            if box is None:
                 from proofsmith.sandbox.bwrap import BwrapSandbox
 
                 box = BwrapSandbox(4)
-                # bound at a fixed path outside /work, which the sandbox's own work dir would hide
-                box._mounts = [*box._mounts, "--ro-bind", binary, SANDBOX_Z3]
-                cls._box = box
-            return cls._box
+                # bound at fixed paths outside /work, which the sandbox's own work dir would hide
+                # (BwrapSandbox's extra_ro binds a path at the same path)
+                for source, inside in binds:
+                    box._mounts = [*box._mounts, "--ro-bind", source, inside]
+                cls._boxes[binds] = box
+            return box
 
 
 def z3_runner(sandbox: Sandbox) -> tuple[Sandbox, str]:
@@ -313,7 +317,7 @@ def z3_runner(sandbox: Sandbox) -> tuple[Sandbox, str]:
     if binary is None:
         raise FileNotFoundError(INSTALL_HINT)
     if sandbox.kind in ("bwrap", "warm"):
-        return _Z3Bwrap.get(binary), SANDBOX_Z3
+        return BoundBwrap.get(((binary, SANDBOX_Z3),)), SANDBOX_Z3
     if sandbox.kind == "process":
         return sandbox, binary
     raise SandboxUnsupported(f"the {sandbox.kind} sandbox has no Z3: use --sandbox bwrap or process for SMT tasks")
