@@ -167,19 +167,19 @@ def is_bitvec(sort: str) -> bool:
     return sort not in ("int", "bool")
 
 
-def params_of(opts: SmtOptions) -> list[Param]:
-    """The translator's view of the parameters."""
+def params_of(opts: SmtOptions, ctx: z3.Context | None = None) -> list[Param]:
+    """The translator's view of the parameters (constants in `ctx`, default Z3's main context)."""
     mode = mode_of(opts)
     out = []
     for name, sort in opts.params:
         if sort == "bool":
-            out.append(Param(name, z3.Bool(name), "bool"))
+            out.append(Param(name, z3.Bool(name, ctx), "bool"))
         elif mode == "int":
-            out.append(Param(name, z3.Int(name), "int"))
+            out.append(Param(name, z3.Int(name, ctx), "int"))
         else:
             w = _width(sort)
             lo, hi = (0, (1 << w) - 1) if sort[0] == "u" else (-(1 << (w - 1)), (1 << (w - 1)) - 1)
-            out.append(Param(name, z3.BitVec(name, w), "int", lo, hi, unsigned=sort[0] == "u"))
+            out.append(Param(name, z3.BitVec(name, w, ctx), "int", lo, hi, unsigned=sort[0] == "u"))
     return out
 
 
@@ -201,11 +201,13 @@ class Translated(BaseModel):
 def python_to_smt(source: str, entry_point: str, opts: SmtOptions) -> Translated:
     """Translate a Python function of the subset; raises `Unsupported`."""
     mode = mode_of(opts)
-    value, failures = translate(source, entry_point, params_of(opts), mode)
+    # a context of its own: checks run on several threads, and z3 contexts are not thread-safe
+    zctx = z3.Context()
+    value, failures = translate(source, entry_point, params_of(opts, zctx), mode)
     result = _result_term(value, opts.result, mode)
-    code: z3.ArithRef = z3.IntVal(0)
+    code: z3.ArithRef = z3.IntVal(0, zctx)
     for index in range(len(failures), 0, -1):  # the first failure on a path is the one Python raises
-        code = z3.If(failures[index - 1].cond, z3.IntVal(index), code)
+        code = z3.If(failures[index - 1].cond, z3.IntVal(index, zctx), code)
     return Translated(result=result.sexpr(), failure=code.sexpr(), messages=[f.message for f in failures])
 
 
@@ -213,7 +215,7 @@ def _result_term(value: Val, sort: str, mode: str) -> z3.ExprRef:
     if sort == "bool":
         if value.kind == "bool":
             return value.expr
-        zero = z3.IntVal(0) if mode == "int" else z3.BitVecVal(0, value.width)
+        zero = z3.IntVal(0, value.expr.ctx) if mode == "int" else z3.BitVecVal(0, value.width, value.expr.ctx)
         return value.expr != zero
     value = as_int(value, mode)  # type: ignore[arg-type]
     if sort == "int":

@@ -100,6 +100,9 @@ class Param:
 @dataclass
 class _Ctx:
     mode: Mode
+    #: the Z3 context every term of this translation lives in (one per translation: z3 contexts are not
+    #: thread-safe, and checks run on several threads)
+    z: z3.Context
     functions: dict[str, ast.FunctionDef]
     globals_: dict[str, Val]
     failures: list[Failure] = field(default_factory=list)
@@ -127,20 +130,21 @@ def translate(source: str, entry_point: str, params: list[Param], mode: Mode) ->
         module = ast.parse(source)
     except SyntaxError as exc:
         raise Unsupported(f"the program does not parse: {exc.msg}", exc) from None
-    ctx = _Ctx(mode=mode, functions={}, globals_={})
+    zctx = params[0].const.ctx if params else z3.main_ctx()
+    ctx = _Ctx(mode=mode, z=zctx, functions={}, globals_={})
     for stmt in module.body:
         if isinstance(stmt, ast.FunctionDef):
             ctx.functions[stmt.name] = stmt
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)) or _is_docstring(stmt):
             continue
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            ctx.globals_[stmt.targets[0].id] = _Expr(ctx, {}, z3.BoolVal(True)).eval(stmt.value)
+            ctx.globals_[stmt.targets[0].id] = _Expr(ctx, {}, z3.BoolVal(True, zctx)).eval(stmt.value)
         else:
             raise Unsupported(f"top-level `{_describe(stmt)}` (only functions, constants and imports)", stmt)
     if entry_point not in ctx.functions:
         raise Unsupported(f"no function named `{entry_point}`")
     args = [param_value(p, mode) for p in params]
-    value = _call(ctx, ctx.functions[entry_point], args, z3.BoolVal(True), None)
+    value = _call(ctx, ctx.functions[entry_point], args, z3.BoolVal(True, zctx), None)
     return value, ctx.failures
 
 
@@ -200,7 +204,7 @@ def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef
 
 def _none_return(ctx: _Ctx, pc: z3.BoolRef, node: ast.AST) -> Val:
     ctx.failures.append(Failure(pc, f"returned None (no value returned, line {getattr(node, 'lineno', '?')})"))
-    return Val("int", z3.BitVecVal(0, 1), 0, 0) if ctx.mode == "bv" else Val("int", z3.IntVal(0))
+    return Val("int", z3.BitVecVal(0, 1, ctx.z), 0, 0) if ctx.mode == "bv" else Val("int", z3.IntVal(0, ctx.z))
 
 
 def _assign(env: dict[str, Val], stmt: ast.Assign, ev: _Expr) -> None:
@@ -241,8 +245,8 @@ def as_int(v: Val, mode: Mode) -> Val:
     if v.kind == "int":
         return v
     if mode == "int":
-        return Val("int", z3.If(v.expr, z3.IntVal(1), z3.IntVal(0)))
-    return Val("int", z3.If(v.expr, z3.BitVecVal(1, 2), z3.BitVecVal(0, 2)), 0, 1)
+        return Val("int", z3.If(v.expr, z3.IntVal(1, v.expr.ctx), z3.IntVal(0, v.expr.ctx)))
+    return Val("int", z3.If(v.expr, z3.BitVecVal(1, 2, v.expr.ctx), z3.BitVecVal(0, 2, v.expr.ctx)), 0, 1)
 
 
 def extend(v: Val, width: int) -> z3.BitVecRef:
@@ -267,16 +271,16 @@ class _Expr:
     def truth(self, v: Val) -> z3.BoolRef:
         if v.kind == "bool":
             return v.expr  # type: ignore[return-value]
-        zero = z3.IntVal(0) if self.mode == "int" else z3.BitVecVal(0, v.width)
+        zero = z3.IntVal(0, self.ctx.z) if self.mode == "int" else z3.BitVecVal(0, v.width, self.ctx.z)
         return v.expr != zero
 
     def const(self, value: int) -> Val:
         if self.mode == "int":
-            return Val("int", z3.IntVal(value))
+            return Val("int", z3.IntVal(value, self.ctx.z))
         width = signed_width(value, value)
         if width > MAX_WIDTH:
             raise Unsupported(f"the constant {value} needs more than {MAX_WIDTH} bits")
-        return Val("int", z3.BitVecVal(value, width), value, value)
+        return Val("int", z3.BitVecVal(value, width, self.ctx.z), value, value)
 
     def eval(self, node: ast.expr) -> Val:
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -288,7 +292,7 @@ class _Expr:
 
     def _Constant(self, node: ast.Constant) -> Val:
         if isinstance(node.value, bool):
-            return Val("bool", z3.BoolVal(node.value))
+            return Val("bool", z3.BoolVal(node.value, self.ctx.z))
         if isinstance(node.value, int):
             return self.const(node.value)
         raise Unsupported(f"{type(node.value).__name__} constant {node.value!r} (only int and bool)", node)
@@ -299,7 +303,7 @@ class _Expr:
         if node.id in self.ctx.globals_:
             return self.ctx.globals_[node.id]
         if node.id in ("True", "False"):
-            return Val("bool", z3.BoolVal(node.id == "True"))
+            return Val("bool", z3.BoolVal(node.id == "True", self.ctx.z))
         raise Unsupported(f"name `{node.id}` is not assigned on every path before it is read", node)
 
     # ------------------------------------------------------------------ operators
@@ -354,7 +358,7 @@ class _Expr:
             return Val("int", z3.If(adjust, r + y, r))
         if name == "Pow":
             k = self._small_constant(b, node, "exponent")
-            out = z3.IntVal(1)
+            out = z3.IntVal(1, self.ctx.z)
             for _ in range(k):
                 out = out * x
             return Val("int", out)
@@ -402,7 +406,7 @@ class _Expr:
             return Val("int", expr, lo, hi)
         if name in ("LShift", "RShift"):
             if blo < 0:
-                self.fail(b.expr < z3.BitVecVal(0, b.width), f"ValueError: negative shift count (line {line})")
+                self.fail(b.expr < z3.BitVecVal(0, b.width, self.ctx.z), f"ValueError: negative shift count (line {line})")
             slo, shi = max(blo, 0), max(bhi, 0)
             if name == "LShift":
                 if a.width + shi > MAX_WIDTH:
@@ -420,7 +424,7 @@ class _Expr:
         if name in ("FloorDiv", "Mod"):
             w = max(a.width, b.width) + 1
             x, y = extend(a, w), extend(b, w)
-            zero = z3.BitVecVal(0, w)
+            zero = z3.BitVecVal(0, w, self.ctx.z)
             if blo <= 0 <= bhi:
                 self.fail(y == zero, f"ZeroDivisionError (line {line})")
             q, r = x / y, z3.SRem(x, y)  # bvsdiv and bvsrem: truncated towards zero
@@ -473,7 +477,7 @@ class _Expr:
     def _BoolOp(self, node: ast.BoolOp) -> Val:
         is_and = isinstance(node.op, ast.And)
         values = [self.eval(node.values[0])]
-        guard = z3.BoolVal(True)
+        guard = z3.BoolVal(True, self.ctx.z)
         for operand in node.values[1:]:
             # the next operand runs only when the ones before let it (short-circuit)
             guard = z3.And(guard, self.truth(values[-1]) if is_and else z3.Not(self.truth(values[-1])))
