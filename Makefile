@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-smt
 
 install: system-packages $(STAMP)
 
@@ -75,3 +75,10 @@ CLIENTS ?= 200
 DURATION ?= 60
 bench-serve: install
 	$(BIN)/python benchmarks/serve_load.py --clients $(CLIENTS) --seconds $(DURATION)
+
+# Counterexample-guided synthesis: refine (Z3's counterexample fed back) vs best_of_n at the same budget, SMT_TASKS
+# bitvec tasks x SMT_BUDGET model calls each, default model. Resumable: rerun to continue after a stop.
+SMT_TASKS ?= 16
+SMT_BUDGET ?= 8
+bench-smt: install
+	$(BIN)/python benchmarks/smt.py --tasks $(SMT_TASKS) --budget $(SMT_BUDGET) --out benchmarks/results/smt

@@ -20,7 +20,7 @@ Crash safety: each finished pair is appended to DIR/results.jsonl at once; a
 rerun with the same DIR skips pairs already there. Pairs run task by task
 (both strategies on one task, then the next).
 
-Run: `make bench-smt [SMT_TASKS=20 SMT_BUDGET=8]` (under the shared lock on
+Run: `make bench-smt [SMT_TASKS=16 SMT_BUDGET=8]` (under the shared lock on
 shared machines: `flock /tmp/proofsmith-heavy.lock make bench-smt`), or
 `.venv/bin/python benchmarks/smt.py --tasks 20 --budget 8 --out DIR`;
 `--report-only` prints the table from DIR/results.jsonl.
@@ -126,7 +126,7 @@ def main() -> int:
     from proofsmith.models.registry import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=20, help="bitvec tasks, evenly spaced (default 20)")
+    parser.add_argument("--tasks", type=int, default=16, help="bitvec tasks, evenly spaced (default 16)")
     parser.add_argument("--budget", type=int, default=8, help="model calls per search (default 8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"registry name or .gguf path (default {DEFAULT_MODEL})")
