@@ -117,6 +117,11 @@ def test_runtime_errors_are_counterexamples_the_run_confirms():
     ("def f(x):\n    return f(x - 1) if x else 0\n", "recursion"),
     ("def f(x):\n    return x / 2\n", "`/` operator"),
     ("def f(x):\n    return x +\n", "does not parse"),
+    # each of these would crash in CPython, so none may verify
+    ("M = 5\ndef f(x):\n    y = x ^ M\n    M = 3\n    return y\n", "local name `M` may be read before"),
+    ("import numpy\ndef f(x):\n    return x ^ (x >> 1)\n", "import of `numpy`"),
+    ("def f(x: np.uint32) -> int:\n    return x ^ (x >> 1)\n", "annotation `np.uint32`"),
+    ("def f(x):\n    abs = 3\n    return abs(x)\n", "which is a variable here"),
 ])
 def test_a_candidate_outside_the_subset_is_refuted_naming_the_construct(program, construct):
     base = TASKS["gray_encode"]

@@ -108,10 +108,9 @@ class _Ctx:
     failures: list[Failure] = field(default_factory=list)
     paths: int = 0
     depth: int = 0
-
-
-class _Return(Exception):
-    pass
+    #: names local to each function being translated (innermost last): Python makes a name assigned
+    #: anywhere in a function local everywhere in it, so reading it early raises, even if a global exists
+    scopes: list[frozenset[str]] = field(default_factory=list)
 
 
 def param_value(param: Param, mode: Mode) -> Val:
@@ -135,7 +134,9 @@ def translate(source: str, entry_point: str, params: list[Param], mode: Mode) ->
     for stmt in module.body:
         if isinstance(stmt, ast.FunctionDef):
             ctx.functions[stmt.name] = stmt
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)) or _is_docstring(stmt):
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            _check_import(stmt)
+        elif _is_docstring(stmt):
             continue
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             ctx.globals_[stmt.targets[0].id] = _Expr(ctx, {}, z3.BoolVal(True, zctx)).eval(stmt.value)
@@ -154,16 +155,43 @@ def _call(ctx: _Ctx, fn: ast.FunctionDef, args: list[Val], pc: z3.BoolRef, node:
         raise Unsupported(f"function `{fn.name}` has *args, **kwargs, keyword-only or default parameters", fn)
     if fn.decorator_list:
         raise Unsupported(f"decorator on function `{fn.name}`", fn)
+    for annotation in [a.annotation for a in spec.args] + [fn.returns]:
+        # evaluated when the `def` runs: an undefined name there fails the whole program
+        if annotation is not None and not (isinstance(annotation, ast.Name) and annotation.id in ("int", "bool")) \
+                and not (isinstance(annotation, ast.Constant) and isinstance(annotation.value, str)):
+            raise Unsupported(f"annotation `{ast.unparse(annotation)}` of `{fn.name}` (only int and bool)", fn)
     if len(spec.args) != len(args):
         raise Unsupported(f"`{fn.name}` takes {len(spec.args)} parameters, called with {len(args)}", node or fn)
     if ctx.depth >= MAX_CALL_DEPTH:
         raise Unsupported(f"calls nested deeper than {MAX_CALL_DEPTH} (recursion?) at `{fn.name}`", node or fn)
     ctx.depth += 1
+    ctx.scopes.append(_local_names(fn))
     try:
         env = {a.arg: v for a, v in zip(spec.args, args, strict=True)}
         return _block(ctx, list(fn.body), env, pc, fn)
     finally:
         ctx.depth -= 1
+        ctx.scopes.pop()
+
+
+def _local_names(fn: ast.FunctionDef) -> frozenset[str]:
+    names = {a.arg for a in fn.args.args}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return frozenset(names)
+
+
+def _check_import(stmt: ast.Import | ast.ImportFrom) -> None:
+    """Imports are ignored, but must be of the standard library: any other could fail when the program loads."""
+    import sys
+
+    modules = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
+    for module in modules:
+        if stmt.__class__ is ast.ImportFrom and stmt.level:
+            raise Unsupported("relative import", stmt)
+        if module.split(".")[0] not in sys.stdlib_module_names and module != "__future__":
+            raise Unsupported(f"import of `{module}` (only the standard library)", stmt)
 
 
 def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef, fn: ast.FunctionDef) -> Val:
@@ -300,6 +328,8 @@ class _Expr:
     def _Name(self, node: ast.Name) -> Val:
         if node.id in self.env:
             return self.env[node.id]
+        if self.ctx.scopes and node.id in self.ctx.scopes[-1]:
+            raise Unsupported(f"local name `{node.id}` may be read before it is assigned", node)
         if node.id in self.ctx.globals_:
             return self.ctx.globals_[node.id]
         if node.id in ("True", "False"):
@@ -498,7 +528,9 @@ class _Expr:
         name = node.func.id
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise Unsupported(f"keyword or starred arguments in a call to `{name}`", node)
-        if name in self.ctx.functions and name not in self.env:
+        if name in self.env or name in self.ctx.globals_ or (self.ctx.scopes and name in self.ctx.scopes[-1]):
+            raise Unsupported(f"call to `{name}`, which is a variable here", node)
+        if name in self.ctx.functions:
             args = [self.eval(a) for a in node.args]
             return _call(self.ctx, self.ctx.functions[name], args, self.pc, node)
         args = [self.eval(a) for a in node.args]
