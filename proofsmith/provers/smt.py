@@ -383,10 +383,13 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
         body.append(f"(assert {opts.precondition})")
     body.append("(assert (not (and (= ps_failure 0) ps_ok)))")
     get = f"(get-value ({' '.join(values)}))"
-    small = _small_inputs(opts)
+    tail = []
     # small inputs first: a counterexample there is as real, and says more to a model than f(2046538756)
-    tail = ["(push)", f"(set-option :timeout {SMALL_TIMEOUT_MS})", f"(assert {small})", '(echo "@@check_small")',
-            "(check-sat)", '(echo "@@model_small")', get, "(pop)"] if small else []
+    for tier, bound in enumerate(SMALL_BOUNDS):
+        small = _small_inputs(opts, bound)
+        if small:
+            tail += ["(push)", f"(set-option :timeout {SMALL_TIMEOUT_MS})", f"(assert {small})",
+                     f'(echo "@@check_small{tier}")', "(check-sat)", f'(echo "@@model_small{tier}")', get, "(pop)"]
     tail += [f"(set-option :timeout {max(1, int(solver_timeout(task, opts) * 1000))})", '(echo "@@check")',
              "(check-sat)", '(echo "@@reason")', "(get-info :reason-unknown)", '(echo "@@model")', get,
              '(echo "@@end")']
@@ -394,21 +397,23 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
                  reference_messages=ref_messages, has_expected=bool(task.reference))
 
 
-#: Z3's time for the small-input search before the full one, ms.
+#: Z3's time for each small-input search before the full one, ms.
 SMALL_TIMEOUT_MS = 300
+#: The small-input tiers: every numeric input in [-16, bound] (unsigned: [0, bound]), tried in order.
+SMALL_BOUNDS = (15, 255)
 
 
-def _small_inputs(opts: SmtOptions) -> str | None:
-    """A formula keeping every numeric parameter small (|v| <= 255, or >= -16 for signed), or None."""
+def _small_inputs(opts: SmtOptions, bound: int) -> str | None:
+    """A formula keeping every numeric parameter in [-16, bound], or None when that restricts nothing."""
     parts = []
     for name, sort in opts.params:
         if sort == "int":
-            parts.append(f"(and (>= {name} (- 16)) (<= {name} 255))")
-        elif sort[0] == "u" and _width(sort) > 8:
-            parts.append(f"(bvule {name} (_ bv255 {_width(sort)}))")
-        elif sort[0] == "i" and _width(sort) > 9:
+            parts.append(f"(and (>= {name} (- 16)) (<= {name} {bound}))")
+        elif is_bitvec(sort) and sort[0] == "u" and (1 << _width(sort)) - 1 > bound:
+            parts.append(f"(bvule {name} (_ bv{bound} {_width(sort)}))")
+        elif is_bitvec(sort) and sort[0] == "i" and (1 << (_width(sort) - 1)) - 1 > bound:
             w = _width(sort)
-            parts.append(f"(and (bvsge {name} (bvneg (_ bv16 {w}))) (bvsle {name} (_ bv255 {w})))")
+            parts.append(f"(and (bvsge {name} (bvneg (_ bv16 {w}))) (bvsle {name} (_ bv{bound} {w})))")
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else f"(and {' '.join(parts)})"
@@ -492,8 +497,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     if answer != "sat":
         return verdict("unknown", "crash", f"unexpected answer from Z3: {answer[:200]}")
     try:
-        small = parts.get("check_small", "").strip() == "sat"
-        model = _read_model(parts.get("model_small" if small else "model", ""), query)
+        found = [f"model_small{i}" for i in range(len(SMALL_BOUNDS)) if parts.get(f"check_small{i}", "").strip() == "sat"]
+        model = _read_model(parts.get(found[0] if found else "model", ""), query)
     except (smt_sexpr.SExprError, ValueError) as exc:
         return verdict("unknown", "internal", f"cannot read Z3's model: {exc}")
     cex = counterexample(task, opts, query, model)
