@@ -105,6 +105,13 @@ def test_runtime_errors_are_counterexamples_the_run_confirms():
     verdict = check(task, "def turn_off_rightmost_one(x):\n    return (x & (x - 1)) + 0 // (x - 5)\n")
     assert verdict.status == "refuted" and "raised ZeroDivisionError" in verdict.diagnostics[0].message
     assert "turn_off_rightmost_one(5)" in verdict.diagnostics[0].message
+    # an input guard that valid inputs never reach is harmless; one they reach is a counterexample
+    guarded = ("def turn_off_rightmost_one(x):\n    if x < 0 or x >= 2**32:\n        raise ValueError('range')\n"
+               "    return x & (x - 1)\n")
+    assert check(task, guarded).status == "verified"
+    strict = guarded.replace("x >= 2**32", "x >= 2**31")
+    raised = check(task, strict)
+    assert raised.status == "refuted" and "raised ValueError: range" in raised.diagnostics[0].message
     missing = check(task, "def turn_off_rightmost_one(x):\n    if x > 3:\n        return x & (x - 1)\n")
     assert missing.status == "refuted" and "returned None" in missing.diagnostics[0].message
 

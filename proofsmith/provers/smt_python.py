@@ -16,12 +16,12 @@ constants; `+ - * // % ** & | ^ ~ << >>` (`**` by a constant exponent up to 64;
 shifts by amounts whose range is known), unary `- + ~ not`; comparisons
 (chained too); `and`/`or` (returning an operand, as Python does); if-expressions;
 `abs`, `min`, `max`, `int`, `bool`; assignments (also `a, b = b, a`),
-augmented assignments, `if`/`elif`/`else`, `return`, `pass`, `assert`,
+augmented assignments, `if`/`elif`/`else`, `return`, `pass`, `assert`, `raise`,
 docstrings and imports (ignored). Anything else raises `Unsupported`, naming
 the construct and its line.
 
 Runtime errors are part of the meaning: a division by zero, a negative shift
-count, a failed `assert`, a name read before it is assigned, or a path that
+count, a failed `assert`, a reached `raise`, or a path that
 ends without `return` (the function returns None) are recorded as `Failure`s,
 each with the condition under which it happens.
 """
@@ -219,6 +219,11 @@ def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef
             env[stmt.target.id] = ev.binop(stmt.op, current, ev.eval(stmt.value), stmt)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             env[stmt.target.id] = ev.eval(stmt.value)
+        elif isinstance(stmt, ast.Raise):
+            # reached -> the call fails (whatever it raises); unreachable guards cost nothing
+            what = ast.unparse(stmt.exc).split("(")[0] if stmt.exc is not None else "the current exception"
+            ctx.failures.append(Failure(pc, f"raised {what} (line {stmt.lineno})"))
+            return Val("int", z3.BitVecVal(0, 1, ctx.z), 0, 0) if ctx.mode == "bv" else Val("int", z3.IntVal(0, ctx.z))
         elif isinstance(stmt, ast.Assert):
             ok = ev.truth(ev.eval(stmt.test))
             ctx.failures.append(Failure(z3.And(pc, z3.Not(ok)), f"AssertionError (line {stmt.lineno})"))
