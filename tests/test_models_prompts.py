@@ -41,8 +41,10 @@ def test_kinds_per_language():
     assert kind_for(lean, step=True) == "lean_tactic"
     assert kind_for(Task(id="f", language="fstar", kind="program", statement="val f : nat -> nat")) == \
         "fstar_definition"
-    with pytest.raises(ModelError, match="no prompt for language 'smt'"):
-        kind_for(Task(id="s", language="smt", kind="proof", statement="(assert true)"))
+    # SMT tasks: a Python function by default, an SMT-LIB term when the task asks for one
+    assert kind_for(Task(id="s", language="smt", kind="program", statement="def f(x):\n")) == "python_function"
+    term = Task(id="t", language="smt", kind="program", statement="x: u8", options={"candidate_format": "smtlib"})
+    assert kind_for(term) == "smt_term"
 
 
 def test_chatml_render_with_examples_and_system_prompt():

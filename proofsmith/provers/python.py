@@ -14,6 +14,10 @@ those live in its process or its file system.
 Outcomes: all tests pass -> verified; a test fails, the program does not load,
 or the candidate exhausts its CPU or memory -> refuted; the wall clock runs out
 or the sandbox breaks -> unknown.
+
+A task with `options: {"contracts": "crosshair"}` also gets a symbolic check
+of the program's docstring contracts (`smt_contracts`), as one more
+diagnostic beside the tests' outcome.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import NamedTuple
 
 from proofsmith import __version__
 from proofsmith.provers import efficiency as eff
+from proofsmith.provers import smt_contracts
 from proofsmith.provers.python_harness import encode
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
 from proofsmith.schema import (
@@ -204,6 +209,9 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     started = time.monotonic()
     man = manifest(task, box, efficiency)
     program = program_text(task, candidate)
+    contracts: list[Diagnostic] = []
+    if smt_contracts.wanted(task):  # symbolic, beside the tests: reported apart, never the verdict's status
+        contracts = [smt_contracts.check_contracts(program, box, task.limits).diagnostic()]
     pair = run_pair(task, program, box)
     judge_result, cand_result = pair.judge, pair.candidate
     resources = Resources(
@@ -220,7 +228,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
             status=status,
             reason=reason,
             reward=1.0 if status == "verified" else 0.0,
-            diagnostics=list(diagnostics),
+            diagnostics=[*diagnostics, *contracts],
             partial=partial,
             efficiency=efficiency_,
             resources=resources,

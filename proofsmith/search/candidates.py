@@ -36,7 +36,7 @@ def answer_stops(policy: Policy) -> list[str]:
 
 def to_candidate(task: Task, output: str, candidate_id: str | None = None) -> Candidate:
     """The Candidate in a model's output; ExtractionError when it holds none."""
-    if task.language == "python":
+    if task.language in ("python", "smt") and task.options.get("candidate_format", "python") == "python":
         return python_candidate(task, output, candidate_id)
     if task.language == "coq":
         return Candidate(task_id=task.id, id=candidate_id, text=extract_coq_proof(output, task.statement))

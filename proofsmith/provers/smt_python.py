@@ -1,0 +1,585 @@
+"""A supported subset of Python, translated to Z3 terms with Python's own semantics.
+
+The translation is exact, not an approximation: for every input, the term's
+value is what CPython returns (or the error it raises). Python ints are
+unbounded, so in bit-vector mode every intermediate value carries a static
+interval and is held in a signed bit-vector wide enough for that interval
+(a sum of two 32-bit values takes 34 bits, a product 66): `(x + y) >> 1` is
+the true average, as in Python. Only the function's result is cut to the
+task's width (see `proofsmith.provers.smt`). In integer mode (a task over
+unbounded `int` parameters) values are Z3 integers and bitwise operators are
+not supported.
+
+Supported: one function (plus helper functions it calls, inlined, and
+top-level constant assignments); positional parameters; int and bool
+constants; `+ - * // % ** & | ^ ~ << >>` (`**` by a constant exponent up to 64;
+shifts by amounts whose range is known), unary `- + ~ not`; comparisons
+(chained too); `and`/`or` (returning an operand, as Python does); if-expressions;
+`abs`, `min`, `max`, `int`, `bool`; assignments (also `a, b = b, a`),
+augmented assignments, `if`/`elif`/`else`, `return`, `pass`, `assert`, `raise`,
+docstrings and imports (ignored). Anything else raises `Unsupported`, naming
+the construct and its line.
+
+Runtime errors are part of the meaning: a division by zero, a negative shift
+count, a failed `assert`, a reached `raise`, or a path that
+ends without `return` (the function returns None) are recorded as `Failure`s,
+each with the condition under which it happens.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Literal
+
+import z3
+
+#: Widest intermediate value, in bits, before the translation gives up.
+MAX_WIDTH = 1024
+#: Most paths through the function (each `if` statement doubles them).
+MAX_PATHS = 512
+#: Deepest helper-call nesting.
+MAX_CALL_DEPTH = 8
+
+Mode = Literal["bv", "int"]
+
+
+class Unsupported(Exception):
+    """The program uses a construct outside the supported subset; the message names it."""
+
+    def __init__(self, what: str, node: ast.AST | None = None) -> None:
+        self.line = getattr(node, "lineno", None)
+        super().__init__(f"line {self.line}: {what}" if self.line else what)
+        self.what = what
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A runtime error the program raises when `cond` holds (None return included)."""
+
+    cond: z3.BoolRef
+    message: str
+
+
+@dataclass(frozen=True)
+class Val:
+    """A Python value as a Z3 term: an int (bit-vector or integer) or a bool."""
+
+    kind: Literal["int", "bool"]
+    expr: z3.ExprRef
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def width(self) -> int:
+        """Bits of the signed bit-vector holding the value (bit-vector mode)."""
+        return self.expr.size()  # type: ignore[attr-defined]
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """The fewest bits of a two's complement number that hold every value in [lo, hi]."""
+    width = 1
+    while not (-(1 << (width - 1)) <= lo and hi <= (1 << (width - 1)) - 1):
+        width += 1
+    return width
+
+
+@dataclass
+class Param:
+    """One parameter as the translator sees it: name, Z3 constant, and Python range."""
+
+    name: str
+    const: z3.ExprRef
+    kind: Literal["int", "bool"]
+    lo: int | None = None
+    hi: int | None = None
+    #: bit-vector mode: the constant is an unsigned pattern (zero-extended), else signed
+    unsigned: bool = False
+
+
+@dataclass
+class _Ctx:
+    mode: Mode
+    #: the Z3 context every term of this translation lives in (one per translation: z3 contexts are not
+    #: thread-safe, and checks run on several threads)
+    z: z3.Context
+    functions: dict[str, ast.FunctionDef]
+    globals_: dict[str, Val]
+    failures: list[Failure] = field(default_factory=list)
+    paths: int = 0
+    depth: int = 0
+    #: names local to each function being translated (innermost last): Python makes a name assigned
+    #: anywhere in a function local everywhere in it, so reading it early raises, even if a global exists
+    scopes: list[frozenset[str]] = field(default_factory=list)
+
+
+def param_value(param: Param, mode: Mode) -> Val:
+    """The Python value a parameter holds, as a `Val`."""
+    if param.kind == "bool":
+        return Val("bool", param.const)
+    if mode == "int":
+        return Val("int", param.const)
+    expr = z3.ZeroExt(1, param.const) if param.unsigned else param.const
+    return Val("int", expr, param.lo, param.hi)
+
+
+def translate(source: str, entry_point: str, params: list[Param], mode: Mode) -> tuple[Val, list[Failure]]:
+    """The value `entry_point(*params)` returns and the failures it may raise; `Unsupported` otherwise."""
+    try:
+        module = ast.parse(source)
+    except SyntaxError as exc:
+        raise Unsupported(f"the program does not parse: {exc.msg}", exc) from None
+    zctx = params[0].const.ctx if params else z3.main_ctx()
+    ctx = _Ctx(mode=mode, z=zctx, functions={}, globals_={})
+    for stmt in module.body:
+        if isinstance(stmt, ast.FunctionDef):
+            ctx.functions[stmt.name] = stmt
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            _check_import(stmt)
+        elif _is_docstring(stmt):
+            continue
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            ctx.globals_[stmt.targets[0].id] = _Expr(ctx, {}, z3.BoolVal(True, zctx)).eval(stmt.value)
+        else:
+            raise Unsupported(f"top-level `{_describe(stmt)}` (only functions, constants and imports)", stmt)
+    if entry_point not in ctx.functions:
+        raise Unsupported(f"no function named `{entry_point}`")
+    args = [param_value(p, mode) for p in params]
+    value = _call(ctx, ctx.functions[entry_point], args, z3.BoolVal(True, zctx), None)
+    return value, ctx.failures
+
+
+def _call(ctx: _Ctx, fn: ast.FunctionDef, args: list[Val], pc: z3.BoolRef, node: ast.AST | None) -> Val:
+    spec = fn.args
+    if spec.vararg or spec.kwarg or spec.kwonlyargs or spec.posonlyargs or spec.defaults:
+        raise Unsupported(f"function `{fn.name}` has *args, **kwargs, keyword-only or default parameters", fn)
+    if fn.decorator_list:
+        raise Unsupported(f"decorator on function `{fn.name}`", fn)
+    for annotation in [a.annotation for a in spec.args] + [fn.returns]:
+        # evaluated when the `def` runs: an undefined name there fails the whole program
+        if annotation is not None and not (isinstance(annotation, ast.Name) and annotation.id in ("int", "bool")) \
+                and not (isinstance(annotation, ast.Constant) and isinstance(annotation.value, str)):
+            raise Unsupported(f"annotation `{ast.unparse(annotation)}` of `{fn.name}` (only int and bool)", fn)
+    if len(spec.args) != len(args):
+        raise Unsupported(f"`{fn.name}` takes {len(spec.args)} parameters, called with {len(args)}", node or fn)
+    if ctx.depth >= MAX_CALL_DEPTH:
+        raise Unsupported(f"calls nested deeper than {MAX_CALL_DEPTH} (recursion?) at `{fn.name}`", node or fn)
+    ctx.depth += 1
+    ctx.scopes.append(_local_names(fn))
+    try:
+        env = {a.arg: v for a, v in zip(spec.args, args, strict=True)}
+        return _block(ctx, list(fn.body), env, pc, fn)
+    finally:
+        ctx.depth -= 1
+        ctx.scopes.pop()
+
+
+def _local_names(fn: ast.FunctionDef) -> frozenset[str]:
+    names = {a.arg for a in fn.args.args}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return frozenset(names)
+
+
+def _check_import(stmt: ast.Import | ast.ImportFrom) -> None:
+    """Imports are ignored, but must be of the standard library: any other could fail when the program loads."""
+    import sys
+
+    modules = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
+    for module in modules:
+        if stmt.__class__ is ast.ImportFrom and stmt.level:
+            raise Unsupported("relative import", stmt)
+        if module.split(".")[0] not in sys.stdlib_module_names and module != "__future__":
+            raise Unsupported(f"import of `{module}` (only the standard library)", stmt)
+
+
+def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef, fn: ast.FunctionDef) -> Val:
+    """The value the rest of a function returns from here (each `if` runs the rest of the block on both sides)."""
+    ctx.paths += 1
+    if ctx.paths > MAX_PATHS:
+        raise Unsupported(f"more than {MAX_PATHS} paths through `{fn.name}` (too many `if` statements)", fn)
+    env = dict(env)
+    for i, stmt in enumerate(stmts):
+        ev = _Expr(ctx, env, pc)
+        if isinstance(stmt, ast.Return):
+            return ev.eval(stmt.value) if stmt.value is not None else _none_return(ctx, pc, stmt)
+        if isinstance(stmt, ast.If):
+            cond = ev.truth(ev.eval(stmt.test))
+            rest = stmts[i + 1:]
+            then = _block(ctx, list(stmt.body) + rest, env, z3.And(pc, cond), fn)
+            other = _block(ctx, list(stmt.orelse) + rest, env, z3.And(pc, z3.Not(cond)), fn)
+            return merge(ctx.mode, cond, then, other)
+        if isinstance(stmt, ast.Assign):
+            _assign(env, stmt, ev)
+        elif isinstance(stmt, ast.AugAssign):
+            if not isinstance(stmt.target, ast.Name):
+                raise Unsupported(f"augmented assignment to `{_describe(stmt.target)}`", stmt)
+            current = ev.eval(ast.Name(id=stmt.target.id, ctx=ast.Load(), lineno=stmt.lineno))
+            env[stmt.target.id] = ev.binop(stmt.op, current, ev.eval(stmt.value), stmt)
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            env[stmt.target.id] = ev.eval(stmt.value)
+        elif isinstance(stmt, ast.Raise):
+            # reached -> the call fails (whatever it raises); unreachable guards cost nothing
+            what = ast.unparse(stmt.exc).split("(")[0] if stmt.exc is not None else "the current exception"
+            ctx.failures.append(Failure(pc, f"raised {what} (line {stmt.lineno})"))
+            return Val("int", z3.BitVecVal(0, 1, ctx.z), 0, 0) if ctx.mode == "bv" else Val("int", z3.IntVal(0, ctx.z))
+        elif isinstance(stmt, ast.Assert):
+            ok = ev.truth(ev.eval(stmt.test))
+            ctx.failures.append(Failure(z3.And(pc, z3.Not(ok)), f"AssertionError (line {stmt.lineno})"))
+            pc = z3.And(pc, ok)
+        elif isinstance(stmt, ast.Pass) or _is_docstring(stmt):
+            continue
+        else:
+            raise Unsupported(f"`{_describe(stmt)}` statement", stmt)
+    return _none_return(ctx, pc, fn)
+
+
+def _none_return(ctx: _Ctx, pc: z3.BoolRef, node: ast.AST) -> Val:
+    ctx.failures.append(Failure(pc, f"returned None (no value returned, line {getattr(node, 'lineno', '?')})"))
+    return Val("int", z3.BitVecVal(0, 1, ctx.z), 0, 0) if ctx.mode == "bv" else Val("int", z3.IntVal(0, ctx.z))
+
+
+def _assign(env: dict[str, Val], stmt: ast.Assign, ev: _Expr) -> None:
+    """`a = b = e`, and `a, b = e1, e2` (every right-hand side evaluated before any name is bound)."""
+    for target in stmt.targets:
+        if isinstance(target, ast.Tuple) and isinstance(stmt.value, ast.Tuple) and \
+                len(target.elts) == len(stmt.value.elts) and all(isinstance(t, ast.Name) for t in target.elts):
+            continue
+        if not isinstance(target, ast.Name):
+            raise Unsupported(f"assignment to `{_describe(target)}`", stmt)
+    if isinstance(stmt.value, ast.Tuple):
+        if not all(isinstance(t, ast.Tuple) for t in stmt.targets):
+            raise Unsupported("a tuple value (only `a, b = e1, e2` unpacking)", stmt)
+        values = [ev.eval(e) for e in stmt.value.elts]
+        for target in stmt.targets:
+            for name, value in zip(target.elts, values, strict=True):  # type: ignore[attr-defined]
+                env[name.id] = value
+        return
+    value = ev.eval(stmt.value)
+    for target in stmt.targets:
+        env[target.id] = value  # type: ignore[attr-defined]
+
+
+def merge(mode: Mode, cond: z3.BoolRef, a: Val, b: Val) -> Val:
+    """`a if cond else b` as one value."""
+    if a.kind == "bool" and b.kind == "bool":
+        return Val("bool", z3.If(cond, a.expr, b.expr))
+    a, b = as_int(a, mode), as_int(b, mode)
+    if mode == "int":
+        return Val("int", z3.If(cond, a.expr, b.expr))
+    lo, hi = min(a.lo, b.lo), max(a.hi, b.hi)  # type: ignore[type-var]
+    width = max(a.width, b.width)
+    return Val("int", z3.If(cond, extend(a, width), extend(b, width)), lo, hi)
+
+
+def as_int(v: Val, mode: Mode) -> Val:
+    """A bool as the int Python treats it as (True == 1)."""
+    if v.kind == "int":
+        return v
+    if mode == "int":
+        return Val("int", z3.If(v.expr, z3.IntVal(1, v.expr.ctx), z3.IntVal(0, v.expr.ctx)))
+    return Val("int", z3.If(v.expr, z3.BitVecVal(1, 2, v.expr.ctx), z3.BitVecVal(0, 2, v.expr.ctx)), 0, 1)
+
+
+def extend(v: Val, width: int) -> z3.BitVecRef:
+    """The value's bit-vector sign-extended to `width` bits."""
+    if width > MAX_WIDTH:
+        raise Unsupported(f"an intermediate value needs {width} bits (more than {MAX_WIDTH})")
+    return z3.SignExt(width - v.width, v.expr) if width > v.width else v.expr  # type: ignore[return-value]
+
+
+class _Expr:
+    """Evaluates expressions in one environment under one path condition."""
+
+    def __init__(self, ctx: _Ctx, env: dict[str, Val], pc: z3.BoolRef) -> None:
+        self.ctx, self.env, self.pc, self.mode = ctx, env, pc, ctx.mode
+
+    def under(self, cond: z3.BoolRef) -> _Expr:
+        return _Expr(self.ctx, self.env, z3.And(self.pc, cond))
+
+    def fail(self, cond: z3.BoolRef, message: str) -> None:
+        self.ctx.failures.append(Failure(z3.And(self.pc, cond), message))
+
+    def truth(self, v: Val) -> z3.BoolRef:
+        if v.kind == "bool":
+            return v.expr  # type: ignore[return-value]
+        zero = z3.IntVal(0, self.ctx.z) if self.mode == "int" else z3.BitVecVal(0, v.width, self.ctx.z)
+        return v.expr != zero
+
+    def const(self, value: int) -> Val:
+        if self.mode == "int":
+            return Val("int", z3.IntVal(value, self.ctx.z))
+        width = signed_width(value, value)
+        if width > MAX_WIDTH:
+            raise Unsupported(f"the constant {value} needs more than {MAX_WIDTH} bits")
+        return Val("int", z3.BitVecVal(value, width, self.ctx.z), value, value)
+
+    def eval(self, node: ast.expr) -> Val:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise Unsupported(f"{_describe(node)} expression", node)
+        return method(node)
+
+    # ------------------------------------------------------------------ leaves
+
+    def _Constant(self, node: ast.Constant) -> Val:
+        if isinstance(node.value, bool):
+            return Val("bool", z3.BoolVal(node.value, self.ctx.z))
+        if isinstance(node.value, int):
+            return self.const(node.value)
+        raise Unsupported(f"{type(node.value).__name__} constant {node.value!r} (only int and bool)", node)
+
+    def _Name(self, node: ast.Name) -> Val:
+        if node.id in self.env:
+            return self.env[node.id]
+        if self.ctx.scopes and node.id in self.ctx.scopes[-1]:
+            raise Unsupported(f"local name `{node.id}` may be read before it is assigned", node)
+        if node.id in self.ctx.globals_:
+            return self.ctx.globals_[node.id]
+        if node.id in ("True", "False"):
+            return Val("bool", z3.BoolVal(node.id == "True", self.ctx.z))
+        raise Unsupported(f"name `{node.id}` is not assigned on every path before it is read", node)
+
+    # ------------------------------------------------------------------ operators
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> Val:
+        v = self.eval(node.operand)
+        if isinstance(node.op, ast.Not):
+            return Val("bool", z3.Not(self.truth(v)))
+        v = as_int(v, self.mode)
+        if isinstance(node.op, ast.UAdd):
+            return v
+        if isinstance(node.op, ast.USub):
+            return self.negate(v)
+        if isinstance(node.op, ast.Invert):
+            if self.mode == "int":
+                raise Unsupported("bitwise `~` on unbounded ints", node)
+            return Val("int", ~v.expr, -v.hi - 1, -v.lo - 1)  # type: ignore[operator]
+        raise Unsupported(f"unary {type(node.op).__name__}", node)
+
+    def negate(self, v: Val) -> Val:
+        """`-v` for an int value."""
+        if self.mode == "int":
+            return Val("int", -v.expr)
+        lo, hi = -v.hi, -v.lo  # type: ignore[operator]
+        w = max(signed_width(lo, hi), v.width)
+        return Val("int", -extend(v, w), lo, hi)
+
+    def _BinOp(self, node: ast.BinOp) -> Val:
+        return self.binop(node.op, self.eval(node.left), self.eval(node.right), node)
+
+    def binop(self, op: ast.operator, a: Val, b: Val, node: ast.AST) -> Val:
+        a, b = as_int(a, self.mode), as_int(b, self.mode)
+        name = type(op).__name__
+        if self.mode == "int":
+            return self._int_binop(name, a, b, node)
+        return self._bv_binop(name, a, b, node)
+
+    def _int_binop(self, name: str, a: Val, b: Val, node: ast.AST) -> Val:
+        x, y = a.expr, b.expr
+        if name == "Add":
+            return Val("int", x + y)
+        if name == "Sub":
+            return Val("int", x - y)
+        if name == "Mult":
+            return Val("int", x * y)
+        if name in ("FloorDiv", "Mod"):
+            self.fail(y == 0, f"ZeroDivisionError (line {getattr(node, 'lineno', '?')})")
+            q, r = x / y, x % y  # Z3: Euclidean (0 <= r < |y|)
+            adjust = z3.And(y < 0, r != 0)
+            if name == "FloorDiv":
+                return Val("int", z3.If(adjust, q - 1, q))
+            return Val("int", z3.If(adjust, r + y, r))
+        if name == "Pow":
+            k = self._small_constant(b, node, "exponent")
+            out = z3.IntVal(1, self.ctx.z)
+            for _ in range(k):
+                out = out * x
+            return Val("int", out)
+        if name in ("LShift", "RShift"):
+            k = self._small_constant(b, node, "shift amount")
+            if name == "LShift":
+                return Val("int", x * (2 ** k))
+            return Val("int", x / (2 ** k))  # Euclidean by a positive number = floor
+        raise Unsupported(f"`{_OPS.get(name, name)}` on unbounded ints (bit-vector tasks only)", node)
+
+    def _small_constant(self, v: Val, node: ast.AST, what: str) -> int:
+        value = z3.simplify(v.expr)
+        if not z3.is_int_value(value) and not z3.is_bv_value(value):
+            raise Unsupported(f"non-constant {what}", node)
+        k = value.as_long() if z3.is_int_value(value) else value.as_signed_long()  # type: ignore[union-attr]
+        if not 0 <= k <= 64:
+            raise Unsupported(f"{what} {k} (only constants 0..64)", node)
+        return k
+
+    def _bv_binop(self, name: str, a: Val, b: Val, node: ast.AST) -> Val:
+        alo, ahi, blo, bhi = a.lo, a.hi, b.lo, b.hi
+        assert alo is not None and ahi is not None and blo is not None and bhi is not None
+        line = getattr(node, "lineno", "?")
+        if name in ("Add", "Sub", "Mult"):
+            if name == "Add":
+                lo, hi = alo + blo, ahi + bhi
+            elif name == "Sub":
+                lo, hi = alo - bhi, ahi - blo
+            else:
+                corners = [alo * blo, alo * bhi, ahi * blo, ahi * bhi]
+                lo, hi = min(corners), max(corners)
+            w = max(signed_width(lo, hi), a.width, b.width)
+            x, y = extend(a, w), extend(b, w)
+            expr = x + y if name == "Add" else x - y if name == "Sub" else x * y
+            return Val("int", expr, lo, hi)
+        if name in ("BitAnd", "BitOr", "BitXor"):
+            w = max(a.width, b.width)
+            x, y = extend(a, w), extend(b, w)
+            expr = x & y if name == "BitAnd" else x | y if name == "BitOr" else x ^ y
+            lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
+            if name == "BitAnd" and (alo >= 0 or blo >= 0):
+                lo, hi = 0, min(h for low, h in ((alo, ahi), (blo, bhi)) if low >= 0)
+            elif alo >= 0 and blo >= 0:
+                lo, hi = 0, (1 << max(ahi.bit_length(), bhi.bit_length())) - 1
+            return Val("int", expr, lo, hi)
+        if name in ("LShift", "RShift"):
+            if blo < 0:
+                self.fail(b.expr < z3.BitVecVal(0, b.width, self.ctx.z), f"ValueError: negative shift count (line {line})")
+            slo, shi = max(blo, 0), max(bhi, 0)
+            if name == "LShift":
+                if a.width + shi > MAX_WIDTH:
+                    raise Unsupported(f"`<<` by an amount up to {shi}: the value could need more than {MAX_WIDTH} "
+                                      f"bits (mask the amount first, e.g. `k & 31`)", node)
+                corners = [alo << slo, alo << shi, ahi << slo, ahi << shi]
+                lo, hi = min(corners), max(corners)
+                w = max(signed_width(lo, hi), a.width, b.width)
+                return Val("int", extend(a, w) << extend(b, w), lo, hi)
+            cap = min(shi, a.width)  # shifting further gives 0 or -1, as shifting by the width does
+            corners = [alo >> slo, alo >> cap, ahi >> slo, ahi >> cap]
+            lo, hi = min(corners), max(corners)
+            w = max(a.width, b.width)
+            return Val("int", extend(a, w) >> extend(b, w), lo, hi)  # >> on BitVecRef is arithmetic
+        if name in ("FloorDiv", "Mod"):
+            w = max(a.width, b.width) + 1
+            x, y = extend(a, w), extend(b, w)
+            zero = z3.BitVecVal(0, w, self.ctx.z)
+            if blo <= 0 <= bhi:
+                self.fail(y == zero, f"ZeroDivisionError (line {line})")
+            q, r = x / y, z3.SRem(x, y)  # bvsdiv and bvsrem: truncated towards zero
+            adjust = z3.And(r != zero, (r < zero) != (y < zero))
+            big = max(abs(alo), abs(ahi))
+            if name == "FloorDiv":
+                lo, hi = -big - 1, big
+                if alo >= 0 and blo > 0:
+                    lo, hi = 0, ahi // blo
+                return Val("int", z3.If(adjust, q - 1, q), lo, hi)
+            m = max(abs(blo), abs(bhi))
+            lo, hi = (0, bhi - 1) if blo > 0 else (blo + 1, 0) if bhi < 0 else (-(m - 1), m - 1)
+            if alo >= 0 and blo > 0:
+                hi = min(hi, ahi)
+            return Val("int", z3.If(adjust, r + y, r), min(lo, 0), max(hi, 0))
+        if name == "Pow":
+            k = self._small_constant(b, node, "exponent")
+            out: Val = self.const(1)
+            for _ in range(k):
+                out = self._bv_binop("Mult", out, a, node)
+            return out
+        raise Unsupported(f"`{_OPS.get(name, name)}` operator", node)
+
+    def _Compare(self, node: ast.Compare) -> Val:
+        left = self.eval(node.left)
+        parts = []
+        ev = self
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            right = ev.eval(right_node)
+            cmp = ev.compare(op, left, right, node)
+            parts.append(cmp)
+            ev = ev.under(cmp)  # later comparisons run only when the earlier ones held
+            left = right
+        return Val("bool", z3.And(*parts) if len(parts) > 1 else parts[0])
+
+    def compare(self, op: ast.cmpop, a: Val, b: Val, node: ast.AST) -> z3.BoolRef:
+        name = type(op).__name__
+        if name not in ("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE"):
+            raise Unsupported(f"`{_OPS.get(name, name)}` comparison", node)
+        if a.kind == "bool" and b.kind == "bool" and name in ("Eq", "NotEq"):
+            return a.expr == b.expr if name == "Eq" else a.expr != b.expr  # type: ignore[return-value]
+        a, b = as_int(a, self.mode), as_int(b, self.mode)
+        x, y = a.expr, b.expr
+        if self.mode == "bv":
+            w = max(a.width, b.width)
+            x, y = extend(a, w), extend(b, w)
+        return {"Eq": lambda: x == y, "NotEq": lambda: x != y, "Lt": lambda: x < y, "LtE": lambda: x <= y,
+                "Gt": lambda: x > y, "GtE": lambda: x >= y}[name]()
+
+    def _BoolOp(self, node: ast.BoolOp) -> Val:
+        is_and = isinstance(node.op, ast.And)
+        values = [self.eval(node.values[0])]
+        guard = z3.BoolVal(True, self.ctx.z)
+        for operand in node.values[1:]:
+            # the next operand runs only when the ones before let it (short-circuit)
+            guard = z3.And(guard, self.truth(values[-1]) if is_and else z3.Not(self.truth(values[-1])))
+            values.append(self.under(guard).eval(operand))
+        result = values[-1]
+        for v in reversed(values[:-1]):
+            t = self.truth(v)
+            result = merge(self.mode, t, result, v) if is_and else merge(self.mode, t, v, result)
+        return result
+
+    def _IfExp(self, node: ast.IfExp) -> Val:
+        cond = self.truth(self.eval(node.test))
+        return merge(self.mode, cond, self.under(cond).eval(node.body), self.under(z3.Not(cond)).eval(node.orelse))
+
+    def _Call(self, node: ast.Call) -> Val:
+        if not isinstance(node.func, ast.Name):
+            raise Unsupported(f"call to `{_describe(node.func)}`", node)
+        name = node.func.id
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise Unsupported(f"keyword or starred arguments in a call to `{name}`", node)
+        if name in self.env or name in self.ctx.globals_ or (self.ctx.scopes and name in self.ctx.scopes[-1]):
+            raise Unsupported(f"call to `{name}`, which is a variable here", node)
+        if name in self.ctx.functions:
+            args = [self.eval(a) for a in node.args]
+            return _call(self.ctx, self.ctx.functions[name], args, self.pc, node)
+        args = [self.eval(a) for a in node.args]
+        if name == "abs" and len(args) == 1:
+            v = as_int(args[0], self.mode)
+            return merge(self.mode, self.compare(ast.Lt(), v, self.const(0), node), self.negate(v), v)
+        if name in ("min", "max") and len(args) >= 2:
+            best = args[0]
+            for v in args[1:]:
+                # min keeps the first of equal values, max too: only a strictly better one replaces it
+                better = self.compare(ast.Lt() if name == "min" else ast.Gt(), v, best, node)
+                best = merge(self.mode, better, v, best)
+            return best
+        if name == "int" and len(args) == 1:
+            return as_int(args[0], self.mode)
+        if name == "bool" and len(args) == 1:
+            return Val("bool", self.truth(args[0]))
+        raise Unsupported(f"call to `{name}`", node)
+
+
+_OPS = {"Add": "+", "Sub": "-", "Mult": "*", "FloorDiv": "//", "Mod": "%", "Pow": "**", "BitAnd": "&", "BitOr": "|",
+        "BitXor": "^", "LShift": "<<", "RShift": ">>", "Div": "/", "MatMult": "@", "In": "in", "NotIn": "not in",
+        "Is": "is", "IsNot": "is not"}
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _describe(node: ast.AST) -> str:
+    names = {"For": "for", "While": "while", "With": "with", "Try": "try", "Raise": "raise", "Lambda": "lambda",
+             "ListComp": "list comprehension", "GeneratorExp": "generator expression", "Subscript": "subscript",
+             "Attribute": "attribute", "List": "list", "Tuple": "tuple", "Dict": "dict", "Set": "set",
+             "JoinedStr": "f-string", "Global": "global", "Nonlocal": "nonlocal", "ClassDef": "class",
+             "Delete": "del", "Match": "match", "NamedExpr": "walrus (:=)", "Await": "await", "Yield": "yield",
+             "Starred": "starred", "Slice": "slice"}
+    kind = type(node).__name__
+    if isinstance(node, ast.BinOp):
+        return f"`{_OPS.get(type(node.op).__name__, type(node.op).__name__)}`"
+    if isinstance(node, ast.Attribute):
+        try:
+            return ast.unparse(node)
+        except Exception:  # noqa: BLE001 - a description only
+            return "attribute"
+    if isinstance(node, ast.Name):
+        return node.id
+    return names.get(kind, kind)

@@ -1,0 +1,237 @@
+"""The SMT checker on real Z3 (the z3-solver wheel's binary, in the real sandbox) and real Python runs."""
+
+from __future__ import annotations
+
+import ast
+import random
+import re
+
+import pytest
+
+z3 = pytest.importorskip("z3")
+
+from proofsmith import provers
+from proofsmith.datasets.bitvec import SPECS, load_tasks
+from proofsmith.models.prompts import build_messages, feedback_from_verdict
+from proofsmith.provers import smt
+from proofsmith.provers.smt_python import translate
+from proofsmith.schema import Candidate, Limits, Task
+
+if smt.z3_version() is None:
+    pytest.skip(smt.INSTALL_HINT, allow_module_level=True)
+
+TASKS = {t.entry_point: t for t in load_tasks()}
+
+
+def check(task: Task, text: str, **kw) -> provers.Verdict:
+    return provers.check(task, Candidate(task_id=task.id, text=text), use_cache=False, **kw)
+
+
+def cex_of(message: str) -> tuple[list, object]:
+    """The counterexample's arguments and expected result, read back from the verdict's message."""
+    match = re.search(r"counterexample: \w+\((.*?)\) .*the correct result is (.*?)\.", message)
+    assert match, message
+    return list(ast.literal_eval(f"({match.group(1)},)")), ast.literal_eval(match.group(2))
+
+
+def run_python(task: Task, program: str, args: list, expected: object) -> provers.Verdict:
+    """The Python checker (its own sandboxed judge) on one test: the result, mod 2**w, must equal `expected`."""
+    sort = task.options["result"]
+    mod = "" if sort in ("int", "bool") else f" % 2**{sort[1:]}"
+    if sort == "bool":
+        mod = ""
+    body = f"bool(candidate(*{args!r}))" if sort == "bool" else f"candidate(*{args!r}){mod}"
+    want = f"{expected!r} % 2**{sort[1:]}" if smt.is_bitvec(sort) and sort[0] == "i" else repr(expected)
+    test = f"def check(candidate):\n    assert {body} == {want}\n"
+    py = Task(id=task.id + "/run", language="python", kind="program", statement="", entry_point=task.entry_point,
+              test_code=test)
+    return provers.check(py, Candidate(task_id=py.id, text=program), use_cache=False)
+
+
+@pytest.mark.slow
+def test_the_suite_has_forty_tasks_and_every_reference_verifies():
+    tasks = load_tasks()
+    assert len(tasks) >= 40
+    assert len({t.id for t in tasks}) == len(tasks)
+    for task in tasks:
+        assert provers.validate_task(task) is None, task.id
+        assert task.source and task.source.licence == "Apache-2.0"
+    # on four threads: each translation has its own z3 context (a shared one crashed the process)
+    pairs = [(t, Candidate(task_id=t.id, text=t.reference)) for t in tasks]
+    for (task, _), verdict in zip(pairs, provers.check_many(pairs, jobs=4, use_cache=False), strict=True):
+        assert verdict.status == "verified", (task.id, verdict.diagnostics)
+
+
+def test_other_correct_programs_verify():
+    task = TASKS["turn_off_rightmost_one"]
+    assert check(task, "def turn_off_rightmost_one(x):\n    return x - (x & -x)\n").status == "verified"
+    avg = TASKS["average_floor"]
+    # Python ints do not overflow, so the plain formula is right for all inputs (the result is taken mod 2**32)
+    assert check(avg, "def average_floor(x, y):\n    return (x + y) // 2\n").status == "verified"
+    branches = ("def abs_value(x):\n    if x < 0:\n        y = -x\n    else:\n        y = x\n    return y\n")
+    assert check(TASKS["abs_value"], branches).status == "verified"
+
+
+def test_an_smtlib_candidate_verifies_and_a_wrong_one_is_refuted():
+    base = TASKS["turn_off_rightmost_one"]
+    task = base.model_copy(update={"options": {**base.options, "candidate_format": "smtlib"}})
+    assert check(task, "(bvand x (bvsub x #x00000001))").status == "verified"
+    wrong = check(task, "(bvand x (bvadd x #x00000001))")
+    assert wrong.status == "refuted" and wrong.reason == "counterexample"
+    args, expected = cex_of(wrong.diagnostics[0].message)
+    assert (args[0] & (args[0] - 1)) == expected
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("turn_off_rightmost_one", "def turn_off_rightmost_one(x):\n    return x & (x + 1)\n"),
+    ("average_floor", "def average_floor(x, y):\n    return (x & y) + (x ^ y)\n"),
+    ("abs_value", "def abs_value(x):\n    return x if x > 0 else x + 1\n"),
+    ("is_power_of_two", "def is_power_of_two(x):\n    return x & (x - 1) == 0\n"),
+    ("median3", "def median3(a, b, c):\n    return max(a, min(b, c))\n"),
+])
+def test_a_counterexample_really_fails_when_the_candidate_runs_on_it(name, wrong):
+    task = TASKS[name]
+    verdict = check(task, wrong)
+    assert verdict.status == "refuted" and verdict.reason == "counterexample", verdict.diagnostics
+    args, expected = cex_of(verdict.diagnostics[0].message)
+    # the candidate, run by the Python checker in its sandbox on the counterexample, fails ...
+    assert run_python(task, wrong, args, expected).status == "refuted"
+    # ... and the reference on the same input gives the expected result
+    assert run_python(task, task.reference, args, expected).status == "verified"
+
+
+def test_runtime_errors_are_counterexamples_the_run_confirms():
+    task = TASKS["turn_off_rightmost_one"]
+    verdict = check(task, "def turn_off_rightmost_one(x):\n    return (x & (x - 1)) + 0 // (x - 5)\n")
+    assert verdict.status == "refuted" and "raised ZeroDivisionError" in verdict.diagnostics[0].message
+    assert "turn_off_rightmost_one(5)" in verdict.diagnostics[0].message
+    # an input guard that valid inputs never reach is harmless; one they reach is a counterexample
+    guarded = ("def turn_off_rightmost_one(x):\n    if x < 0 or x >= 2**32:\n        raise ValueError('range')\n"
+               "    return x & (x - 1)\n")
+    assert check(task, guarded).status == "verified"
+    strict = guarded.replace("x >= 2**32", "x >= 2**31")
+    raised = check(task, strict)
+    assert raised.status == "refuted" and "raised ValueError: range" in raised.diagnostics[0].message
+    missing = check(task, "def turn_off_rightmost_one(x):\n    if x > 3:\n        return x & (x - 1)\n")
+    assert missing.status == "refuted" and "returned None" in missing.diagnostics[0].message
+
+
+@pytest.mark.parametrize("program, construct", [
+    ("def f(x):\n    for i in range(3):\n        x += i\n    return x\n", "`for` statement"),
+    ("def f(x):\n    while x:\n        x -= 1\n    return x\n", "`while` statement"),
+    ("def f(x):\n    return [x][0]\n", "subscript"),
+    ("def f(x):\n    return bin(x).count('1')\n", "call to `bin(x).count`"),
+    ("def f(x):\n    return f(x - 1) if x else 0\n", "recursion"),
+    ("def f(x):\n    return x / 2\n", "`/` operator"),
+    ("def f(x):\n    return x +\n", "does not parse"),
+    # each of these would crash in CPython, so none may verify
+    ("M = 5\ndef f(x):\n    y = x ^ M\n    M = 3\n    return y\n", "local name `M` may be read before"),
+    ("import numpy\ndef f(x):\n    return x ^ (x >> 1)\n", "import of `numpy`"),
+    ("def f(x: np.uint32) -> int:\n    return x ^ (x >> 1)\n", "annotation `np.uint32`"),
+    ("def f(x):\n    abs = 3\n    return abs(x)\n", "which is a variable here"),
+])
+def test_a_candidate_outside_the_subset_is_refuted_naming_the_construct(program, construct):
+    base = TASKS["gray_encode"]
+    task = base.model_copy(update={"entry_point": "f", "reference": base.reference.replace("gray_encode", "f")})
+    verdict = check(task, program)
+    assert verdict.status == "refuted" and verdict.reason == "unsupported"
+    assert construct in verdict.diagnostics[0].message
+
+
+def test_smtlib_terms_cannot_escape_their_definition_or_call_the_reference():
+    base = TASKS["gray_encode"]
+    task = base.model_copy(update={"options": {**base.options, "candidate_format": "smtlib"}})
+    for term in ["(bvand x x)) (assert false", "x)) (check-sat", "(bvand x x) ; comment", "|x|", "(ps_expected)",
+                 "(bvadd x y)", "(assert false)"]:
+        verdict = check(task, term)
+        assert verdict.status == "refuted", term
+        assert verdict.reason == "syntax", (term, verdict.diagnostics)
+
+
+def _fermat_task(**limits) -> Task:
+    return Task(id="smt/fermat3", language="smt", kind="program", statement="", entry_point="f",
+                options={"params": [["a", "int"], ["b", "int"], ["c", "int"]], "result": "bool",
+                         "spec": "(= result (not (and (> a 0) (> b 0) (> c 0) "
+                                 "(= (+ (* a a a) (* b b b)) (* c c c)))))", **limits.pop("options", {})},
+                limits=Limits(**limits))
+
+
+def test_a_spec_z3_cannot_decide_in_time_is_unknown_never_verified():
+    verdict = check(_fermat_task(wall_s=4.0, cpu_s=4.0), "def f(a, b, c):\n    return True\n")
+    assert verdict.status == "unknown"
+    assert verdict.reason in ("timeout", "undecided")
+    assert verdict.reward == 0.0
+
+
+def test_a_z3_that_overruns_the_wall_limit_is_killed_from_outside():
+    # Z3's own timeout set past the wall limit: only the sandbox can stop it
+    task = _fermat_task(wall_s=2.0, cpu_s=30.0, options={"solver_timeout_s": 60})
+    verdict = check(task, "def f(a, b, c):\n    return True\n")
+    assert verdict.status == "unknown" and verdict.reason == "timeout"
+    assert verdict.resources.limit_hit == "wall"
+    assert verdict.wall_s < 10
+
+
+def test_the_manifest_names_z3_its_options_and_seed():
+    task = TASKS["gray_encode"]
+    verdict = check(task, task.reference)
+    man = verdict.manifest
+    assert man.checker == "smt" and man.toolchain["z3"].startswith("Z3 version")
+    assert man.options["seed"] == 0 and "sat.random_seed=0" in man.options["z3_args"]
+    assert "seccomp" in man.isolation or man.sandbox == "process"
+
+
+def test_the_process_sandbox_runs_z3_too():
+    task = TASKS["gray_encode"]
+    assert check(task, task.reference, sandbox="process").status == "verified"
+
+
+def test_the_repair_prompt_shows_the_counterexample():
+    task = TASKS["turn_off_rightmost_one"]
+    wrong = "def turn_off_rightmost_one(x):\n    return x & (x + 1)\n"
+    feedback = feedback_from_verdict(wrong, check(task, wrong))
+    messages = build_messages(task, feedback=feedback)
+    assert messages[-2].role == "assistant" and "x & (x + 1)" in messages[-2].content
+    assert "counterexample: turn_off_rightmost_one(" in messages[-1].content
+    assert "the correct result is" in messages[-1].content
+
+
+def test_a_run_that_disagrees_with_z3_makes_the_verdict_unknown_not_refuted():
+    cex = smt.Counterexample(entry_point="f", names=["x"], sorts=["u8"], args=[3], result_sort="u8", actual=7,
+                             failure=None, expected=2, spec=None)
+    assert cex.confirm(smt.Observed(outcome="returned", repr="7", value=7)) is None
+    assert cex.confirm(smt.Observed(outcome="returned", repr="263", value=263)) is None  # 263 mod 256 = 7
+    assert "translation" in cex.confirm(smt.Observed(outcome="returned", repr="2", value=2))
+    assert cex.confirm(smt.Observed(outcome="raised", error="ZeroDivisionError")) is not None
+
+
+def test_the_translation_agrees_with_cpython_on_random_inputs():
+    """Every suite reference, translated, gives what CPython gives (exact int, before the cut to the width)."""
+    rng = random.Random(0)
+    for spec in SPECS:
+        mode = "int" if "int" in [s for _, s in spec.params] + [spec.result] else "bv"
+        params = smt.params_of(smt.SmtOptions(params=spec.params, result=spec.result, spec="true"))
+        value, failures = translate(spec.reference, spec.name, params, mode)
+        namespace: dict = {}
+        exec(spec.reference, namespace)  # noqa: S102 - the project's own reference
+        for _ in range(15):
+            args = [rng.randint(p.lo, p.hi) if p.lo is not None else rng.randint(-1000, 1000) for p in params]
+            subst = [(p.const, z3.BitVecVal(a, p.const.size()) if mode == "bv" else z3.IntVal(a))
+                     for p, a in zip(params, args, strict=True)]
+            assert not any(z3.is_true(z3.simplify(z3.substitute(f.cond, *subst))) for f in failures)
+            got = z3.simplify(z3.substitute(value.expr, *subst))
+            got = z3.is_true(got) if value.kind == "bool" else got.as_signed_long() if mode == "bv" else got.as_long()
+            assert got == namespace[spec.name](*args), (spec.name, args)
+
+
+def test_bad_tasks_get_one_line_problems():
+    base = TASKS["gray_encode"]
+    for options, fragment in [({**base.options, "result": "u0"}, "sort"),
+                              ({**base.options, "params": [["result", "u8"]]}, "not allowed"),
+                              ({**base.options, "params": [["x", "u8"], ["n", "int"]]}, "mix"),
+                              ({**base.options, "spec": "(= result x"}, "unclosed")]:
+        problem = provers.validate_task(base.model_copy(update={"options": options}))
+        assert problem and fragment in problem and "\n" not in problem
+    no_spec = base.model_copy(update={"options": {k: v for k, v in base.options.items() if k != "spec"},
+                                      "reference": None})
+    assert "give a spec" in provers.validate_task(no_spec)
