@@ -23,6 +23,7 @@ _CHECKERS: dict[str, str] = {
     "python": "proofsmith.provers.python",
     "coq": "proofsmith.provers.coq",
     "lean": "proofsmith.provers.lean",
+    "fstar": "proofsmith.provers.fstar",
 }
 
 

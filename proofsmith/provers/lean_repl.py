@@ -26,7 +26,8 @@ and every check after it sends only its body with `env` set to the header's
 environment. A free process with the same header is reused; otherwise a new
 one starts if there is room, else the oldest free process of another header
 is evicted, else the caller waits. A process is retired after `max_uses`
-checks or when its memory passes `recycle_mb`.
+checks or when its memory passes `recycle_mb`. The F* checker reuses the pool
+with its own process factory, keyed by file (file affinity).
 """
 
 from __future__ import annotations
@@ -433,10 +434,14 @@ class ReplProcess:
 class ReplPool:
     """Warm REPL processes keyed by import header (see the module docstring)."""
 
-    def __init__(self, toolchain: LeanToolchain, sandbox: Sandbox, *, max_processes: int | None = None,
+    def __init__(self, toolchain: Any, sandbox: Sandbox, *, max_processes: int | None = None,
                  max_uses: int = MAX_USES, recycle_mb: float = RECYCLE_MB, memory_mb: int = MEMORY_MB,
-                 header_timeout_s: float = HEADER_TIMEOUT_S, wait_s: float = 600.0) -> None:
-        self.toolchain = toolchain
+                 header_timeout_s: float = HEADER_TIMEOUT_S, wait_s: float = 600.0,
+                 factory: Callable[[str], Any] | None = None) -> None:
+        #: the toolchain the processes run (a LeanToolchain, or F*'s for fstar.py's pool)
+        self.toolchain: Any = toolchain
+        #: starts a process for a key; default: a Lean REPL with that import header (F* passes its own)
+        self._factory = factory
         self.sandbox = sandbox
         self.max_processes = max_processes or int(os.environ.get("PROOFSMITH_LEAN_REPLS", "0")) or \
             max(1, (os.cpu_count() or 2) - 1)
@@ -465,8 +470,11 @@ class ReplPool:
 
     def _start(self, header: str) -> ReplProcess:
         try:
-            proc = ReplProcess(self.toolchain, self.sandbox, header, memory_mb=self.memory_mb,
-                               header_timeout_s=self.header_timeout_s)
+            if self._factory is not None:
+                proc = self._factory(header)
+            else:
+                proc = ReplProcess(self.toolchain, self.sandbox, header, memory_mb=self.memory_mb,
+                                   header_timeout_s=self.header_timeout_s)
         except BaseException:
             with self._cond:
                 self._count -= 1
