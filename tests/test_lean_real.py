@@ -42,10 +42,18 @@ def test_a_real_proof_is_verified_with_the_kernel_recheck():
 @pytest.mark.parametrize(("text", "reason"), [
     ("by sorry", "sorry"),
     ("by admit", "sorry"),
-    ("by exact (by native_decide : 1 = 1) ▸ rfl", "axioms"),
     ('by simp\nmacro "#print" "axioms" x:ident : command => `(#check 1)', "audit"),
     ("by rfl\n  exact wrong_name", "lean_error"),
 ])
 def test_real_lean_exploits_are_refuted_by_the_audit_alone(text, reason):
     v = check(text, precheck=False)
     assert v.status == "refuted" and v.reason == reason, v.diagnostics
+
+
+def test_real_native_decide_shows_its_axiom_and_is_refuted_unless_allowed():
+    task = TASK.model_copy(update={"id": "real_lt", "statement": "theorem real_lt : 10 < 20"})
+    v = lean.check(task, Candidate(task_id=task.id, text="by native_decide"), toolchain=TOOLCHAIN, precheck=False)
+    assert v.status == "refuted" and v.reason == "axioms", v.diagnostics
+    allowed = task.model_copy(update={"id": "real_lt_ok", "options": {"allow_native_decide": True}})
+    v = lean.check(allowed, Candidate(task_id=allowed.id, text="by native_decide"), toolchain=TOOLCHAIN)
+    assert v.status == "verified", v.diagnostics

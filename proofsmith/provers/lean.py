@@ -116,8 +116,10 @@ def options_of(task: Task) -> LeanOptions:
     name = opts.name or lean_audit.theorem_name(task.statement)
     if not name:
         raise ValueError(f"task {task.id}: the statement must start with `theorem NAME` (or give options.name)")
-    if ":=" in lean_audit.strip_comments(task.statement):
-        raise ValueError(f"task {task.id}: the statement must stop before `:=` (the proof is the candidate)")
+    code = lean_audit.strip_comments(task.statement).rstrip()
+    if code.endswith(":=") or re.search(r":=\s*(by\b|sorry\b)", code):
+        raise ValueError(f"task {task.id}: the statement must stop before its proof's `:=` (the proof is the "
+                         f"candidate)")
     return opts.model_copy(update={"name": name})
 
 
