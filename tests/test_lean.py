@@ -347,3 +347,17 @@ def test_the_environment_points_the_checker_at_the_standin(monkeypatch, bwrap):
     assert validate_task(lean_task()) is None
     v = provers_check(lean_task(), cand(lean_task(), "by simp"), sandbox="bwrap", use_cache=False)
     assert v.status == "verified" and v.manifest.toolchain["repl"].startswith("stand-in")
+
+
+class DockerKind(RunOnly):
+    """A sandbox that says it is docker: the checker swaps in a docker sandbox on the Lean image."""
+
+    kind = "docker"
+
+
+def test_docker_without_an_engine_is_unknown_sandbox_in_one_line(bwrap, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    task = lean_task()
+    v = lean.check(task, cand(task, "by simp"), sandbox=DockerKind(bwrap), toolchain=standin_toolchain())
+    assert v.status == "unknown" and v.reason == "sandbox", v.diagnostics
+    assert "\n" not in v.diagnostics[0].message

@@ -297,9 +297,14 @@ def _box_for(box: Sandbox, toolchain: FStarToolchain) -> Sandbox:
         return _BOXES[toolchain.ro_paths]
 
 
-def _key(opts: FStarOptions) -> str:
-    """The pool key: a process serves one file (and include path) at a time."""
-    return json.dumps([opts.file(), opts.include_dirs])
+def _context(task: Task, opts: FStarOptions) -> str:
+    """The task's own module text (context mode): `module X` first, as F* wants."""
+    return task.context if re.match(r"\s*module\b", task.context) else f"module {opts.module()}\n{task.context}"
+
+
+def _key(task: Task, opts: FStarOptions) -> str:
+    """The pool key: a process serves one file (and include path, and own context) at a time."""
+    return json.dumps([opts.file(), opts.include_dirs, None if opts.checked_prefix else _context(task, opts)])
 
 
 def make_pool(toolchain: FStarToolchain, sandbox: Sandbox, *, memory_mb: int = 4096, **kwargs: Any) -> ReplPool:
@@ -307,9 +312,9 @@ def make_pool(toolchain: FStarToolchain, sandbox: Sandbox, *, memory_mb: int = 4
     box = _box_for(sandbox, toolchain)
 
     def start(key: str) -> FStarProcess:
-        file_name, includes = json.loads(key)
+        file_name, includes, context = json.loads(key)
         return FStarProcess(toolchain, box, key, file_name=file_name, include_dirs=tuple(includes),
-                            memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
+                            file_text=context, memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
 
     kwargs.setdefault("recycle_mb", memory_mb * 0.75)
     return ReplPool(toolchain, box, memory_mb=memory_mb, factory=start, **kwargs)
@@ -325,6 +330,24 @@ def default_pool(toolchain: FStarToolchain, sandbox: Sandbox) -> ReplPool:
         return _POOLS[key]
 
 
+_IMAGE_BOXES: dict[str, Sandbox] = {}
+
+
+def image_box(box: Sandbox) -> Sandbox:
+    """For `--sandbox docker`: a docker sandbox on this checker's image (PROOFSMITH_FSTAR_IMAGE, else DEFAULT_IMAGE)."""
+    if box.kind != "docker":
+        return box
+    image = os.environ.get("PROOFSMITH_FSTAR_IMAGE") or DEFAULT_IMAGE
+    if getattr(box, "image", None) == image:
+        return box
+    with _POOLS_LOCK:
+        if image not in _IMAGE_BOXES:
+            from proofsmith.sandbox.docker import DockerSandbox
+
+            _IMAGE_BOXES[image] = DockerSandbox(image=image)
+        return _IMAGE_BOXES[image]
+
+
 # --------------------------------------------------------------------------- the check
 
 
@@ -338,7 +361,7 @@ def _prefix_query(task: Task, opts: FStarOptions) -> tuple[str, str, dict[str, A
     """(a name for what sits under the candidate, the query that pushes it, its args)."""
     if opts.checked_prefix:
         return f"partial:{opts.name}", "push-partial-checked-file", {"until-lid": opts.name}
-    context = task.context if re.match(r"\s*module\b", task.context) else f"module {opts.module()}\n{task.context}"
+    context = _context(task, opts)
     return ("context:" + hashlib.sha256(context.encode()).hexdigest(), "push",
             {"kind": "full", "code": context, "line": 1, "column": 0})
 
@@ -371,7 +394,7 @@ def _judge(reply: IdeResponse, body_line: int) -> _Outcome:
 
 def _run_pooled(pool: ReplPool, task: Task, opts: FStarOptions, code: str, body_line: int) -> _Outcome:
     name, query, args = _prefix_query(task, opts)
-    with pool.checkout(_key(opts)) as proc:
+    with pool.checkout(_key(task, opts)) as proc:
         if proc.prefix != name:
             if proc.prefix is not None:
                 popped = proc.query("pop", {}, 60.0)
@@ -408,7 +431,8 @@ def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOption
     limits = Limits(wall_s=task.limits.wall_s + START_TIMEOUT_S, cpu_s=task.limits.wall_s + START_TIMEOUT_S,
                     memory_mb=max(task.limits.memory_mb, 4096), pids=64, output_bytes=16 << 20, file_size_mb=256,
                     open_files=1024)
-    result = box.run(argv, dict(tc.files), limits, stdin=stdin, env=dict(tc.env))
+    files = {**dict(tc.files), **({} if opts.checked_prefix else {opts.file(): _context(task, opts)})}
+    result = box.run(argv, files, limits, stdin=stdin, env=dict(tc.env))
     if result.error:
         return _Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
     answers: dict[str, IdeResponse] = {}
@@ -440,8 +464,14 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     started = time.monotonic()
     tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
     if tc is None and sandbox is not None and sandbox.kind == "docker" and os.environ.get("PROOFSMITH_FSTAR_IMAGE"):
-        tc = FStarToolchain(fstar=("fstar.exe",))
+        tc = FStarToolchain(fstar=("/opt/fstar/bin/fstar.exe",))
     box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
+    try:
+        box = image_box(box)
+    except Exception as exc:  # noqa: BLE001 - DockerUnavailable and the SDK's errors: the fix is in the message
+        box_error: str | None = str(exc)
+    else:
+        box_error = None
     man = manifest(task, box, efficiency, tc)
 
     def verdict(out: _Outcome) -> Verdict:
@@ -452,6 +482,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
 
     if tc is None:
         return verdict(_Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(message=INSTALL_HINT)]))
+    if box_error is not None:
+        return verdict(_Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=box_error)]))
     opts = options_of(task)
     if precheck:
         found = _lexical(candidate.text, opts.short_name())

@@ -136,7 +136,8 @@ class FStarProcess:
     """One `fstar.exe --ide FILE` in the sandbox; one query at a time (the pool lends it)."""
 
     def __init__(self, toolchain: FStarToolchain, sandbox: Sandbox, key: str, *, file_name: str,
-                 include_dirs: tuple[str, ...] = (), memory_mb: int = 4096, start_timeout_s: float = 120.0) -> None:
+                 include_dirs: tuple[str, ...] = (), file_text: str | None = None, memory_mb: int = 4096,
+                 start_timeout_s: float = 120.0) -> None:
         if not hasattr(sandbox, "spawn"):
             raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot hold a warm F*: use bwrap or process")
         self.header = key
@@ -158,7 +159,9 @@ class FStarProcess:
         limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=memory_mb, pids=64,
                         output_bytes=1 << 20, file_size_mb=256, open_files=1024)
         try:
-            self._proc: Running = sandbox.spawn(["/bin/bash", "-c", script, "bash", *argv], dict(toolchain.files),
+            # F* reads FILE's dependencies when it starts: a task's own context is written there
+            files = {**dict(toolchain.files), **({file_name: file_text} if file_text is not None else {})}
+            self._proc: Running = sandbox.spawn(["/bin/bash", "-c", script, "bash", *argv], files,
                                                 limits, pass_fds=(to_r, from_w), env=dict(toolchain.env))
         finally:
             os.close(to_r)

@@ -215,6 +215,24 @@ def default_pool(toolchain: LeanToolchain, sandbox: Sandbox) -> ReplPool:
         return pool
 
 
+_IMAGE_BOXES: dict[str, Sandbox] = {}
+
+
+def image_box(box: Sandbox) -> Sandbox:
+    """For `--sandbox docker`: a docker sandbox on this checker's image (PROOFSMITH_LEAN_IMAGE, else DEFAULT_IMAGE)."""
+    if box.kind != "docker":
+        return box
+    image = os.environ.get("PROOFSMITH_LEAN_IMAGE") or DEFAULT_IMAGE
+    if getattr(box, "image", None) == image:
+        return box
+    with _POOLS_LOCK:
+        if image not in _IMAGE_BOXES:
+            from proofsmith.sandbox.docker import DockerSandbox
+
+            _IMAGE_BOXES[image] = DockerSandbox(image=image)
+        return _IMAGE_BOXES[image]
+
+
 # --------------------------------------------------------------------------- the check
 
 
@@ -411,8 +429,14 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     started = time.monotonic()
     tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
     if tc is None and sandbox is not None and sandbox.kind == "docker" and _docker_image_configured():
-        tc = LeanToolchain(repl=("lake", "env", "/opt/repl/.lake/build/bin/repl"), cwd="/opt/lean-project")
+        tc = LeanToolchain(repl=("lake", "env", "/opt/repl/.lake/build/bin/repl"), cwd="/opt/mathlib4")
     box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
+    try:
+        box = image_box(box)
+    except Exception as exc:  # noqa: BLE001 - DockerUnavailable and the SDK's errors: the fix is in the message
+        box_error: str | None = str(exc)
+    else:
+        box_error = None
     man = manifest(task, box, efficiency, tc)
 
     def verdict(out: _Outcome) -> Verdict:
@@ -423,6 +447,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
 
     if tc is None:
         return verdict(_Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(message=INSTALL_HINT)]))
+    if box_error is not None:
+        return verdict(_Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=box_error)]))
     opts = options_of(task)
     name = opts.name or ""
     proof, offset, problem = lean_audit.split_candidate(task.statement, candidate.text)
