@@ -119,6 +119,10 @@ EXPLOITS = {
     "another definition only": "let helper = ()",
     "tactic admit": "let add_comm a b = assert True by (tadmit ())",
     "unclosed comment": "let add_comm a b = () (*",
+    "qualified tadmit": "let add_comm a b = assert True by (FStar.Tactics.tadmit ())",
+    "qualified admit": "let add_comm a b = Prims.admit ()",
+    "set_options tactic": 'let add_comm a b = assert (a + b == b + a) by (set_options "--admit_smt_queries true")',
+    "admit_termination": "let rec add_comm a b = admit_termination ()",
 }
 
 

@@ -91,6 +91,14 @@ def test_a_changed_statement_is_refuted_before_lean_runs(pool):
     assert pool.started == 0
 
 
+def test_a_theorem_inside_a_namespace_is_audited_under_its_full_name(pool):
+    task = lean_task("ns", context="import Mathlib\nnamespace Demo\naxiom cheat : False\n")
+    v = run(task, "by simp", pool)
+    assert v.status == "verified", v.diagnostics
+    cheated = run(task, "by exact cheat.elim", pool)
+    assert cheated.status == "refuted" and "Demo.cheat" in cheated.diagnostics[0].message
+
+
 def test_step_tactics_are_checked_as_a_by_block(pool):
     task = lean_task()
     v = lean.check(task, Candidate(task_id=task.id, text="intro\nsimp", steps=["intro", "simp"]), pool=pool)
@@ -219,6 +227,7 @@ EXPLOITS = {
     "meta-programming": "by run_tac Lean.Elab.Tactic.closeMainGoal (Lean.mkConst `True.intro)",
     "an unclosed comment swallowing the audit": "by simp /-",
     "another theorem": "by simp\ntheorem add_zero'' : True := trivial",
+    "a Mathlib command at column 0": "by simp\nirreducible_def cheat : Nat := 0",
 }
 
 

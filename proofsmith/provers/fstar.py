@@ -20,9 +20,10 @@ checked prefix up to `name` with `push-partial-checked-file`) or `context`
 text pushed first. A process keeps its prefix pushed between checks of the
 same file (file affinity, the harness's FStarPool idea).
 
-Verified only when: the lexical pre-check passes (no `assume`, `admit`,
-`admitP`, `magic`, `unsafe_coerce`, option pragmas, `expect_failure`, `val`,
-module-level commands, and the candidate defines `name`), F* answers the
+Verified only when: the lexical pre-check passes (no word starting with
+`assume` or `admit`, no `magic`, `unsafe_coerce`, `tadmit`, option pragmas
+or the `set_options` tactic, `expect_failure`, `val`, module-level
+commands, and the candidate defines `name`), F* answers the
 push with `status: success`, no error, and no Warning 335 (`--report_assumes
 warn` reports every `assume`/`admit`). A timeout, crash or answer out of step
 is unknown, never verified; a crash is retried once on a fresh process.
@@ -196,8 +197,9 @@ def scaffolding(opts: FStarOptions) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-_ESCAPES = ("assume", "admit", "admitP", "magic", "unsafe_coerce", "tadmit", "admit_smt_queries", "expect_failure",
-            "expect_lax_failure", "lax", "unsafe_tactic_exec", "launch_process", "dump_smt", "__cache_version_number__")
+#: rejected wherever they appear, dotted components included (and every word starting with admit/assume)
+_ESCAPES = ("magic", "unsafe_coerce", "tadmit", "expect_failure", "expect_lax_failure", "lax", "unsafe_tactic_exec",
+            "launch_process", "set_options", "dump_smt", "__cache_version_number__")
 _COMMANDS = ("val", "module", "open", "include", "friend", "effect", "new_effect", "sub_effect", "layered_effect",
              "polymonadic_bind", "polymonadic_subcomp", "interface")
 
@@ -260,13 +262,14 @@ def precheck(code: str, short_name: str) -> Diagnostic | None:
     if m:
         line, col = at(m.start())
         return Diagnostic(message="F* command-line options are not allowed in a definition", line=line, column=col)
-    for m in re.finditer(r"(?<![\w.'])([A-Za-z_][\w']*)(?![\w'])", clean):
+    for m in re.finditer(r"(?<![\w'])([A-Za-z_][\w']*)(?![\w'])", clean):
         word = m.group(1)
-        if word in _ESCAPES:
+        dotted = m.start() > 0 and clean[m.start() - 1] == "."  # a component: FStar.Tactics.tadmit
+        if word in _ESCAPES or word.startswith(("admit", "assume")):
             line, col = at(m.start())
             return Diagnostic(message=f"'{word}' is an escape hatch: the definition must be proved, not assumed",
                               line=line, column=col)
-        if word in _COMMANDS:
+        if word in _COMMANDS and not dotted:
             line, col = at(m.start())
             return Diagnostic(message=f"'{word}' is a module-level command: give the `let` definition only",
                               line=line, column=col)

@@ -248,15 +248,16 @@ class _Audit(BaseModel):
     def new(cls) -> _Audit:
         nonce = secrets.token_hex(8)
         canary, probe = f"ps_canary_{nonce}", f"ps_probe_{nonce}"
+        # _root_: the names do not depend on a namespace the task's context may have opened
         return cls(nonce=nonce, canary=canary, probe=probe,
-                   canary_cmd=f"axiom {canary} : True\ntheorem {probe} : True := {canary}")
+                   canary_cmd=f"axiom _root_.{canary} : True\ntheorem _root_.{probe} : True := _root_.{canary}")
 
     def kernel_cmd(self, name: str) -> str:
         """Re-add the theorem under a new name, so the kernel checks it again with skipKernelTC off."""
         return (
             "set_option debug.skipKernelTC false in\n"
             "#eval show Lean.Elab.Command.CommandElabM Unit from do\n"
-            f"  let some (Lean.ConstantInfo.thmInfo info) := (← Lean.getEnv).find? `{name}\n"
+            f"  let some (Lean.ConstantInfo.thmInfo info) := (← Lean.getEnv).find? ``{name}\n"
             f"    | throwError \"ps_audit: {name} is not a theorem\"\n"
             "  Lean.Elab.Command.liftCoreM <| Lean.addDecl <| Lean.Declaration.thmDecl\n"
             f"    {{ info with name := `ps_recheck_{self.nonce}, all := [`ps_recheck_{self.nonce}] }}\n"
@@ -353,7 +354,7 @@ def _run_pooled(pool: ReplPool, header: str, context: str, command: str, name: s
             return judged
         audit = _Audit.new()
         canary = proc.command(audit.canary_cmd, reply.env, AUDIT_TIMEOUT_S)
-        probe = proc.command(f"#print axioms {audit.probe}", canary.env, AUDIT_TIMEOUT_S)
+        probe = proc.command(f"#print axioms _root_.{audit.probe}", canary.env, AUDIT_TIMEOUT_S)
         axioms = proc.command(f"#print axioms {name}", canary.env, AUDIT_TIMEOUT_S)
         kernel = proc.command(audit.kernel_cmd(name), canary.env, AUDIT_TIMEOUT_S)
         return _judge_audit(name, audit, opts, canary, probe, axioms, kernel)
@@ -370,7 +371,7 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
         ctx_env = 1
     cand_env = ctx_env + 1
     requests += [{"cmd": command, "env": ctx_env}, {"cmd": audit.canary_cmd, "env": cand_env},
-                 {"cmd": f"#print axioms {audit.probe}", "env": cand_env + 1},
+                 {"cmd": f"#print axioms _root_.{audit.probe}", "env": cand_env + 1},
                  {"cmd": f"#print axioms {name}", "env": cand_env + 1},
                  {"cmd": audit.kernel_cmd(name), "env": cand_env + 1}]
     stdin = "".join(json.dumps(r, ensure_ascii=False) + "\n\n" for r in requests).encode()

@@ -13,7 +13,9 @@ the false positives each rule answers):
    `#exit`), attributes `@[...]`, `unsafe`, meta-programming (`run_tac`,
    `Lean.Elab`, `Lean.Meta`, ...) and the names of the axioms the audit looks
    for (`sorryAx`, `ofReduceBool`, ...). Guillemets are read through
-   (`«sorry»` is `sorry`).
+   (`«sorry»` is `sorry`). No line after the first may start in column 0,
+   where Lean would end the proof and read a command (Mathlib's own commands
+   included, whatever their names).
 2. The audit, after Lean accepted the proof, in fresh REPL commands the
    candidate's text is not part of (lean.py runs them): a canary proves
    `#print axioms` still tells the truth in the candidate's environment,
@@ -184,6 +186,10 @@ def precheck(proof: str, *, allow_native_decide: bool = False) -> Problem | None
         if word in _COMMANDS and not dotted:
             line, col = _position(code, m.start())
             return Problem(f"'{word}' starts a command: a proof may contain tactics and terms only", line, col)
+    for m in re.finditer(r"\n(?=[^\s)\]}⟩|])", code):
+        line, col = _position(code, m.start() + 1)
+        return Problem("a proof line starts in column 0, where Lean would read a new command: indent the proof",
+                       line, col)
     m = _META.search(code)
     if m:
         line, col = _position(code, m.start())
@@ -270,21 +276,28 @@ def _unquote(name: str) -> str:
     return name.replace("«", "").replace("»", "").strip()
 
 
+def _same_name(printed: str, name: str) -> bool:
+    """Lean prints the full name: `Foo.bar` answers for `bar` asked inside `namespace Foo`."""
+    printed, name = _unquote(printed), _unquote(name).removeprefix("_root_.")
+    return printed == name or printed.endswith("." + name)
+
+
 def parse_axioms(data: str, name: str) -> frozenset[str] | None:
     """The axioms in a `#print axioms NAME` answer, or None when it is not an answer about NAME."""
     data = data.strip()
     m = _DEPENDS.match(data)
-    if m and _unquote(m.group("name")) == _unquote(name):
+    if m and _same_name(m.group("name"), name):
         return frozenset(_unquote(a) for a in m.group("axioms").split(",") if a.strip())
     m = _NONE.match(data)
-    if m and _unquote(m.group("name")) == _unquote(name):
+    if m and _same_name(m.group("name"), name):
         return frozenset()
     return None
 
 
 def canary_ok(data: str, probe: str, canary: str) -> bool:
-    """Whether `#print axioms PROBE` told the truth: exactly the canary axiom, nothing else."""
-    return parse_axioms(data, probe) == frozenset({canary})
+    """Whether `#print axioms PROBE` told the truth: exactly the canary axiom (a root name), nothing else."""
+    m = _DEPENDS.match(data.strip())
+    return bool(m) and _unquote(m.group("name")) == probe and parse_axioms(data, probe) == frozenset({canary})
 
 
 def axioms_allowed(axioms: frozenset[str], *, extra: frozenset[str] = frozenset(),

@@ -54,6 +54,8 @@ them):
   more resident), `slow=S` (sleeps S seconds).
 - `--die-after N`: the process exits without answering its (N+1)th request
   (the REPL dying after many commands, repl#77).
+- `namespace X` / `end X` scope declaration names as Lean does (`_root_.x`
+  escapes), and `#print axioms` prints the full name.
 - `#eval Lean.versionString` answers `--lean-version`.
 """
 
@@ -92,14 +94,30 @@ class Decl:
 
 
 class Env:
-    def __init__(self, decls=None, hijack=False, aliases=None, skip_kernel=False) -> None:
+    def __init__(self, decls=None, hijack=False, aliases=None, skip_kernel=False, ns="") -> None:
         self.decls: dict[str, Decl] = dict(decls or {})
         self.hijack = hijack
         self.aliases: set[str] = set(aliases or ())
         self.skip_kernel = skip_kernel
+        self.ns = ns  # the open namespace (REPL environments keep the command scope)
 
     def copy(self) -> "Env":
-        return Env(self.decls, self.hijack, self.aliases, self.skip_kernel)
+        return Env(self.decls, self.hijack, self.aliases, self.skip_kernel, self.ns)
+
+    def full(self, name: str) -> str:
+        """The name a declaration gets here: `_root_.x` is `x`, else inside the open namespace."""
+        if name.startswith("_root_."):
+            return name[len("_root_."):]
+        return f"{self.ns}.{name}" if self.ns else name
+
+    def resolve(self, name: str) -> str | None:
+        """The declaration a name refers to here, or None."""
+        if name.startswith("_root_."):
+            name = name[len("_root_."):]
+            return name if name in self.decls else None
+        if self.ns and f"{self.ns}.{name}" in self.decls:
+            return f"{self.ns}.{name}"
+        return name if name in self.decls else None
 
 
 class ProofState:
@@ -160,9 +178,10 @@ class Repl:
             found.add("Lean.ofReduceBool")
         if re.search(r"\b(sorry|admit)\b", proof) or words & env.aliases:
             found.add("sorryAx")
-        for name, decl in env.decls.items():
-            if name in words:
-                found |= decl.axioms
+        for word in words:
+            target = env.resolve(word)
+            if target is not None:
+                found |= env.decls[target].axioms
         return found
 
     # ------------------------------------------------------------------ commands
@@ -250,21 +269,28 @@ class Repl:
                 self.one(sub.group(1) if sub else "", rest, line, env, messages, sorries)
                 env.skip_kernel = saved
             return
+        if kind == "namespace":
+            env.ns = f"{env.ns}.{chunk.split()[1]}" if env.ns else chunk.split()[1]
+            return
+        if kind == "end":
+            env.ns = env.ns.rpartition(".")[0]
+            return
         if kind == "axiom":
             m = re.match(r"axiom\s+([\w.']+)", chunk)
             if m:
-                env.decls[m.group(1)] = Decl("axiom", {m.group(1)})
+                full = env.full(m.group(1))
+                env.decls[full] = Decl("axiom", {full})
             return
         if kind == "#print":
             m = re.match(r"#print\s+axioms\s+([\w.']+)", chunk)
             if not m:
                 messages.append(self.msg("info", line, 0, chunk))
                 return
-            name = m.group(1)
+            name = env.resolve(m.group(1))
             if env.hijack:
-                messages.append(self.msg("info", line, 0, f"'{name}' does not depend on any axioms"))
-            elif name not in env.decls:
-                messages.append(self.msg("error", line, 15, f"unknown constant '{name}'"))
+                messages.append(self.msg("info", line, 0, f"'{m.group(1)}' does not depend on any axioms"))
+            elif name is None:
+                messages.append(self.msg("error", line, 15, f"unknown constant '{m.group(1)}'"))
             else:
                 ax = sorted(env.decls[name].axioms)
                 data = f"'{name}' depends on axioms: [{', '.join(ax)}]" if ax else \
@@ -276,10 +302,11 @@ class Repl:
                 messages.append(self.msg("info", line, 0, json.dumps(self.args.lean_version)))
                 return
             m = re.search(r"addDecl", chunk)
-            target = re.search(r"find\?\s+`([\w.']+)", chunk)
+            target = re.search(r"find\?\s+``?([\w.']+)", chunk)
             ok = re.search(r'logInfo\s+"([^"]*)"', chunk)
             if m and target:
-                decl = env.decls.get(target.group(1))
+                resolved = env.resolve(target.group(1))
+                decl = env.decls.get(resolved) if resolved else None
                 if decl is None:
                     messages.append(self.msg("error", line, 0, f"ps_audit: {target.group(1)} is not a theorem"))
                 elif decl.kernel_bad:
@@ -293,7 +320,7 @@ class Repl:
             m = re.search(r"\b(?:def|abbrev|opaque|instance)\s+([\w.']+)", chunk)
             if m:
                 body = chunk.split(":=", 1)[1] if ":=" in chunk else ""
-                env.decls[m.group(1)] = Decl(kind, self.axioms_of(body, env))
+                env.decls[env.full(m.group(1))] = Decl(kind, self.axioms_of(body, env))
             return
         if kind in ("theorem", "lemma", "example"):
             self.theorem(kind, chunk, line, env, messages, sorries)
@@ -312,7 +339,7 @@ class Repl:
         if not proof.strip():
             messages.append(self.msg("error", proof_line, 0, "unexpected end of input; expected term"))
             if name:
-                env.decls[name] = Decl("theorem", axioms | {"sorryAx"}, False, type_)
+                env.decls[env.full(name)] = Decl("theorem", axioms | {"sorryAx"}, False, type_)
             return
         bad = False
         if re.search(r"\b(wrong|fail)\b", proof):
@@ -337,7 +364,7 @@ class Repl:
                                 "pos": {"line": proof_line + proof.count("\n", 0, at), "column": 0},
                                 "endPos": {"line": proof_line + proof.count("\n", 0, at), "column": 5}})
         if name:
-            env.decls[name] = Decl("theorem", axioms, kernel_bad, type_)
+            env.decls[env.full(name)] = Decl("theorem", axioms, kernel_bad, type_)
 
     # ------------------------------------------------------------------ tactics
 
