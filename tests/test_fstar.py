@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from proofsmith.provers import UnsupportedTask, check as provers_check, fstar, validate_task
+from proofsmith.provers import UnsupportedTask, fstar, validate_task
+from proofsmith.provers import check as provers_check
 from proofsmith.provers.fstar_ide import standin_toolchain
 from proofsmith.schema import Candidate, Limits, Task
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from proofsmith.provers import UnsupportedTask, check as provers_check, lean, validate_task
-from proofsmith.provers.lean_repl import ReplPool, parse_response, ReplFailure, standin_toolchain
+from proofsmith.provers import UnsupportedTask, lean, validate_task
+from proofsmith.provers import check as provers_check
+from proofsmith.provers.lean_repl import ReplFailure, ReplPool, parse_response, standin_toolchain
 from proofsmith.schema import Candidate, Limits, Task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,7 +345,7 @@ def test_the_cli_says_one_line_when_lean_is_missing(tmp_path):
     (tmp_path / "c.jsonl").write_text(json.dumps({"task_id": task.id, "text": "by simp"}) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROOFSMITH_LEAN")}
     env.update(PYTHONPATH=str(ROOT), PROOFSMITH_NO_CACHE="1")
-    proc = subprocess.run([sys.executable, "-m", "proofsmith.cli", "check", "t.jsonl", "c.jsonl"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "proofsmith.cli", "check", "t.jsonl", "c.jsonl"], check=False, cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=120)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2

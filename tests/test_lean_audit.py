@@ -45,7 +45,7 @@ def test_split_header_separates_imports_from_the_rest():
 
 def test_split_candidate_accepts_only_the_same_statement():
     stmt = "theorem foo (n : Nat) : n + 0 = n"
-    proof, offset, problem = audit.split_candidate(stmt, "lemma foo (n : Nat) :\n    n + 0 = n := by simp")
+    proof, _, problem = audit.split_candidate(stmt, "lemma foo (n : Nat) :\n    n + 0 = n := by simp")
     assert problem is None and proof.strip() == "by simp"
     assert audit.split_candidate(stmt, ":= by simp")[0] == " by simp"
     assert audit.split_candidate(stmt, "theorem foo (n : Nat) : n = n := by rfl")[2] is not None

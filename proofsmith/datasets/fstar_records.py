@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from proofsmith.schema import Source, Task
 
-__all__ = ["Loaded", "RecordError", "SOURCE", "load", "task_of"]
+__all__ = ["SOURCE", "Loaded", "RecordError", "load", "task_of"]
 
 SOURCE = Source(benchmark="fstar-dataset", licence="CDLA-Permissive-2.0",
                 url="https://huggingface.co/datasets/microsoft/FStarDataSet")
@@ -73,7 +73,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise RecordError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     stripped = text.lstrip()
-    if stripped.startswith("[") or stripped.startswith("{\"defs\"") or (stripped.startswith("{") and
+    if stripped.startswith(("[", "{\"defs\"")) or (stripped.startswith("{") and
                                                                        "\n{" not in stripped.strip()):
         try:
             data = json.loads(text)

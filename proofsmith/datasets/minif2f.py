@@ -24,11 +24,11 @@ from pathlib import Path
 
 from proofsmith.schema import Source, Task
 
-__all__ = ["DatasetError", "SOURCE", "load", "load_jsonl", "load_lean_file"]
+__all__ = ["SOURCE", "DatasetError", "load", "load_jsonl", "load_lean_file"]
 
 SOURCE = Source(benchmark="minif2f-lean4", licence="Apache-2.0 (Lean port), MIT (original)",
                 url="https://github.com/yangky11/miniF2F-lean4")
-_THEOREM = re.compile(r"^(?:theorem|lemma)\s+([^\s:({\[]+)", re.M)
+_THEOREM = re.compile(r"^(?:theorem|lemma)\s+([^\s:({\[]+)", re.MULTILINE)
 _SORRY_TAIL = re.compile(r":=\s*(?:by\s+)?sorry\s*\Z")
 _BY_TAIL = re.compile(r":=\s*(?:by)?\s*\Z")
 
@@ -39,7 +39,7 @@ class DatasetError(ValueError):
 
 def _strip_doc(text: str) -> str:
     """The text without a trailing docstring or comment block that belongs to the next theorem."""
-    return re.sub(r"(/--.*?-/|/-.*?-/)\s*\Z", "", text, flags=re.S).rstrip()
+    return re.sub(r"(/--.*?-/|/-.*?-/)\s*\Z", "", text, flags=re.DOTALL).rstrip()
 
 
 def _task(name: str, split: str, header: str, statement: str) -> Task:

@@ -59,8 +59,20 @@ from proofsmith.provers.lean_repl import ReplFailure, ReplPool
 from proofsmith.sandbox import Sandbox, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
 
-__all__ = ["FStarOptions", "FStarToolchain", "INSTALL_HINT", "WARN_ON_USE", "check", "default_pool", "manifest",
-           "precheck", "scaffolding", "standin_toolchain", "toolchain_from_env", "validate"]
+__all__ = [
+    "INSTALL_HINT",
+    "WARN_ON_USE",
+    "FStarOptions",
+    "FStarToolchain",
+    "check",
+    "default_pool",
+    "manifest",
+    "precheck",
+    "scaffolding",
+    "standin_toolchain",
+    "toolchain_from_env",
+    "validate",
+]
 
 INSTALL_HINT = ("F* not found: build the image (`make images`, containers/README.md) and use `--sandbox docker` "
                 "with PROOFSMITH_FSTAR_IMAGE=proofsmith/fstar, or install an F* release with its Z3 and set "
@@ -140,7 +152,7 @@ def fstar_version(toolchain: FStarToolchain) -> str:
     if shutil.which(toolchain.fstar[0]) is None and not os.path.isfile(toolchain.fstar[0]):
         return "unknown"
     try:
-        out = subprocess.run([*toolchain.fstar, "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([*toolchain.fstar, "--version"], check=False, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (out.stdout.strip().splitlines() or ["unknown"])[0]
@@ -337,7 +349,10 @@ _IMAGE_BOXES: dict[str, Sandbox] = {}
 
 
 def image_box(box: Sandbox) -> Sandbox:
-    """For `--sandbox docker`: a docker sandbox on this checker's image (PROOFSMITH_FSTAR_IMAGE, else DEFAULT_IMAGE)."""
+    """The sandbox this checker runs in: for `--sandbox docker` one on this checker's image (PROOFSMITH_FSTAR_IMAGE,
+    else DEFAULT_IMAGE); bwrap for `--sandbox warm`."""
+    if box.kind == "bwrap-warm":
+        return get_sandbox("bwrap")  # the warm pool holds Python zygotes; this checker keeps its own warm processes
     if box.kind != "docker":
         return box
     image = os.environ.get("PROOFSMITH_FSTAR_IMAGE") or DEFAULT_IMAGE

@@ -147,7 +147,7 @@ def lean_version(toolchain: LeanToolchain) -> str:
     if lean is None:
         return "unknown"
     try:
-        out = subprocess.run([lean, "--version"], capture_output=True, text=True, timeout=30, cwd=toolchain.cwd)
+        out = subprocess.run([lean, "--version"], check=False, capture_output=True, text=True, timeout=30, cwd=toolchain.cwd)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
@@ -219,7 +219,10 @@ _IMAGE_BOXES: dict[str, Sandbox] = {}
 
 
 def image_box(box: Sandbox) -> Sandbox:
-    """For `--sandbox docker`: a docker sandbox on this checker's image (PROOFSMITH_LEAN_IMAGE, else DEFAULT_IMAGE)."""
+    """The sandbox this checker runs in: for `--sandbox docker` one on this checker's image (PROOFSMITH_LEAN_IMAGE,
+    else DEFAULT_IMAGE); bwrap for `--sandbox warm`."""
+    if box.kind == "bwrap-warm":
+        return get_sandbox("bwrap")  # the warm pool holds Python zygotes; this checker keeps its own warm processes
     if box.kind != "docker":
         return box
     image = os.environ.get("PROOFSMITH_LEAN_IMAGE") or DEFAULT_IMAGE
@@ -410,7 +413,7 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
 
     if 0 not in by_env or (context.strip() and 1 not in by_env):
         return missing()
-    for env in range(0, ctx_env + 1):
+    for env in range(ctx_env + 1):
         if _errors(by_env[env]):
             return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
                 message=f"the task's header or context does not elaborate: {_errors(by_env[env])[0][:500]}")])

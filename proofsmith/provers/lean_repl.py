@@ -40,7 +40,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -552,7 +552,7 @@ class ReplPool:
         for proc in free:
             proc.close()
 
-    def __enter__(self) -> ReplPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -63,7 +63,7 @@ class LeanSessionPool:
     def _root(self, proc, task: Task) -> tuple[int, list[str]]:
         """The REPL proof state at the start of `task`'s proof in `proc` (elaborated once per process)."""
         key = (task.id, ())
-        header, context = lean_audit.split_header(task.context)
+        _, context = lean_audit.split_header(task.context)
         ctx = proc.context_env(context, max(60.0, task.limits.wall_s))
         if lean._errors(ctx):
             raise SessionError(f"task {task.id}: the context does not elaborate: {lean._errors(ctx)[0][:300]}")

@@ -75,7 +75,7 @@ COMMAND_HEAD = re.compile(
     r"(theorem|lemma|example|def|abbrev|instance|axiom|opaque|macro_rules|macro|syntax|elab_rules|elab|notation|"
     r"infixl|infixr|infix|prefix|postfix|set_option|open|namespace|section|end|variable|universe|attribute|"
     r"#print|#eval|#check|run_cmd|import)\b",
-    re.M,
+    re.MULTILINE,
 )
 SIMP_LIKE = re.compile(r"\b(simp|simp_all|norm_num|omega|linarith|nlinarith|ring|field_simp|aesop|decide|positivity)\b")
 CLASSICAL = re.compile(r"\b(by_contra|by_cases|Classical|tauto|push_neg|choose)\b")
@@ -101,7 +101,7 @@ class Env:
         self.skip_kernel = skip_kernel
         self.ns = ns  # the open namespace (REPL environments keep the command scope)
 
-    def copy(self) -> "Env":
+    def copy(self) -> Env:
         return Env(self.decls, self.hijack, self.aliases, self.skip_kernel, self.ns)
 
     def full(self, name: str) -> str:
@@ -192,10 +192,8 @@ class Repl:
             if not isinstance(req["env"], int) or not 0 <= req["env"] < len(self.envs):
                 return {"message": "Unknown environment."}
             env = self.envs[req["env"]].copy()
-            base_line = 1
         else:
             env = Env()
-            base_line = 1
         messages: list[dict] = []
         sorries: list[dict] = []
         chunks = self.split(text)
