@@ -371,3 +371,61 @@ def test_docker_without_an_engine_is_unknown_sandbox_in_one_line(bwrap, monkeypa
     v = lean.check(task, cand(task, "by simp"), sandbox=DockerKind(bwrap), toolchain=standin_toolchain())
     assert v.status == "unknown" and v.reason == "sandbox", v.diagnostics
     assert "\n" not in v.diagnostics[0].message
+
+
+# --------------------------------------------------------------------------- the audit alone, exploits placed in the context
+# A candidate never writes text before the theorem (the checker writes the statement first), so these put the
+# exploit where a careless checker would let it: the context. The audit must still refuse.
+
+
+def test_audit_alone_sorry_through_a_macro_without_any_warning_is_refuted(pool):
+    task = lean_task("alias", context='import Mathlib\nmacro "trust_me" : tactic => `(tactic| sorry)\n')
+    v = run(task, "by trust_me", pool)
+    assert v.status == "refuted" and v.reason == "axioms" and "sorryAx" in v.diagnostics[0].message
+
+
+@pytest.mark.parametrize("decl", ["@[implemented_by fastTrue] def slow : Bool := false",
+                                  '@[extern "c_true"] opaque slow : Bool'])
+def test_audit_alone_compiler_tricks_show_their_axiom(pool, decl):
+    task = lean_task("trick", context=f"import Mathlib\n{decl}\n")
+    v = run(task, "by\n  have := slow\n  native_decide", pool, precheck=False)
+    assert v.status == "refuted" and v.reason == "axioms" and "Lean.ofReduceBool" in v.diagnostics[0].message
+
+
+# --------------------------------------------------------------------------- wire format
+
+
+def test_documented_answer_shapes_parse_into_the_right_models():
+    """Answers in the shapes the REPL's README and REPL/JSON.lean document (optional fields left out)."""
+    from proofsmith.provers.lean_repl import CommandResponse, ProofStepResponse, ReplError
+
+    plain = parse_response({"env": 3})
+    assert isinstance(plain, CommandResponse) and plain.env == 3 and plain.messages == [] and plain.sorries == []
+    full = parse_response({"sorries": [{"proofState": 0, "pos": {"line": 1, "column": 29}, "goal": "x : Unit\n⊢ Nat",
+                                        "endPos": {"line": 1, "column": 34}}],
+                           "messages": [{"severity": "warning", "pos": {"line": 1, "column": 4},
+                                         "endPos": None, "data": "declaration uses 'sorry'"}], "env": 0})
+    assert isinstance(full, CommandResponse) and full.sorries[0].proofState == 0
+    assert full.messages[0].severity == "warning" and full.messages[0].endPos is None
+    step = parse_response({"proofState": 2, "goals": []})
+    assert isinstance(step, ProofStepResponse) and step.goals == [] and step.proofStatus is None
+    assert isinstance(parse_response({"message": "Unknown environment."}), ReplError)
+    with pytest.raises(ReplFailure):
+        parse_response({"env": "zero"})
+    with pytest.raises(ReplFailure):
+        parse_response([1, 2])
+
+
+def test_pickled_environments_come_back(bwrap):
+    from proofsmith.provers.lean_repl import CommandResponse, ReplProcess
+
+    proc = ReplProcess(standin_toolchain(), bwrap, "import Mathlib", memory_mb=256, header_timeout_s=10)
+    try:
+        defined = proc.command("theorem keep : 1 = 1 := by rfl", proc.header_env, 5)
+        assert isinstance(proc.pickle_env(defined.env, "/tmp/keep.olean"), CommandResponse)
+        back = proc.unpickle_env("/tmp/keep.olean")
+        assert isinstance(back, CommandResponse)
+        printed = proc.command("#print axioms keep", back.env, 5)
+        assert printed.messages[0].data == "'keep' does not depend on any axioms"
+    finally:
+        proc.close()

@@ -276,7 +276,8 @@ class _Outcome(BaseModel):
     diagnostics: list[Diagnostic] = Field(default_factory=list)
 
 
-def _errors(reply: CommandResponse) -> list[str]:
+def error_messages(reply: CommandResponse) -> list[str]:
+    """The texts of the error messages in a command's answer."""
     return [m.data for m in reply.messages if m.severity == "error"]
 
 
@@ -314,18 +315,18 @@ def _judge_candidate(reply: CommandResponse, layout: _Layout) -> _Outcome | None
 def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandResponse, probe: CommandResponse,
                  axioms: CommandResponse, kernel: CommandResponse) -> _Outcome:
     """The audit's verdict from its four answers (see the module docstring, point 3)."""
-    if _errors(canary):
+    if error_messages(canary):
         return _Outcome(status="unknown", reason="internal",
-                        diagnostics=[Diagnostic(message=f"the audit's canary did not elaborate: {_errors(canary)[0]}")])
+                        diagnostics=[Diagnostic(message=f"the audit's canary did not elaborate: {error_messages(canary)[0]}")])
     said = _info(probe)
     if not said or not lean_audit.canary_ok(said[-1], audit.probe, audit.canary):
         return _Outcome(status="refuted", reason="audit", diagnostics=[Diagnostic(
             message="`#print axioms` does not tell the truth after this proof (a command was hijacked): "
-                    f"{(said or _errors(probe) or ['no answer'])[-1][:300]}")])
+                    f"{(said or error_messages(probe) or ['no answer'])[-1][:300]}")])
     answers = [lean_audit.parse_axioms(d, name) for d in _info(axioms)]
     found = [a for a in answers if a is not None]
     if len(found) != 1:
-        detail = (_errors(axioms) or _info(axioms) or ["no answer"])[0][:300]
+        detail = (error_messages(axioms) or _info(axioms) or ["no answer"])[0][:300]
         return _Outcome(status="unknown", reason="internal",
                         diagnostics=[Diagnostic(message=f"`#print axioms {name}` gave no readable answer: {detail}")])
     bad = lean_audit.axioms_allowed(found[0], extra=frozenset(opts.allowed_axioms),
@@ -333,7 +334,7 @@ def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandRes
     if bad:
         return _Outcome(status="refuted", reason="axioms", diagnostics=[
             Diagnostic(message=f"the proof depends on axiom {a}, which is not allowed") for a in bad])
-    kernel_errors = _errors(kernel)
+    kernel_errors = error_messages(kernel)
     if any("(kernel)" in e for e in kernel_errors):
         return _Outcome(status="refuted", reason="kernel", diagnostics=[
             Diagnostic(message=f"the kernel rejects the proof on a re-check: {kernel_errors[0][:1000]}")])
@@ -348,9 +349,9 @@ def _run_pooled(pool: ReplPool, header: str, context: str, command: str, name: s
                 layout: _Layout, timeout: float) -> _Outcome:
     with pool.checkout(header) as proc:
         ctx = proc.context_env(context, max(timeout, AUDIT_TIMEOUT_S))
-        if _errors(ctx):
+        if error_messages(ctx):
             return _Outcome(status="unknown", reason="toolchain", diagnostics=[
-                Diagnostic(message=f"the task's context does not elaborate: {_errors(ctx)[0][:500]}")])
+                Diagnostic(message=f"the task's context does not elaborate: {error_messages(ctx)[0][:500]}")])
         reply = proc.command(command, ctx.env, timeout)
         judged = _judge_candidate(reply, layout)
         if judged is not None:
@@ -414,9 +415,9 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
     if 0 not in by_env or (context.strip() and 1 not in by_env):
         return missing()
     for env in range(ctx_env + 1):
-        if _errors(by_env[env]):
+        if error_messages(by_env[env]):
             return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
-                message=f"the task's header or context does not elaborate: {_errors(by_env[env])[0][:500]}")])
+                message=f"the task's header or context does not elaborate: {error_messages(by_env[env])[0][:500]}")])
     if cand_env not in by_env:
         return missing()
     judged = _judge_candidate(by_env[cand_env], layout)

@@ -366,7 +366,11 @@ class ReplProcess:
         self.last_used = time.monotonic()
         self._send(payload.model_dump(exclude_none=True))
         reply = parse_response(self._frame(time.monotonic() + timeout))
-        if isinstance(reply, CommandResponse):
+        if isinstance(payload, (PickleEnvironment, UnpickleEnvironment)):
+            # not candidate-driven; how pickling numbers environments is the REPL's business
+            if isinstance(reply, CommandResponse):
+                self.next_env = max(self.next_env, reply.env + 1)
+        elif isinstance(reply, CommandResponse):
             if reply.env != self.next_env:
                 self._die()
                 raise ReplFailure("crash", f"the REPL answered out of step (env {reply.env}, expected "

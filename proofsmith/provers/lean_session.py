@@ -65,10 +65,10 @@ class LeanSessionPool:
         key = (task.id, ())
         _, context = lean_audit.split_header(task.context)
         ctx = proc.context_env(context, max(60.0, task.limits.wall_s))
-        if lean._errors(ctx):
-            raise SessionError(f"task {task.id}: the context does not elaborate: {lean._errors(ctx)[0][:300]}")
+        if lean.error_messages(ctx):
+            raise SessionError(f"task {task.id}: the context does not elaborate: {lean.error_messages(ctx)[0][:300]}")
         reply = proc.command(f"{task.statement.rstrip()} := by\n  sorry\n", ctx.env, max(60.0, task.limits.wall_s))
-        errors = lean._errors(reply)
+        errors = lean.error_messages(reply)
         if errors or not reply.sorries or reply.sorries[0].proofState is None:
             raise SessionError(f"task {task.id}: the statement does not open a proof: "
                                f"{(errors or ['no proof state'])[0][:300]}")
