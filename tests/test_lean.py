@@ -345,8 +345,8 @@ def test_the_cli_says_one_line_when_lean_is_missing(tmp_path):
     (tmp_path / "c.jsonl").write_text(json.dumps({"task_id": task.id, "text": "by simp"}) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROOFSMITH_LEAN")}
     env.update(PYTHONPATH=str(ROOT), PROOFSMITH_NO_CACHE="1")
-    proc = subprocess.run([sys.executable, "-m", "proofsmith.cli", "check", "t.jsonl", "c.jsonl"], check=False, cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "proofsmith.cli", "check", "t.jsonl", "c.jsonl"], check=False,
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2
     assert len(lines) == 1 and "no Lean REPL configured" in lines[0] and "Traceback" not in proc.stderr
@@ -373,7 +373,7 @@ def test_docker_without_an_engine_is_unknown_sandbox_in_one_line(bwrap, monkeypa
     assert "\n" not in v.diagnostics[0].message
 
 
-# --------------------------------------------------------------------------- the audit alone, exploits placed in the context
+# --------------------------------------------------------------------------- the audit alone, exploits in the context
 # A candidate never writes text before the theorem (the checker writes the statement first), so these put the
 # exploit where a careless checker would let it: the context. The audit must still refuse.
 

@@ -147,7 +147,8 @@ def lean_version(toolchain: LeanToolchain) -> str:
     if lean is None:
         return "unknown"
     try:
-        out = subprocess.run([lean, "--version"], check=False, capture_output=True, text=True, timeout=30, cwd=toolchain.cwd)
+        out = subprocess.run([lean, "--version"], check=False, capture_output=True, text=True, timeout=30,
+                             cwd=toolchain.cwd)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
@@ -316,8 +317,8 @@ def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandRes
                  axioms: CommandResponse, kernel: CommandResponse) -> _Outcome:
     """The audit's verdict from its four answers (see the module docstring, point 3)."""
     if error_messages(canary):
-        return _Outcome(status="unknown", reason="internal",
-                        diagnostics=[Diagnostic(message=f"the audit's canary did not elaborate: {error_messages(canary)[0]}")])
+        return _Outcome(status="unknown", reason="internal", diagnostics=[
+            Diagnostic(message=f"the audit's canary did not elaborate: {error_messages(canary)[0]}")])
     said = _info(probe)
     if not said or not lean_audit.canary_ok(said[-1], audit.probe, audit.canary):
         return _Outcome(status="refuted", reason="audit", diagnostics=[Diagnostic(

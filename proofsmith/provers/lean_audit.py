@@ -44,8 +44,19 @@ ALLOWED_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 _NATIVE_AUX = re.compile(r"(?:.*\.)?_native\.native_decide\.ax_[\w.]+")
 
-_COMMANDS = ["theorem", "lemma", "def", "abbrev", "example", "instance", "axiom", "axioms", "opaque", "structure", "inductive", "class", "mutual", "namespace", "section", "end", "variable", "universe", "import", "export", "attribute", "macro", "macro_rules", "syntax", "elab", "elab_rules", "notation", "infix", "infixl", "infixr", "prefix", "postfix", "declare_syntax_cat", "initialize", "builtin_initialize", "unsafe", "partial", "private", "protected", "noncomputable", "deriving", "local", "scoped", "add_decl_doc", "register_option", "register_simp_attr"]
-_ESCAPES = ["sorry", "admit", "sorryAx", "native_decide", "implemented_by", "extern", "ofReduceBool", "trustCompiler", "reduceBool", "skipKernelTC", "run_tac", "run_cmd", "run_elab", "run_meta", "by_elab", "decreasing_by_trust", "csimp"]
+_COMMANDS = (
+    "theorem", "lemma", "def", "abbrev", "example", "instance", "axiom", "axioms", "opaque", "structure",
+    "inductive", "class", "mutual", "namespace", "section", "end", "variable", "universe", "import", "export",
+    "attribute", "macro", "macro_rules", "syntax", "elab", "elab_rules", "notation", "infix", "infixl",
+    "infixr", "prefix", "postfix", "declare_syntax_cat", "initialize", "builtin_initialize", "unsafe",
+    "partial", "private", "protected", "noncomputable", "deriving", "local", "scoped", "add_decl_doc",
+    "register_option", "register_simp_attr"
+)
+_ESCAPES = (
+    "sorry", "admit", "sorryAx", "native_decide", "implemented_by", "extern", "ofReduceBool", "trustCompiler",
+    "reduceBool", "skipKernelTC", "run_tac", "run_cmd", "run_elab", "run_meta", "by_elab",
+    "decreasing_by_trust", "csimp"
+)
 _META = re.compile(r"\b(Lean\.(Elab|Meta|Parser|Environment|addDecl|Kernel|Compiler|IR)|unsafeCast|"
                    r"unsafeBaseIO|unsafeIO|IO\.|EIO|ST\.Ref|ptrAddrUnsafe)\b")
 #: set_option names a proof may set locally (`set_option maxHeartbeats 400000 in`).

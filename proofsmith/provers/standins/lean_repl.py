@@ -201,7 +201,8 @@ class Repl:
             head = COMMAND_HEAD.match(chunk)
             kind = head.group(1) if head else ""
             if kind == "import":
-                if "env" in req and req["env"] is not None or any(k not in ("import",) for k, _ in self.kinds_before(chunks, line)):
+                after_other = any(k != "import" for k, _ in self.kinds_before(chunks, line))
+                if req.get("env") is not None or after_other:
                     messages.append(self.msg("error", line, 0, "invalid 'import' command, it must be used in the "
                                              "beginning of the file"))
                     continue
