@@ -7,8 +7,10 @@ Public API (stable; the red-team suite relies on it):
 - Which F* runs: the `toolchain` argument (`FStarToolchain`), else
   `PROOFSMITH_FSTAR` (the command, e.g. `fstar.exe`; `standin [FLAGS]` for
   the test stand-in, which is NOT F*: proofsmith/provers/standins/fstar_ide.py),
-  else `fstar.exe` on PATH. `precheck=False` is for tests of the second layer
-  only.
+  else `fstar.exe` on PATH. `pool`: a pool from `make_pool(toolchain,
+  sandbox)` instead of the process-wide one (tests read its counters). The
+  stand-in's rules and `standin: ...` directives are in its docstring.
+  `precheck=False` is for tests of the second layer only.
 
 A task (see datasets/fstar_records.py for the F* dataset's records):
 `statement` is the definition's `val` (its type, fixed by the task), the
@@ -27,6 +29,10 @@ commands, and the candidate defines `name`), F* answers the
 push with `status: success`, no error, and no Warning 335 (`--report_assumes
 warn` reports every `assume`/`admit`). A timeout, crash or answer out of step
 is unknown, never verified; a crash is retried once on a fresh process.
+Each F* process may use `PROOFSMITH_FSTAR_MEMORY_MB` (default 4096); a push
+gets the task's `limits.wall_s`. Under `--sandbox docker` (image
+`PROOFSMITH_FSTAR_IMAGE`, containers/fstar.Dockerfile) each check is one F*
+run fed both pushes on stdin.
 """
 
 from __future__ import annotations

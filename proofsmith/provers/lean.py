@@ -13,6 +13,10 @@ Public API (stable; the red-team suite relies on it):
   `toolchain=standin_toolchain("--header-delay", "0.5")` or
   `PROOFSMITH_LEAN_REPL=standin`; the stand-in is NOT Lean
   (proofsmith/provers/standins/lean_repl.py).
+- `pool`: a `lean_repl.ReplPool` to use instead of the process-wide one
+  (tests size it and read its counters `started`, `retired`, `failed`).
+  What the stand-in answers, and its `standin: hang|crash|leak=N|...`
+  directives, are listed in its docstring.
 - `precheck=False` skips the lexical layer, so tests can show the audit
   alone stops each exploit; never use it for real verdicts.
 - Step mode: `proofsmith.provers.lean_session` (`open` / `step`, the Coq
@@ -20,7 +24,7 @@ Public API (stable; the red-team suite relies on it):
 
 A task: `context` is the file before the theorem (its leading `import` lines
 are the header a warm REPL elaborates once), `statement` is `theorem NAME
-... : TYPE` without `:=`, `options` (`LeanOptions`): `allow_native_decide`,
+... : TYPE` without the proof's `:=`, `options` (`LeanOptions`): `allow_native_decide`,
 `allowed_axioms`. A candidate is a proof (`by ...` or a term, optionally
 after `:=`) or the whole theorem restated exactly.
 
@@ -39,6 +43,11 @@ What makes a verdict `verified` (all of it; anything missing is not a pass):
 
 A timeout, a crash, an answer out of step, or an audit answer that cannot be
 read is `unknown`, never verified. A crash is retried once on a fresh process.
+
+Sizing (environment): `PROOFSMITH_LEAN_REPLS` processes (default: CPUs - 1),
+`PROOFSMITH_LEAN_MEMORY_MB` each (default 8192; a Mathlib REPL takes several
+GB), `PROOFSMITH_LEAN_HEADER_TIMEOUT_S` to elaborate a header (default 600);
+each check's own wall clock is the task's `limits.wall_s`.
 
 Sandboxes: bwrap and process hold warm REPLs (`ReplPool`, see lean_repl.py);
 docker (`--sandbox docker`, image `PROOFSMITH_LEAN_IMAGE`, built from
