@@ -444,7 +444,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     started = time.monotonic()
     tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
     if tc is None and sandbox is not None and sandbox.kind == "docker" and _docker_image_configured():
-        tc = LeanToolchain(repl=("lake", "env", "/opt/repl/.lake/build/bin/repl"), cwd="/opt/mathlib4")
+        tc = LeanToolchain(repl=("/usr/local/bin/lean-repl",))  # the wrapper containers/lean.Dockerfile writes
     box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
     try:
         box = image_box(box)
