@@ -429,3 +429,16 @@ def test_pickled_environments_come_back(bwrap):
         assert printed.messages[0].data == "'keep' does not depend on any axioms"
     finally:
         proc.close()
+
+
+def test_memory_is_caught_from_outside_without_cgroups_too():
+    """Only RLIMIT_AS as the hard cap (no cgroup): the outside monitor still reports `memory`, not a crash."""
+    if os.geteuid() != 0:
+        pytest.skip("the process sandbox needs root")
+    from proofsmith.sandbox.process import ProcessSandbox
+
+    box = ProcessSandbox(slots=2, use_cgroups=False, warn=False)
+    with ReplPool(standin_toolchain(), box, memory_mb=200, recycle_mb=150, max_processes=1) as pool:
+        v = run(lean_task(wall_s=10), "by simp -- standin: leak=400", pool)
+        assert v.status == "unknown" and v.reason == "memory", v.diagnostics
+        assert run(lean_task(), "by simp", pool).status == "verified"

@@ -61,7 +61,7 @@ from proofsmith.provers.fstar_ide import (
     standin_toolchain,
     toolchain_from_env,
 )
-from proofsmith.provers.lean_repl import ReplFailure, ReplPool
+from proofsmith.provers.lean_repl import ReplFailure, ReplPool, died_of_memory
 from proofsmith.sandbox import Sandbox, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
 
@@ -472,7 +472,8 @@ def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOption
                     message=f"F*'s output is unreadable: {line[:200]}")])
     prefix, cand = answers.get(f"p-{nonce}"), answers.get(f"c-{nonce}")
     if prefix is None or cand is None:
-        reason = {"wall": "timeout", "cpu": "timeout", "memory": "memory"}.get(result.limit_hit or "", "crash")
+        reason = "memory" if died_of_memory(result) else \
+            {"wall": "timeout", "cpu": "timeout"}.get(result.limit_hit or "", "crash")
         return _Outcome(status="unknown", reason=reason, diagnostics=[Diagnostic(
             message=f"F* stopped before answering (exit {result.exit_code}, signal {result.signal}, limit "
                     f"{result.limit_hit}): {result.stderr.strip()[-300:]}")])

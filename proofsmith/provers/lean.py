@@ -80,6 +80,7 @@ from proofsmith.provers.lean_repl import (
     LeanToolchain,
     ReplFailure,
     ReplPool,
+    died_of_memory,
     parse_response,
     standin_toolchain,
     toolchain_from_env,
@@ -415,7 +416,7 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
         if result.limit_hit in ("wall", "cpu"):
             return _Outcome(status="unknown", reason="timeout", diagnostics=[Diagnostic(message="the REPL ran out "
                                                                                                 "of time")])
-        if result.limit_hit == "memory":
+        if died_of_memory(result):
             return _Outcome(status="unknown", reason="memory", diagnostics=[Diagnostic(message="the REPL ran out "
                                                                                                "of memory")])
         return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
