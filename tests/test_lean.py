@@ -462,3 +462,10 @@ def test_doctor_says_what_is_there_and_what_to_install(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     image_line = lean_finding()
     assert not image_line.ok and "proofsmith/lean:v4.15.0" in image_line.detail
+
+
+def test_by_on_the_line_after_the_statement_is_fine(pool):
+    task = lean_task()
+    v = run(task, "theorem add_zero' (n : Nat) : n + 0 = n :=\nby simp", pool)
+    assert v.status == "verified", v.diagnostics
+    assert run(task, "by\nsimp", pool).reason == "audit"  # a second line in column 0 is not

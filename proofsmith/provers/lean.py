@@ -477,7 +477,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     lead = len(proof) - len(proof.lstrip("\n"))
     first_line = candidate.text.count("\n", 0, offset + lead) + 1
     if precheck:
-        found = lean_audit.precheck(proof, allow_native_decide=opts.allow_native_decide)
+        # from the proof's first line: `:=` then `by` alone on the next line is fine
+        found = lean_audit.precheck(proof[lead:], allow_native_decide=opts.allow_native_decide)
         if found is not None:
             line = found.line + first_line - 1 if found.line is not None else None
             return verdict(_Outcome(status="refuted", reason="audit",
