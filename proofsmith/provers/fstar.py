@@ -307,15 +307,17 @@ _POOLS_LOCK = threading.RLock()
 _BOXES: dict[tuple[str, ...], Sandbox] = {}
 
 
-def _box_for(box: Sandbox, toolchain: FStarToolchain) -> Sandbox:
-    if box.kind != "bwrap" or not toolchain.ro_paths:
+def _box_for(box: Sandbox, toolchain: FStarToolchain, include_dirs: tuple[str, ...] = ()) -> Sandbox:
+    """bwrap shows only /usr, /bin, /lib...: F*'s install and the task's include dirs are mounted read-only."""
+    paths = tuple(dict.fromkeys(p for p in (*toolchain.ro_paths, *include_dirs) if os.path.isabs(p)))
+    if box.kind != "bwrap" or not paths:
         return box
     with _POOLS_LOCK:
-        if toolchain.ro_paths not in _BOXES:
+        if paths not in _BOXES:
             from proofsmith.sandbox.bwrap import BwrapSandbox
 
-            _BOXES[toolchain.ro_paths] = BwrapSandbox(4, extra_ro=[p for p in toolchain.ro_paths if os.path.exists(p)])
-        return _BOXES[toolchain.ro_paths]
+            _BOXES[paths] = BwrapSandbox(4, extra_ro=[p for p in paths if os.path.exists(p)])
+        return _BOXES[paths]
 
 
 def _context(task: Task, opts: FStarOptions) -> str:
@@ -330,7 +332,7 @@ def _key(task: Task, opts: FStarOptions) -> str:
 
 def make_pool(toolchain: FStarToolchain, sandbox: Sandbox, *, memory_mb: int = 4096, **kwargs: Any) -> ReplPool:
     """A pool of F* processes with file affinity (`ReplPool` with an F* process factory)."""
-    box = _box_for(sandbox, toolchain)
+    box = sandbox if any(sandbox is b for b in _BOXES.values()) else _box_for(sandbox, toolchain)
 
     def start(key: str) -> FStarProcess:
         file_name, includes, context = json.loads(key)
@@ -519,7 +521,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     body_line = head.count("\n") + 1
     if not hasattr(box, "spawn"):
         return verdict(_run_oneshot(box, tc, task, opts, code, body_line))
-    the_pool = pool or default_pool(tc, box)
+    the_pool = pool or default_pool(tc, _box_for(box, tc, tuple(opts.include_dirs)))
     for attempt in (1, 2):
         try:
             return verdict(_run_pooled(the_pool, task, opts, code, body_line))
