@@ -23,6 +23,8 @@ _CHECKERS: dict[str, str] = {
     "python": "proofsmith.provers.python",
     "coq": "proofsmith.provers.coq",
     "smt": "proofsmith.provers.smt",
+    "lean": "proofsmith.provers.lean",
+    "fstar": "proofsmith.provers.fstar",
 }
 
 
