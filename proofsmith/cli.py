@@ -261,6 +261,16 @@ def _add_serve_command() -> None:
 _add_serve_command()
 
 
+def _add_redteam_command() -> None:
+    # the exploit corpus runner lives in proofsmith/redteam.py with its corpus
+    from proofsmith.redteam import redteam_command
+
+    cli.add_command(redteam_command)
+
+
+_add_redteam_command()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:
