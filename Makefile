@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve redteam
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve images redteam
 
 install: system-packages $(STAMP)
 
@@ -80,3 +80,16 @@ CLIENTS ?= 200
 DURATION ?= 60
 bench-serve: install
 	$(BIN)/python benchmarks/serve_load.py --clients $(CLIENTS) --seconds $(DURATION)
+
+# The checker images for `--sandbox docker` (containers/README.md). They download toolchains (elan, Lean, the REPL,
+# Mathlib, F*, Z3) at build time, so this needs Docker and internet access; proofsmith's build machines have neither.
+LEAN_IMAGE ?= proofsmith/lean:v4.15.0
+FSTAR_IMAGE ?= proofsmith/fstar:2024.09.05
+COQ_IMAGE ?= proofsmith/coq:8.16.1
+PYTHON_IMAGE ?= proofsmith/python:3.11
+images:
+	@command -v docker >/dev/null 2>&1 || { echo "make images: docker is not installed (https://docs.docker.com/engine/install/)"; exit 1; }
+	docker build -f containers/python.Dockerfile -t $(PYTHON_IMAGE) containers
+	docker build -f containers/coq.Dockerfile -t $(COQ_IMAGE) containers
+	docker build -f containers/fstar.Dockerfile -t $(FSTAR_IMAGE) containers
+	docker build -f containers/lean.Dockerfile -t $(LEAN_IMAGE) containers

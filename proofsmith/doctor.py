@@ -147,6 +147,52 @@ def docker_finding() -> Finding:
     return Finding("docker", True, f"engine {version} reachable")
 
 
+def lean_finding() -> Finding:
+    """The Lean REPL the Lean checker would start: configured?, stand-in?, Lean's version, or what to do."""
+    from proofsmith.provers import lean
+
+    tc = lean.toolchain_from_env()
+    if tc is None:
+        image = os.environ.get("PROOFSMITH_LEAN_IMAGE")
+        if image:
+            return Finding("lean", True, f"checks run in the docker image {image} (--sandbox docker)")
+        found = shutil.which("lean")
+        if found:
+            return Finding("lean", False, f"{_version([found, '--version']) or 'lean'} on PATH but no REPL configured: "
+                           "build leanprover-community/repl and set PROOFSMITH_LEAN_REPL='lake env repl' and "
+                           "PROOFSMITH_LEAN_PROJECT=<project>")
+        return Finding("lean", False, f"no Lean toolchain: `make images` and use --sandbox docker with "
+                       f"PROOFSMITH_LEAN_IMAGE={lean.DEFAULT_IMAGE} (containers/README.md), or install elan, the "
+                       "REPL and Mathlib and set PROOFSMITH_LEAN_REPL")
+    if tc.standin:
+        return Finding("lean", False, "PROOFSMITH_LEAN_REPL=standin is the test stand-in, NOT Lean: no real proof "
+                       "is checked (install Lean, see containers/README.md)")
+    version = lean.lean_version(tc)
+    return Finding("lean", True, f"REPL `{tc.describe()}`" + (f" in {tc.cwd}" if tc.cwd else "") + f", {version}")
+
+
+def fstar_finding() -> Finding:
+    """The F* the F* checker would start: configured or on PATH, its version, or what to do."""
+    from proofsmith.provers import fstar
+
+    tc = fstar.toolchain_from_env()
+    if tc is None:
+        image = os.environ.get("PROOFSMITH_FSTAR_IMAGE")
+        if image:
+            return Finding("fstar", True, f"checks run in the docker image {image} (--sandbox docker)")
+        return Finding("fstar", False, f"no F*: `make images` and use --sandbox docker with "
+                       f"PROOFSMITH_FSTAR_IMAGE={fstar.DEFAULT_IMAGE} (containers/README.md), or install an F* "
+                       "release (with its Z3) and set PROOFSMITH_FSTAR=/path/to/fstar.exe")
+    if tc.standin:
+        return Finding("fstar", False, "PROOFSMITH_FSTAR=standin is the test stand-in, NOT F*: no real definition "
+                       "is checked (install F*, see containers/README.md)")
+    version = fstar.fstar_version(tc)
+    if version == "unknown":
+        return Finding("fstar", False, f"`{tc.describe()}` does not run (`--version` failed): check "
+                       "PROOFSMITH_FSTAR")
+    return Finding("fstar", True, f"{version} (`{tc.describe()}`)")
+
+
 def findings() -> list[Finding]:
     """Every check `proofsmith doctor` reports, in display order."""
     sandbox, layers = sandbox_finding()
@@ -158,6 +204,8 @@ def findings() -> list[Finding]:
         python_finding(),
         tool_finding("valgrind", ["valgrind", "--version"], "apt-get install valgrind (needed for --efficiency exact)"),
         tool_finding("coqc", ["coqc", "--version"], "apt-get install coq (needed for Coq tasks)"),
+        lean_finding(),
+        fstar_finding(),
         z3_finding(),
         docker_finding(),
     ]

@@ -217,6 +217,7 @@ def test_doctor_reports_every_component():
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["sandbox", "bwrap", "cgroup", "seccomp", "python", "valgrind", "coqc", "z3", "docker"]
+    assert names == ["sandbox", "bwrap", "cgroup", "seccomp", "python", "valgrind", "coqc", "lean", "fstar", "z3",
+                     "docker"]
     for line in lines:
         assert re.match(r"^\S+\s+(ok|missing): \S", line), line

@@ -22,6 +22,8 @@ from proofsmith.schema import Candidate, Diagnostic, Manifest, Task, Verdict, ca
 _CHECKERS: dict[str, str] = {
     "python": "proofsmith.provers.python",
     "coq": "proofsmith.provers.coq",
+    "lean": "proofsmith.provers.lean",
+    "fstar": "proofsmith.provers.fstar",
 }
 
 

@@ -1,0 +1,530 @@
+"""The F* checker: one definition at a time through `fstar.exe --ide`, the F* dataset's way.
+
+Public API (stable; the red-team suite relies on it):
+
+- `check(task, candidate, *, sandbox=None, efficiency=None, toolchain=None,
+  pool=None, precheck=True) -> Verdict`, `validate(task)`, `manifest(...)`.
+- Which F* runs: the `toolchain` argument (`FStarToolchain`), else
+  `PROOFSMITH_FSTAR` (the command, e.g. `fstar.exe`; `standin [FLAGS]` for
+  the test stand-in, which is NOT F*: proofsmith/provers/standins/fstar_ide.py),
+  else `fstar.exe` on PATH. `pool`: a pool from `make_pool(toolchain,
+  sandbox)` instead of the process-wide one (tests read its counters). The
+  stand-in's rules and `standin: ...` directives are in its docstring.
+  `precheck=False` is for tests of the second layer only.
+
+A task (see datasets/fstar_records.py for the F* dataset's records):
+`statement` is the definition's `val` (its type, fixed by the task), the
+candidate is its `let` (or `let rec`) definition; `options` (`FStarOptions`):
+`name`, `file_name`, `opens_and_abbrevs`, `vconfig` (z3rlimit, fuel, ifuel,
+seed, ...: replayed as `#push-options`, as the dataset's harness does),
+`include_dirs`, and either `checked_prefix: true` (load the dataset file's
+checked prefix up to `name` with `push-partial-checked-file`) or `context`
+text pushed first. A process keeps its prefix pushed between checks of the
+same file (file affinity, the harness's FStarPool idea).
+
+Verified only when: the lexical pre-check passes (no word starting with
+`assume` or `admit`, no `magic`, `unsafe_coerce`, `tadmit`, option pragmas
+or the `set_options` tactic, `expect_failure`, `val`, module-level
+commands, and the candidate defines `name`), F* answers the
+push with `status: success`, no error, and no Warning 335 (`--report_assumes
+warn` reports every `assume`/`admit`). A timeout, crash or answer out of step
+is unknown, never verified; a crash is retried once on a fresh process.
+Each F* process may use `PROOFSMITH_FSTAR_MEMORY_MB` (default 4096); a push
+gets the task's `limits.wall_s`. Under `--sandbox docker` (image
+`PROOFSMITH_FSTAR_IMAGE`, containers/fstar.Dockerfile) each check is one F*
+run fed both pushes on stdin.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from proofsmith import __version__
+from proofsmith.provers.fstar_ide import (
+    FStarProcess,
+    FStarToolchain,
+    IdeResponse,
+    Issue,
+    standin_toolchain,
+    toolchain_from_env,
+)
+from proofsmith.provers.lean_repl import ReplFailure, ReplPool
+from proofsmith.sandbox import Sandbox, get_sandbox
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+
+__all__ = [
+    "INSTALL_HINT",
+    "WARN_ON_USE",
+    "FStarOptions",
+    "FStarToolchain",
+    "check",
+    "default_pool",
+    "manifest",
+    "precheck",
+    "scaffolding",
+    "standin_toolchain",
+    "toolchain_from_env",
+    "validate",
+]
+
+INSTALL_HINT = ("F* not found: build the image (`make images`, containers/README.md) and use `--sandbox docker` "
+                "with PROOFSMITH_FSTAR_IMAGE=proofsmith/fstar, or install an F* release with its Z3 and set "
+                "PROOFSMITH_FSTAR=/path/to/fstar.exe")
+#: F*'s Warning_WarnOnUse: what `--report_assumes warn` reports for assume/admit (the dataset harness's test).
+WARN_ON_USE = 335
+DEFAULT_IMAGE = "proofsmith/fstar:2024.09.05"
+CHECKER_VERSION = "1+" + hashlib.sha256(
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_ide.py"))
+).hexdigest()[:12]
+START_TIMEOUT_S = 120.0
+
+
+class FStarOptions(BaseModel):
+    """What `Task.options` holds for an F* task."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    #: the definition's fully qualified name (`Module.name`)
+    name: str
+    #: the module's file (`Module.fst`); default from the name
+    file_name: str | None = None
+    #: the dataset's `opens_and_abbrevs`: [{"open": M} | {"abbrev": A, "full_module": M}]
+    opens_and_abbrevs: list[dict[str, str]] = Field(default_factory=list)
+    #: the dataset's `vconfig`: z3rlimit, initial_fuel, max_fuel, initial_ifuel, max_ifuel, z3seed, ...
+    vconfig: dict[str, Any] | None = None
+    include_dirs: list[str] = Field(default_factory=list)
+    #: load the file's checked prefix up to `name` (`push-partial-checked-file`) instead of `context`
+    checked_prefix: bool = False
+
+    def module(self) -> str:
+        """The module name (from file_name, else the qualified name)."""
+        if self.file_name:
+            return os.path.splitext(os.path.basename(self.file_name))[0]
+        return self.name.rsplit(".", 1)[0] if "." in self.name else "Task"
+
+    def file(self) -> str:
+        """The file F* is started on."""
+        return os.path.basename(self.file_name) if self.file_name else f"{self.module()}.fst"
+
+    def short_name(self) -> str:
+        """The definition's name without its module."""
+        return self.name.rsplit(".", 1)[-1]
+
+
+def options_of(task: Task) -> FStarOptions:
+    """The task's F* options (ValueError with one line when wrong)."""
+    try:
+        opts = FStarOptions.model_validate(task.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"task {task.id}: options.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    if not re.fullmatch(r"[A-Za-z_][\w'.]*", opts.name):
+        raise ValueError(f"task {task.id}: options.name {opts.name!r} is not an F* name")
+    if not re.match(r"\s*(\[@@[^\]]*\]\s*)*(val|assume\s+val)\b", task.statement) or \
+            re.match(r"\s*assume\b", task.statement):
+        raise ValueError(f"task {task.id}: the statement must be the definition's `val` (its type)")
+    return opts
+
+
+def validate(task: Task) -> str | None:
+    """A one-line problem with an F* task, or None when it can be checked."""
+    if toolchain_from_env() is None and not os.environ.get("PROOFSMITH_FSTAR_IMAGE"):
+        return INSTALL_HINT
+    try:
+        options_of(task)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@functools.cache
+def fstar_version(toolchain: FStarToolchain) -> str:
+    """`fstar.exe --version`'s first line, or "unknown"."""
+    if toolchain.standin:
+        return "stand-in (not F*)"
+    if shutil.which(toolchain.fstar[0]) is None and not os.path.isfile(toolchain.fstar[0]):
+        return "unknown"
+    try:
+        out = subprocess.run([*toolchain.fstar, "--version"], check=False, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (out.stdout.strip().splitlines() or ["unknown"])[0]
+
+
+def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: FStarToolchain | None = None) -> Manifest:
+    """The manifest every verdict of this checker carries (vconfig included: it decides SMT outcomes)."""
+    tc = toolchain or toolchain_from_env()
+    info = {"fstar": tc.describe() if tc else "missing", "version": fstar_version(tc) if tc else "missing"}
+    if sandbox.kind == "docker":
+        info["image"] = os.environ.get("PROOFSMITH_FSTAR_IMAGE", DEFAULT_IMAGE)
+    return Manifest(checker="fstar", checker_version=CHECKER_VERSION, proofsmith_version=__version__, toolchain=info,
+                    options={"vconfig": task.options.get("vconfig"), "report_assumes": "warn"},
+                    limits=task.limits, sandbox=sandbox.kind, isolation=sandbox.layers())
+
+
+# --------------------------------------------------------------------------- text
+
+
+#: vconfig keys replayed as options, with their F* spelling (the dataset harness's list)
+_VCONFIG_VALUE = {"initial_fuel": "initial_fuel", "max_fuel": "max_fuel", "initial_ifuel": "initial_ifuel",
+                  "max_ifuel": "max_ifuel", "z3rlimit": "z3rlimit", "z3rlimit_factor": "z3rlimit_factor",
+                  "z3seed": "z3seed", "smtencoding_nl_arith_repr": "smtencoding.nl_arith_repr",
+                  "smtencoding_l_arith_repr": "smtencoding.l_arith_repr"}
+_VCONFIG_BOOL = {"smtencoding_elim_box": "smtencoding.elim_box", "smtencoding_valid_intro": "smtencoding.valid_intro",
+                 "smtencoding_valid_elim": "smtencoding.valid_elim"}
+
+
+def scaffolding(opts: FStarOptions) -> str:
+    """`open`s and module abbreviations, then `#push-options` with the recorded vconfig."""
+    lines = []
+    module = opts.module()
+    if module != "Prims":
+        for item in reversed(opts.opens_and_abbrevs):
+            if "abbrev" in item:
+                lines.append(f"module {item['abbrev']} = {item['full_module']}")
+            elif "open" in item:
+                lines.append(f"open {item['open']}")
+        if opts.checked_prefix:
+            lines.append(f"open {module}")
+    options: list[str] = []
+    for key, value in (opts.vconfig or {}).items():
+        if key in _VCONFIG_VALUE and value is not None:
+            options += [f"--{_VCONFIG_VALUE[key]}", str(value)]
+        elif key in _VCONFIG_BOOL and value is not None:
+            options += [f"--{_VCONFIG_BOOL[key]}", "true" if value else "false"]
+        elif key in ("z3cliopt", "z3smtopt"):
+            for item in value or []:
+                options += [f"--{key}", f"'{item}'"]
+        elif key == "z3refresh" and value:
+            options.append("--z3refresh")
+    if options:
+        lines.append(f'#push-options "{" ".join(options)}"')
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+#: rejected wherever they appear, dotted components included (and every word starting with admit/assume)
+_ESCAPES = ("magic", "unsafe_coerce", "tadmit", "expect_failure", "expect_lax_failure", "lax", "unsafe_tactic_exec",
+            "launch_process", "set_options", "dump_smt", "__cache_version_number__")
+_COMMANDS = ("val", "module", "open", "include", "friend", "effect", "new_effect", "sub_effect", "layered_effect",
+             "polymonadic_bind", "polymonadic_subcomp", "interface")
+
+
+def _strip(code: str) -> str:
+    """F* code with comments (nested `(* *)`, `//`) and strings blanked, positions kept."""
+    out = list(code)
+    i, n, depth = 0, len(code), 0
+    while i < n:
+        two = code[i:i + 2]
+        if depth:
+            if two in ("(*", "*)"):
+                depth += 1 if two == "(*" else -1
+                out[i] = out[i + 1] = " "
+                i += 2
+                continue
+            if code[i] != "\n":
+                out[i] = " "
+            i += 1
+        elif two == "(*" and code[i:i + 3] != "(*)":
+            depth = 1
+            out[i] = out[i + 1] = " "
+            i += 2
+        elif two == "//":
+            while i < n and code[i] != "\n":
+                out[i] = " "
+                i += 1
+        elif code[i] == '"':
+            i += 1
+            while i < n and code[i] != '"':
+                if code[i] == "\\":
+                    out[i] = " "
+                    i += 1
+                if i < n and code[i] != "\n":
+                    out[i] = " "
+                i += 1
+            i += 1
+        else:
+            i += 1
+    if depth:
+        return "\0unclosed"
+    return "".join(out)
+
+
+def precheck(code: str, short_name: str) -> Diagnostic | None:
+    """The lexical rules of the module docstring; None when the definition may go to F*."""
+    clean = _strip(code)
+    if clean == "\0unclosed":
+        return Diagnostic(message="the definition has a comment that is never closed")
+
+    def at(offset: int) -> tuple[int, int]:
+        return clean.count("\n", 0, offset) + 1, offset - (clean.rfind("\n", 0, offset) + 1)
+
+    m = re.search(r"#\s*[a-z-]+", clean)
+    if m:
+        line, col = at(m.start())
+        return Diagnostic(message=f"'{m.group(0)}' is a pragma: a definition may not change F*'s options",
+                          line=line, column=col)
+    m = re.search(r"--\s*[a-z_]", clean)
+    if m:
+        line, col = at(m.start())
+        return Diagnostic(message="F* command-line options are not allowed in a definition", line=line, column=col)
+    for m in re.finditer(r"(?<![\w'])([A-Za-z_][\w']*)(?![\w'])", clean):
+        word = m.group(1)
+        dotted = m.start() > 0 and clean[m.start() - 1] == "."  # a component: FStar.Tactics.tadmit
+        if word in _ESCAPES or word.startswith(("admit", "assume")):
+            line, col = at(m.start())
+            return Diagnostic(message=f"'{word}' is an escape hatch: the definition must be proved, not assumed",
+                              line=line, column=col)
+        if word in _COMMANDS and not dotted:
+            line, col = at(m.start())
+            return Diagnostic(message=f"'{word}' is a module-level command: give the `let` definition only",
+                              line=line, column=col)
+    if not re.search(rf"(?m)^\s*(\[@@[^\]]*\]\s*)*(\w+\s+)*let(\s+rec)?\s+{re.escape(short_name)}(?![\w'])", clean):
+        return Diagnostic(message=f"the candidate does not define `{short_name}` with `let` (or `let rec`)")
+    return None
+
+
+_lexical = precheck  # `check` has a flag of the same name
+
+
+# --------------------------------------------------------------------------- pool
+
+
+_POOLS: dict[tuple[FStarToolchain, int], ReplPool] = {}
+_POOLS_LOCK = threading.RLock()
+_BOXES: dict[tuple[str, ...], Sandbox] = {}
+
+
+def _box_for(box: Sandbox, toolchain: FStarToolchain) -> Sandbox:
+    if box.kind != "bwrap" or not toolchain.ro_paths:
+        return box
+    with _POOLS_LOCK:
+        if toolchain.ro_paths not in _BOXES:
+            from proofsmith.sandbox.bwrap import BwrapSandbox
+
+            _BOXES[toolchain.ro_paths] = BwrapSandbox(4, extra_ro=[p for p in toolchain.ro_paths if os.path.exists(p)])
+        return _BOXES[toolchain.ro_paths]
+
+
+def _context(task: Task, opts: FStarOptions) -> str:
+    """The task's own module text (context mode): `module X` first, as F* wants."""
+    return task.context if re.match(r"\s*module\b", task.context) else f"module {opts.module()}\n{task.context}"
+
+
+def _key(task: Task, opts: FStarOptions) -> str:
+    """The pool key: a process serves one file (and include path, and own context) at a time."""
+    return json.dumps([opts.file(), opts.include_dirs, None if opts.checked_prefix else _context(task, opts)])
+
+
+def make_pool(toolchain: FStarToolchain, sandbox: Sandbox, *, memory_mb: int = 4096, **kwargs: Any) -> ReplPool:
+    """A pool of F* processes with file affinity (`ReplPool` with an F* process factory)."""
+    box = _box_for(sandbox, toolchain)
+
+    def start(key: str) -> FStarProcess:
+        file_name, includes, context = json.loads(key)
+        return FStarProcess(toolchain, box, key, file_name=file_name, include_dirs=tuple(includes),
+                            file_text=context, memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
+
+    kwargs.setdefault("recycle_mb", memory_mb * 0.75)
+    return ReplPool(toolchain, box, memory_mb=memory_mb, factory=start, **kwargs)
+
+
+def default_pool(toolchain: FStarToolchain, sandbox: Sandbox) -> ReplPool:
+    """The process-wide F* pool for this toolchain and sandbox (created on first use; starts nothing)."""
+    memory = int(os.environ.get("PROOFSMITH_FSTAR_MEMORY_MB", "0")) or (512 if toolchain.standin else 4096)
+    with _POOLS_LOCK:
+        key = (toolchain, id(sandbox))
+        if key not in _POOLS:
+            _POOLS[key] = make_pool(toolchain, sandbox, memory_mb=memory)
+        return _POOLS[key]
+
+
+_IMAGE_BOXES: dict[str, Sandbox] = {}
+
+
+def image_box(box: Sandbox) -> Sandbox:
+    """The sandbox this checker runs in: for `--sandbox docker` one on this checker's image (PROOFSMITH_FSTAR_IMAGE,
+    else DEFAULT_IMAGE); bwrap for `--sandbox warm`."""
+    if box.kind == "bwrap-warm":
+        return get_sandbox("bwrap")  # the warm pool holds Python zygotes; this checker keeps its own warm processes
+    if box.kind != "docker":
+        return box
+    image = os.environ.get("PROOFSMITH_FSTAR_IMAGE") or DEFAULT_IMAGE
+    if getattr(box, "image", None) == image:
+        return box
+    with _POOLS_LOCK:
+        if image not in _IMAGE_BOXES:
+            from proofsmith.sandbox.docker import DockerSandbox
+
+            _IMAGE_BOXES[image] = DockerSandbox(image=image)
+        return _IMAGE_BOXES[image]
+
+
+# --------------------------------------------------------------------------- the check
+
+
+class _Outcome(BaseModel):
+    status: str
+    reason: str | None = None
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+
+def _prefix_query(task: Task, opts: FStarOptions) -> tuple[str, str, dict[str, Any]]:
+    """(a name for what sits under the candidate, the query that pushes it, its args)."""
+    if opts.checked_prefix:
+        return f"partial:{opts.name}", "push-partial-checked-file", {"until-lid": opts.name}
+    context = _context(task, opts)
+    return ("context:" + hashlib.sha256(context.encode()).hexdigest(), "push",
+            {"kind": "full", "code": context, "line": 1, "column": 0})
+
+
+def _judge(reply: IdeResponse, body_line: int) -> _Outcome:
+    """The verdict on the candidate's push."""
+    issues = reply.issues()
+    errors = [i for i in issues if i.level == "error"]
+
+    def diag(found: Issue) -> Diagnostic:
+        beg = found.ranges[0].beg if found.ranges else None
+        line = beg[0] - body_line + 1 if beg and beg[0] >= body_line else None
+        label = f"(Error {found.number}) " if found.number is not None else ""
+        return Diagnostic(message=(label + found.message)[:2000], line=line,
+                          column=beg[1] if beg and line else None,
+                          severity="warning" if found.level == "warning" else "error")
+
+    if reply.status == "failure" or errors:
+        return _Outcome(status="refuted", reason="fstar_error", diagnostics=[diag(i) for i in (errors or issues)[:5]])
+    if reply.status != "success":
+        return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
+            message=f"F* answered the push with status {reply.status!r}: {str(reply.response)[:300]}")])
+    assumed = [i for i in issues if i.number == WARN_ON_USE]
+    if assumed:
+        return _Outcome(status="refuted", reason="assume", diagnostics=[
+            diag(i).model_copy(update={"message": f"Warning {WARN_ON_USE}: the definition relies on assume/admit: "
+                                                  f"{i.message[:300]}", "severity": "error"}) for i in assumed])
+    return _Outcome(status="verified")
+
+
+def _run_pooled(pool: ReplPool, task: Task, opts: FStarOptions, code: str, body_line: int) -> _Outcome:
+    name, query, args = _prefix_query(task, opts)
+    with pool.checkout(_key(task, opts)) as proc:
+        if proc.prefix != name:
+            if proc.prefix is not None:
+                popped = proc.query("pop", {}, 60.0)
+                if popped.status != "success":
+                    proc.close()
+                    raise ReplFailure("crash", f"F* refused to pop the previous prefix: {popped.response}")
+                proc.prefix = None
+            loaded = proc.query(query, args, max(START_TIMEOUT_S, task.limits.wall_s))
+            if loaded.status != "success" or any(i.level == "error" for i in loaded.issues()):
+                detail = next((i.message for i in loaded.issues() if i.level == "error"), str(loaded.response))
+                return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
+                    message=f"the task's context does not load in F*: {detail[:500]}")])
+            proc.prefix = name
+        reply = proc.query("push", {"kind": "full", "code": code, "line": 1, "column": 0}, task.limits.wall_s)
+        if reply.status == "success":
+            popped = proc.query("pop", {}, 60.0)
+            if popped.status != "success":
+                proc.close()  # the stack is no longer what we think: never reuse this process
+        return _judge(reply, body_line)
+
+
+def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOptions, code: str,
+                 body_line: int) -> _Outcome:
+    """One F* run fed both pushes on stdin (the docker sandbox has no warm processes)."""
+    nonce = secrets.token_hex(6)
+    _, query, args = _prefix_query(task, opts)
+    queries = [{"query-id": f"p-{nonce}", "query": query, "args": args},
+               {"query-id": f"c-{nonce}", "query": "push", "args": {"kind": "full", "code": code, "line": 1,
+                                                                     "column": 0}}]
+    stdin = "".join(json.dumps(q) + "\n" for q in queries).encode()
+    argv = [*tc.fstar, "--ide", opts.file(), "--report_assumes", "warn"]
+    for directory in opts.include_dirs:
+        argv += ["--include", directory]
+    limits = Limits(wall_s=task.limits.wall_s + START_TIMEOUT_S, cpu_s=task.limits.wall_s + START_TIMEOUT_S,
+                    memory_mb=max(task.limits.memory_mb, 4096), pids=64, output_bytes=16 << 20, file_size_mb=256,
+                    open_files=1024)
+    files = {**dict(tc.files), **({} if opts.checked_prefix else {opts.file(): _context(task, opts)})}
+    result = box.run(argv, files, limits, stdin=stdin, env=dict(tc.env))
+    if result.error:
+        return _Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
+    answers: dict[str, IdeResponse] = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+                if obj.get("kind") == "response":
+                    reply = IdeResponse.model_validate(obj)
+                    answers[reply.query_id] = reply
+            except (ValueError, ValidationError):
+                return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
+                    message=f"F*'s output is unreadable: {line[:200]}")])
+    prefix, cand = answers.get(f"p-{nonce}"), answers.get(f"c-{nonce}")
+    if prefix is None or cand is None:
+        reason = {"wall": "timeout", "cpu": "timeout", "memory": "memory"}.get(result.limit_hit or "", "crash")
+        return _Outcome(status="unknown", reason=reason, diagnostics=[Diagnostic(
+            message=f"F* stopped before answering (exit {result.exit_code}, signal {result.signal}, limit "
+                    f"{result.limit_hit}): {result.stderr.strip()[-300:]}")])
+    if prefix.status != "success":
+        return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
+            message=f"the task's context does not load in F*: {str(prefix.response)[:500]}")])
+    return _judge(cand, body_line)
+
+
+def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
+          toolchain: FStarToolchain | None = None, pool: ReplPool | None = None, precheck: bool = True) -> Verdict:
+    """Verify one F* definition (see the module docstring). Never raises for anything the candidate does."""
+    started = time.monotonic()
+    tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
+    if tc is None and sandbox is not None and sandbox.kind == "docker" and os.environ.get("PROOFSMITH_FSTAR_IMAGE"):
+        tc = FStarToolchain(fstar=("/opt/fstar/bin/fstar.exe",))
+    box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
+    try:
+        box = image_box(box)
+    except Exception as exc:  # noqa: BLE001 - DockerUnavailable and the SDK's errors: the fix is in the message
+        box_error: str | None = str(exc)
+    else:
+        box_error = None
+    man = manifest(task, box, efficiency, tc)
+
+    def verdict(out: _Outcome) -> Verdict:
+        return Verdict(task_id=task.id, candidate_id=candidate.id, status=out.status, reason=out.reason,
+                       reward=1.0 if out.status == "verified" else 0.0, diagnostics=out.diagnostics,
+                       resources=Resources(wall_s=time.monotonic() - started), wall_s=time.monotonic() - started,
+                       manifest=man)
+
+    if tc is None:
+        return verdict(_Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(message=INSTALL_HINT)]))
+    if box_error is not None:
+        return verdict(_Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=box_error)]))
+    opts = options_of(task)
+    if precheck:
+        found = _lexical(candidate.text, opts.short_name())
+        if found is not None:
+            return verdict(_Outcome(status="refuted", reason="audit", diagnostics=[found]))
+    head = scaffolding(opts) + task.statement.rstrip() + "\n"
+    code = head + candidate.text.rstrip() + "\n"
+    body_line = head.count("\n") + 1
+    if not hasattr(box, "spawn"):
+        return verdict(_run_oneshot(box, tc, task, opts, code, body_line))
+    the_pool = pool or default_pool(tc, box)
+    for attempt in (1, 2):
+        try:
+            return verdict(_run_pooled(the_pool, task, opts, code, body_line))
+        except ReplFailure as failure:
+            if failure.reason == "crash" and attempt == 1:
+                continue
+            message = str(failure) + (" (after one retry on a fresh process)" if attempt == 2 else "")
+            return verdict(_Outcome(status="unknown", reason=failure.reason, diagnostics=[Diagnostic(message=message)]))
+    raise AssertionError("unreachable")

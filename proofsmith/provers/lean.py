@@ -1,0 +1,505 @@
+"""The Lean 4 checker: whole proofs through the Lean REPL, audited in commands the candidate cannot touch.
+
+Public API (stable; the red-team suite relies on it):
+
+- `check(task, candidate, *, sandbox=None, efficiency=None, toolchain=None,
+  pool=None, precheck=True) -> Verdict`, like every checker; `validate(task)`
+  and `manifest(task, sandbox, efficiency)` for the registry.
+- Which REPL runs: the `toolchain` argument (a `LeanToolchain`), else the
+  environment: `PROOFSMITH_LEAN_REPL` is the REPL command (`lake env repl`,
+  with `PROOFSMITH_LEAN_PROJECT` its directory and `PROOFSMITH_LEAN_RO` the
+  host directories bwrap must mount), or `standin [FLAGS]` for the test
+  stand-in. Tests point the checker at the stand-in with
+  `toolchain=standin_toolchain("--header-delay", "0.5")` or
+  `PROOFSMITH_LEAN_REPL=standin`; the stand-in is NOT Lean
+  (proofsmith/provers/standins/lean_repl.py).
+- `pool`: a `lean_repl.ReplPool` to use instead of the process-wide one
+  (tests size it and read its counters `started`, `retired`, `failed`).
+  What the stand-in answers, and its `standin: hang|crash|leak=N|...`
+  directives, are listed in its docstring.
+- `precheck=False` skips the lexical layer, so tests can show the audit
+  alone stops each exploit; never use it for real verdicts.
+- Step mode: `proofsmith.provers.lean_session` (`open` / `step`, the Coq
+  session contract).
+
+A task: `context` is the file before the theorem (its leading `import` lines
+are the header a warm REPL elaborates once), `statement` is `theorem NAME
+... : TYPE` without the proof's `:=`, `options` (`LeanOptions`): `allow_native_decide`,
+`allowed_axioms`. A candidate is a proof (`by ...` or a term, optionally
+after `:=`) or the whole theorem restated exactly.
+
+What makes a verdict `verified` (all of it; anything missing is not a pass):
+
+1. the lexical pre-check (lean_audit.precheck) passes and the statement is
+   the task's (the checker writes `<statement> := <proof>` itself);
+2. the REPL answers the command with its environment, no error, no
+   "declaration uses 'sorry'" and no `sorries`;
+3. in fresh commands on that environment: a canary (a new axiom and a
+   theorem using it) must be reported truthfully by `#print axioms`, so a
+   hijacked `#print` is caught; `#print axioms NAME` lists only allowed
+   axioms (propext, Classical.choice, Quot.sound; `native_decide`'s only when
+   the task allows it); and the kernel re-checks the theorem under a new name
+   with `debug.skipKernelTC` off.
+
+A timeout, a crash, an answer out of step, or an audit answer that cannot be
+read is `unknown`, never verified. A crash is retried once on a fresh process.
+
+Sizing (environment): `PROOFSMITH_LEAN_REPLS` processes (default: CPUs - 1),
+`PROOFSMITH_LEAN_MEMORY_MB` each (default 8192; a Mathlib REPL takes several
+GB), `PROOFSMITH_LEAN_HEADER_TIMEOUT_S` to elaborate a header (default 600);
+each check's own wall clock is the task's `limits.wall_s`.
+
+Sandboxes: bwrap and process hold warm REPLs (`ReplPool`, see lean_repl.py);
+docker (`--sandbox docker`, image `PROOFSMITH_LEAN_IMAGE`, built from
+containers/lean.Dockerfile) runs each check as one REPL process fed every
+request on stdin, with the environment numbers known in advance.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from proofsmith import __version__
+from proofsmith.provers import lean_audit
+from proofsmith.provers.lean_repl import (
+    HEADER_TIMEOUT_S,
+    MEMORY_MB,
+    CommandResponse,
+    LeanToolchain,
+    ReplFailure,
+    ReplPool,
+    parse_response,
+    standin_toolchain,
+    toolchain_from_env,
+)
+from proofsmith.sandbox import Sandbox, get_sandbox
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+
+__all__ = ["INSTALL_HINT", "LeanOptions", "LeanToolchain", "check", "default_pool", "manifest", "options_of",
+           "standin_toolchain", "toolchain_from_env", "validate"]
+
+INSTALL_HINT = ("no Lean REPL configured: build the image (`make images`, containers/README.md) and use "
+                "`--sandbox docker` with PROOFSMITH_LEAN_IMAGE=proofsmith/lean, or install elan + the REPL + "
+                "Mathlib and set PROOFSMITH_LEAN_REPL='lake env repl' and PROOFSMITH_LEAN_PROJECT=<project dir>")
+#: The image the docker sandbox runs Lean checks in.
+DEFAULT_IMAGE = "proofsmith/lean:v4.15.0"
+CHECKER_VERSION = "1+" + hashlib.sha256(
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("lean.py", "lean_audit.py", "lean_repl.py"))
+).hexdigest()[:12]
+#: Seconds for each audit command (they are small).
+AUDIT_TIMEOUT_S = 60.0
+
+
+class LeanOptions(BaseModel):
+    """What `Task.options` holds for a Lean task."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    #: the theorem's name as `#print axioms` sees it (default: read from the statement)
+    name: str | None = None
+    #: accept `native_decide` (and the axioms it adds: Lean.ofReduceBool, Lean.trustCompiler)
+    allow_native_decide: bool = False
+    #: axioms allowed beyond propext, Classical.choice, Quot.sound
+    allowed_axioms: list[str] = Field(default_factory=list)
+
+
+def options_of(task: Task) -> LeanOptions:
+    """The task's Lean options with the theorem name filled in (ValueError with one line when wrong)."""
+    try:
+        opts = LeanOptions.model_validate(task.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"task {task.id}: options.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    name = opts.name or lean_audit.theorem_name(task.statement)
+    if not name:
+        raise ValueError(f"task {task.id}: the statement must start with `theorem NAME` (or give options.name)")
+    code = lean_audit.strip_comments(task.statement).rstrip()
+    if code.endswith(":=") or re.search(r":=\s*(by\b|sorry\b)", code):
+        raise ValueError(f"task {task.id}: the statement must stop before its proof's `:=` (the proof is the "
+                         f"candidate)")
+    return opts.model_copy(update={"name": name})
+
+
+def validate(task: Task) -> str | None:
+    """A one-line problem with a Lean task, or None when it can be checked."""
+    if toolchain_from_env() is None and not _docker_image_configured():
+        return INSTALL_HINT
+    try:
+        options_of(task)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _docker_image_configured() -> bool:
+    return bool(os.environ.get("PROOFSMITH_LEAN_IMAGE"))
+
+
+@functools.cache
+def lean_version(toolchain: LeanToolchain) -> str:
+    """`lean --version` next to the REPL (run in its project), "stand-in" for the stand-in, or "unknown"."""
+    if toolchain.standin:
+        return "stand-in (not Lean)"
+    lean = shutil.which("lean")
+    if lean is None:
+        return "unknown"
+    try:
+        out = subprocess.run([lean, "--version"], check=False, capture_output=True, text=True, timeout=30,
+                             cwd=toolchain.cwd)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: LeanToolchain | None = None) -> Manifest:
+    """The manifest every verdict of this checker carries."""
+    tc = toolchain or toolchain_from_env()
+    opts = task.options
+    toolchain_info = {"repl": tc.describe() if tc else "missing", "lean": lean_version(tc) if tc else "missing"}
+    if sandbox.kind == "docker":
+        toolchain_info["image"] = os.environ.get("PROOFSMITH_LEAN_IMAGE", DEFAULT_IMAGE)
+    return Manifest(
+        checker="lean",
+        checker_version=CHECKER_VERSION,
+        proofsmith_version=__version__,
+        toolchain=toolchain_info,
+        options={"allow_native_decide": bool(opts.get("allow_native_decide", False)),
+                 "allowed_axioms": sorted(opts.get("allowed_axioms", []))},
+        limits=task.limits,
+        sandbox=sandbox.kind,
+        isolation=sandbox.layers(),
+    )
+
+
+# --------------------------------------------------------------------------- pools
+
+
+_POOLS: dict[tuple[LeanToolchain, int], ReplPool] = {}
+_POOLS_LOCK = threading.Lock()
+_BOXES: dict[tuple[str, ...], Sandbox] = {}
+
+
+def _box_for(box: Sandbox, toolchain: LeanToolchain) -> Sandbox:
+    """bwrap only shows /usr, /bin, /lib...: a real toolchain elsewhere needs its directories mounted."""
+    if box.kind != "bwrap" or not toolchain.ro_paths:
+        return box
+    with _POOLS_LOCK:
+        key = toolchain.ro_paths
+        if key not in _BOXES:
+            from proofsmith.sandbox.bwrap import BwrapSandbox
+
+            _BOXES[key] = BwrapSandbox(4, extra_ro=[p for p in toolchain.ro_paths if os.path.exists(p)])
+        return _BOXES[key]
+
+
+def header_timeout_s() -> float:
+    """Seconds a REPL may take to elaborate an import header (`PROOFSMITH_LEAN_HEADER_TIMEOUT_S`, default 600)."""
+    try:
+        return float(os.environ.get("PROOFSMITH_LEAN_HEADER_TIMEOUT_S", "")) or HEADER_TIMEOUT_S
+    except ValueError:
+        return HEADER_TIMEOUT_S
+
+
+def default_pool(toolchain: LeanToolchain, sandbox: Sandbox) -> ReplPool:
+    """The process-wide pool for this toolchain and sandbox (created on first use)."""
+    box = _box_for(sandbox, toolchain)
+    with _POOLS_LOCK:
+        key = (toolchain, id(box))
+        pool = _POOLS.get(key)
+        if pool is None:
+            memory = int(os.environ.get("PROOFSMITH_LEAN_MEMORY_MB", "0")) or (512 if toolchain.standin else MEMORY_MB)
+            pool = _POOLS[key] = ReplPool(toolchain, box, memory_mb=memory, recycle_mb=memory * 0.75,
+                                          header_timeout_s=header_timeout_s())
+        return pool
+
+
+_IMAGE_BOXES: dict[str, Sandbox] = {}
+
+
+def image_box(box: Sandbox) -> Sandbox:
+    """The sandbox this checker runs in: for `--sandbox docker` one on this checker's image (PROOFSMITH_LEAN_IMAGE,
+    else DEFAULT_IMAGE); bwrap for `--sandbox warm`."""
+    if box.kind == "bwrap-warm":
+        return get_sandbox("bwrap")  # the warm pool holds Python zygotes; this checker keeps its own warm processes
+    if box.kind != "docker":
+        return box
+    image = os.environ.get("PROOFSMITH_LEAN_IMAGE") or DEFAULT_IMAGE
+    if getattr(box, "image", None) == image:
+        return box
+    with _POOLS_LOCK:
+        if image not in _IMAGE_BOXES:
+            from proofsmith.sandbox.docker import DockerSandbox
+
+            _IMAGE_BOXES[image] = DockerSandbox(image=image)
+        return _IMAGE_BOXES[image]
+
+
+# --------------------------------------------------------------------------- the check
+
+
+class _Audit(BaseModel):
+    """The fresh commands of the audit, with their nonce."""
+
+    nonce: str
+    canary_cmd: str
+    canary: str
+    probe: str
+
+    @classmethod
+    def new(cls) -> _Audit:
+        nonce = secrets.token_hex(8)
+        canary, probe = f"ps_canary_{nonce}", f"ps_probe_{nonce}"
+        # _root_: the names do not depend on a namespace the task's context may have opened
+        return cls(nonce=nonce, canary=canary, probe=probe,
+                   canary_cmd=f"axiom _root_.{canary} : True\ntheorem _root_.{probe} : True := _root_.{canary}")
+
+    def kernel_cmd(self, name: str) -> str:
+        """Re-add the theorem under a new name, so the kernel checks it again with skipKernelTC off."""
+        return (
+            "set_option debug.skipKernelTC false in\n"
+            "#eval show Lean.Elab.Command.CommandElabM Unit from do\n"
+            f"  let some (Lean.ConstantInfo.thmInfo info) := (← Lean.getEnv).find? ``{name}\n"
+            f"    | throwError \"ps_audit: {name} is not a theorem\"\n"
+            "  Lean.Elab.Command.liftCoreM <| Lean.addDecl <| Lean.Declaration.thmDecl\n"
+            f"    {{ info with name := `ps_recheck_{self.nonce}, all := [`ps_recheck_{self.nonce}] }}\n"
+            f"  Lean.logInfo \"ps_kernel_ok_{self.nonce}\""
+        )
+
+
+class _Outcome(BaseModel):
+    """What the check decided before it is turned into a Verdict."""
+
+    status: str
+    reason: str | None = None
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+
+def error_messages(reply: CommandResponse) -> list[str]:
+    """The texts of the error messages in a command's answer."""
+    return [m.data for m in reply.messages if m.severity == "error"]
+
+
+def _info(reply: CommandResponse) -> list[str]:
+    return [m.data for m in reply.messages if m.severity == "info"]
+
+
+class _Layout(BaseModel):
+    """Where the proof sits in the command sent and in the candidate, to map Lean's positions back."""
+
+    statement_lines: int
+    proof_first_line: int  # 1-based line of the proof in the candidate's text
+
+    def candidate_line(self, line: int | None) -> int | None:
+        if line is None or line < self.statement_lines:
+            return None
+        return line - self.statement_lines + self.proof_first_line
+
+
+def _judge_candidate(reply: CommandResponse, layout: _Layout) -> _Outcome | None:
+    """Refuted when Lean complained or a sorry is left; None when the audit should run."""
+    errors = [m for m in reply.messages if m.severity == "error"]
+    if errors:
+        first = errors[0]
+        return _Outcome(status="refuted", reason="lean_error", diagnostics=[
+            Diagnostic(message=m.data[:2000], line=layout.candidate_line(m.pos.line if m.pos else None),
+                       column=m.pos.column if m.pos else None) for m in [first, *errors[1:5]]])
+    sorry = [m for m in reply.messages if "declaration uses 'sorry'" in m.data]
+    if sorry or reply.sorries:
+        return _Outcome(status="refuted", reason="sorry", diagnostics=[
+            Diagnostic(message="the proof uses sorry (Lean: declaration uses 'sorry')")])
+    return None
+
+
+def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandResponse, probe: CommandResponse,
+                 axioms: CommandResponse, kernel: CommandResponse) -> _Outcome:
+    """The audit's verdict from its four answers (see the module docstring, point 3)."""
+    if error_messages(canary):
+        return _Outcome(status="unknown", reason="internal", diagnostics=[
+            Diagnostic(message=f"the audit's canary did not elaborate: {error_messages(canary)[0]}")])
+    said = _info(probe)
+    if not said or not lean_audit.canary_ok(said[-1], audit.probe, audit.canary):
+        return _Outcome(status="refuted", reason="audit", diagnostics=[Diagnostic(
+            message="`#print axioms` does not tell the truth after this proof (a command was hijacked): "
+                    f"{(said or error_messages(probe) or ['no answer'])[-1][:300]}")])
+    answers = [lean_audit.parse_axioms(d, name) for d in _info(axioms)]
+    found = [a for a in answers if a is not None]
+    if len(found) != 1:
+        detail = (error_messages(axioms) or _info(axioms) or ["no answer"])[0][:300]
+        return _Outcome(status="unknown", reason="internal",
+                        diagnostics=[Diagnostic(message=f"`#print axioms {name}` gave no readable answer: {detail}")])
+    bad = lean_audit.axioms_allowed(found[0], extra=frozenset(opts.allowed_axioms),
+                                    allow_native_decide=opts.allow_native_decide)
+    if bad:
+        return _Outcome(status="refuted", reason="axioms", diagnostics=[
+            Diagnostic(message=f"the proof depends on axiom {a}, which is not allowed") for a in bad])
+    kernel_errors = error_messages(kernel)
+    if any("(kernel)" in e for e in kernel_errors):
+        return _Outcome(status="refuted", reason="kernel", diagnostics=[
+            Diagnostic(message=f"the kernel rejects the proof on a re-check: {kernel_errors[0][:1000]}")])
+    if kernel_errors or f"ps_kernel_ok_{audit.nonce}" not in _info(kernel):
+        detail = (kernel_errors or ["no confirmation"])[0][:300]
+        return _Outcome(status="unknown", reason="internal",
+                        diagnostics=[Diagnostic(message=f"the kernel re-check gave no confirmation: {detail}")])
+    return _Outcome(status="verified")
+
+
+def _run_pooled(pool: ReplPool, header: str, context: str, command: str, name: str, opts: LeanOptions,
+                layout: _Layout, timeout: float) -> _Outcome:
+    with pool.checkout(header) as proc:
+        ctx = proc.context_env(context, max(timeout, AUDIT_TIMEOUT_S))
+        if error_messages(ctx):
+            return _Outcome(status="unknown", reason="toolchain", diagnostics=[
+                Diagnostic(message=f"the task's context does not elaborate: {error_messages(ctx)[0][:500]}")])
+        reply = proc.command(command, ctx.env, timeout)
+        judged = _judge_candidate(reply, layout)
+        if judged is not None:
+            return judged
+        audit = _Audit.new()
+        canary = proc.command(audit.canary_cmd, reply.env, AUDIT_TIMEOUT_S)
+        probe = proc.command(f"#print axioms _root_.{audit.probe}", canary.env, AUDIT_TIMEOUT_S)
+        axioms = proc.command(f"#print axioms {name}", canary.env, AUDIT_TIMEOUT_S)
+        kernel = proc.command(audit.kernel_cmd(name), canary.env, AUDIT_TIMEOUT_S)
+        return _judge_audit(name, audit, opts, canary, probe, axioms, kernel)
+
+
+def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: str, command: str, name: str,
+                 opts: LeanOptions, layout: _Layout, limits: Limits) -> _Outcome:
+    """One REPL run fed every request at once; the REPL numbers environments 0, 1, 2, ... so ids are known."""
+    audit = _Audit.new()
+    requests = [{"cmd": header}]
+    ctx_env = 0
+    if context.strip():
+        requests.append({"cmd": context, "env": 0})
+        ctx_env = 1
+    cand_env = ctx_env + 1
+    requests += [{"cmd": command, "env": ctx_env}, {"cmd": audit.canary_cmd, "env": cand_env},
+                 {"cmd": f"#print axioms _root_.{audit.probe}", "env": cand_env + 1},
+                 {"cmd": f"#print axioms {name}", "env": cand_env + 1},
+                 {"cmd": audit.kernel_cmd(name), "env": cand_env + 1}]
+    stdin = "".join(json.dumps(r, ensure_ascii=False) + "\n\n" for r in requests).encode()
+    cd = f"cd {json.dumps(toolchain.cwd)} && " if toolchain.cwd else ""
+    argv = ["/bin/sh", "-c", f'{cd}exec "$@"', "sh", *toolchain.repl]
+    header_s = header_timeout_s()
+    run_limits = Limits(wall_s=limits.wall_s + header_s, cpu_s=limits.wall_s + header_s,
+                        memory_mb=max(limits.memory_mb, MEMORY_MB), pids=256, output_bytes=16 << 20,
+                        file_size_mb=256, open_files=4096)
+    result = box.run(argv, dict(toolchain.files), run_limits, stdin=stdin, env=dict(toolchain.env))
+    if result.error:
+        return _Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
+    replies: list[CommandResponse] = []
+    try:
+        for frame in re.split(r"\n\s*\n", result.stdout):
+            if frame.strip():
+                reply = parse_response(json.loads(frame))
+                if not isinstance(reply, CommandResponse) or reply.env != len(replies):
+                    raise ReplFailure("crash", f"answer {len(replies)} is out of step: {frame[:200]}")
+                replies.append(reply)
+    except (ValueError, ReplFailure) as exc:
+        return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(message=f"the REPL's output "
+                                                                                           f"is unreadable: {exc}")])
+    by_env = {r.env: r for r in replies}
+
+    def missing() -> _Outcome:
+        if result.limit_hit in ("wall", "cpu"):
+            return _Outcome(status="unknown", reason="timeout", diagnostics=[Diagnostic(message="the REPL ran out "
+                                                                                                "of time")])
+        if result.limit_hit == "memory":
+            return _Outcome(status="unknown", reason="memory", diagnostics=[Diagnostic(message="the REPL ran out "
+                                                                                               "of memory")])
+        return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
+            message=f"the REPL stopped early (exit {result.exit_code}, signal {result.signal}): "
+                    f"{result.stderr.strip()[-300:]}")])
+
+    if 0 not in by_env or (context.strip() and 1 not in by_env):
+        return missing()
+    for env in range(ctx_env + 1):
+        if error_messages(by_env[env]):
+            return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
+                message=f"the task's header or context does not elaborate: {error_messages(by_env[env])[0][:500]}")])
+    if cand_env not in by_env:
+        return missing()
+    judged = _judge_candidate(by_env[cand_env], layout)
+    if judged is not None:
+        return judged
+    if any(e not in by_env for e in range(cand_env + 1, cand_env + 5)):
+        return missing()
+    return _judge_audit(name, audit, opts, *(by_env[e] for e in range(cand_env + 1, cand_env + 5)))
+
+
+def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
+          toolchain: LeanToolchain | None = None, pool: ReplPool | None = None, precheck: bool = True) -> Verdict:
+    """Verify one Lean proof (see the module docstring). Never raises for anything the candidate does."""
+    started = time.monotonic()
+    tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
+    if tc is None and sandbox is not None and sandbox.kind == "docker" and _docker_image_configured():
+        tc = LeanToolchain(repl=("lake", "env", "/opt/repl/.lake/build/bin/repl"), cwd="/opt/mathlib4")
+    box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
+    try:
+        box = image_box(box)
+    except Exception as exc:  # noqa: BLE001 - DockerUnavailable and the SDK's errors: the fix is in the message
+        box_error: str | None = str(exc)
+    else:
+        box_error = None
+    man = manifest(task, box, efficiency, tc)
+
+    def verdict(out: _Outcome) -> Verdict:
+        return Verdict(task_id=task.id, candidate_id=candidate.id, status=out.status, reason=out.reason,
+                       reward=1.0 if out.status == "verified" else 0.0, diagnostics=out.diagnostics,
+                       resources=Resources(wall_s=time.monotonic() - started), wall_s=time.monotonic() - started,
+                       manifest=man)
+
+    if tc is None:
+        return verdict(_Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(message=INSTALL_HINT)]))
+    if box_error is not None:
+        return verdict(_Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=box_error)]))
+    opts = options_of(task)
+    name = opts.name or ""
+    proof, offset, problem = lean_audit.split_candidate(task.statement, candidate.text)
+    if problem is not None:
+        return verdict(_Outcome(status="refuted", reason="statement",
+                                diagnostics=[Diagnostic(message=problem.message, line=problem.line)]))
+    if candidate.steps and not re.match(r"\s*by\b", proof):
+        # a step-mode search gives its tactics one per line: the proof is their `by` block
+        proof = "by\n" + "".join(f"  {line}\n" for line in proof.splitlines())
+    lead = len(proof) - len(proof.lstrip("\n"))
+    first_line = candidate.text.count("\n", 0, offset + lead) + 1
+    if precheck:
+        found = lean_audit.precheck(proof, allow_native_decide=opts.allow_native_decide)
+        if found is not None:
+            line = found.line + first_line - 1 if found.line is not None else None
+            return verdict(_Outcome(status="refuted", reason="audit",
+                                    diagnostics=[Diagnostic(message=found.message, line=line, column=found.column)]))
+    if not lean_audit.strip_comments(proof).strip():
+        return verdict(_Outcome(status="refuted", reason="empty", diagnostics=[Diagnostic(message="no proof given")]))
+    header, context = lean_audit.split_header(task.context)
+    statement = task.statement.rstrip()
+    command = f"{statement} :=\n{proof.strip(chr(10))}\n"
+    layout = _Layout(statement_lines=statement.count("\n") + 2, proof_first_line=first_line)
+    timeout = task.limits.wall_s
+    if not hasattr(box, "spawn"):
+        out = _run_oneshot(box, tc, header, context, command, name, opts, layout, task.limits)
+        return verdict(out)
+    the_pool = pool or default_pool(tc, box)
+    for attempt in (1, 2):
+        try:
+            out = _run_pooled(the_pool, header, context, command, name, opts, layout, timeout)
+        except ReplFailure as failure:
+            if failure.reason == "crash" and attempt == 1:
+                continue  # once more, on a fresh process
+            message = str(failure) + (" (after one retry on a fresh process)" if attempt == 2 else "")
+            return verdict(_Outcome(status="unknown", reason=failure.reason, diagnostics=[Diagnostic(message=message)]))
+        return verdict(out)
+    raise AssertionError("unreachable")
+
