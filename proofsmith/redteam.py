@@ -20,13 +20,23 @@ A case is *accepted* when any run comes back `verified`: that is an exploit,
 and the figure the table exists to show is 0. A case whose checker is not
 installed (no module registered for its language, or its toolchain missing)
 is reported as not run, with the reason.
+
+Lean and F* cannot be installed on the build machines: where no real Lean
+REPL or F* is configured, `use_standins()` points their checkers at the
+scripted stand-ins (proofsmith/provers/standins/, NOT Lean or F*), and their
+rows say so. A stand-in does not elaborate proofs: those rows show that the
+checkers' audit layers and unknown paths stop each exploit, not that a real
+Lean or F* would reject the proof text.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
+import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +98,8 @@ class CaseResult(BaseModel):
     detail: str = ""
     wall_s: float = 0.0
     rule: str = ""
+    #: the checker ran against a scripted stand-in (Lean, F*), not the real prover
+    standin: bool = False
 
 
 class Row(BaseModel):
@@ -177,6 +189,28 @@ def select(cases: Iterable[Case], checkers: Sequence[str] = (), patterns: Sequen
                                      for p in patterns))]
 
 
+#: checker -> (the variable naming its prover command, the variable naming its docker image)
+_STANDIN_VARS = {"lean": ("PROOFSMITH_LEAN_REPL", "PROOFSMITH_LEAN_IMAGE"),
+                 "fstar": ("PROOFSMITH_FSTAR", "PROOFSMITH_FSTAR_IMAGE")}
+
+
+def use_standins(environ: dict[str, str] | os._Environ = os.environ) -> list[str]:
+    """Point Lean and F* at their stand-ins where no real prover is configured; the checkers so pointed."""
+    pointed = []
+    for checker, (command, image) in _STANDIN_VARS.items():
+        real_fstar = checker == "fstar" and shutil.which("fstar.exe") is not None
+        if not environ.get(command) and not environ.get(image) and not real_fstar:
+            environ[command] = "standin"
+            pointed.append(checker)
+    return pointed
+
+
+def on_standin(checker: str) -> bool:
+    """Whether `checker` runs against its stand-in now."""
+    command = _STANDIN_VARS.get(checker, ("", ""))[0]
+    return bool(command) and os.environ.get(command, "").split()[:1] == ["standin"]
+
+
 def not_run_reason(task: Task) -> str | None:
     """Why this task's checker cannot run here (not registered, toolchain missing), or None."""
     from proofsmith.provers import _CHECKERS, validate_task
@@ -198,7 +232,8 @@ def run_case(case: Case, task: Task, *, sandbox: str = "auto") -> CaseResult:
         return CaseResult(name=case.name, checker=case.checker, outcome=outcome, reason=reason,
                           as_expected=ok or outcome == "not run",
                           expected=case.expect + (f" ({case.reason})" if case.reason else ""),
-                          detail=detail, wall_s=time.monotonic() - started, rule=case.rule)
+                          detail=detail, wall_s=time.monotonic() - started, rule=case.rule,
+                          standin=on_standin(case.checker))
 
     skip = not_run_reason(task)
     if skip:
@@ -243,7 +278,8 @@ def summarise(results: Iterable[CaseResult]) -> list[Row]:
     rows: dict[str, Row] = {}
     total = Row(checker="all")
     for r in results:
-        for row in (rows.setdefault(r.checker, Row(checker=r.checker)), total):
+        label = f"{r.checker} (stand-in)" if r.standin else r.checker
+        for row in (rows.setdefault(label, Row(checker=label)), total):
             row.cases += 1
             if r.outcome == "verified":
                 row.accepted += 1
@@ -256,8 +292,12 @@ def summarise(results: Iterable[CaseResult]) -> list[Row]:
             if not r.as_expected:
                 row.unexpected += 1
     order = ["python", "coq", "lean", "fstar"]
-    return sorted(rows.values(), key=lambda r: (order.index(r.checker) if r.checker in order else 9, r.checker)) \
-        + [total]
+
+    def rank(row: Row) -> tuple[int, str]:
+        base = row.checker.split()[0]
+        return (order.index(base) if base in order else 9, row.checker)
+
+    return sorted(rows.values(), key=rank) + [total]
 
 
 # --------------------------------------------------------------------------- command
@@ -268,7 +308,7 @@ def _table(rows: Sequence[Row], title: str):
 
     table = Table(title=title)
     for name in ("checker", "cases", "rejected", "accepted", "unknown", "not run", "unexpected"):
-        table.add_column(name, justify="left" if name == "checker" else "right")
+        table.add_column(name, justify="left" if name == "checker" else "right", no_wrap=True)
     for row in rows:
         accepted = f"[bold red]{row.accepted}[/]" if row.accepted else "0"
         table.add_row(row.checker, str(row.cases), str(row.rejected), accepted, str(row.unknown), str(row.not_run),
@@ -292,8 +332,11 @@ def _command():
                   help="Another corpus directory (default: the one shipped with proofsmith).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON result per case instead of the case list.")
     @click.option("--list", "list_only", is_flag=True, help="List the cases and exit without running them.")
+    @click.option("--standins/--no-standins", default=True, show_default=True,
+                  help="Run Lean and F* cases against their scripted stand-ins (NOT Lean or F*) where no real "
+                       "prover is configured; with --no-standins they are not run.")
     def redteam(checkers: tuple[str, ...], patterns: tuple[str, ...], jobs: int, sandbox: str, corpus: str | None,
-                as_json: bool, list_only: bool) -> int:
+                as_json: bool, list_only: bool, standins: bool) -> int:
         """Run the exploit corpus against the installed checkers and print the table.
 
         Every case is a known way to earn a pass without solving the task
@@ -320,6 +363,7 @@ def _command():
             for case in cases:
                 console.print(f"{case.name}  [dim]{escape(case.attack)}[/]", highlight=False)
             return 0
+        pointed = use_standins() if standins else []
         started = time.monotonic()
 
         def show(r: CaseResult) -> None:
@@ -334,9 +378,12 @@ def _command():
 
         results = run_corpus(cases, tasks, jobs=jobs, sandbox=sandbox, on_result=show)
         rows = summarise(results)
-        out = Console(stderr=as_json)
+        out = Console(stderr=as_json, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
         out.print(_table(rows, f"proofsmith redteam: {len(cases)} cases, {time.monotonic() - started:.0f} s"))
         total = rows[-1]
+        if pointed:
+            out.print(f"{' and '.join(pointed)}: scripted stand-ins, not the real provers (no toolchain here): "
+                      "these rows test the checkers' audit layers and unknown paths", highlight=False)
         for r in results:
             if r.outcome == "verified":
                 out.print(f"[bold red]ACCEPTED EXPLOIT[/] {r.name}: {escape(r.detail)}", highlight=False)

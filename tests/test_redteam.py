@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from proofsmith.redteam import CORPUS_DIR, CorpusError, load_corpus, parse_case, run_case, run_corpus, summarise
+from proofsmith.redteam import (
+    CORPUS_DIR,
+    CorpusError,
+    load_corpus,
+    parse_case,
+    run_case,
+    run_corpus,
+    summarise,
+    use_standins,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES, TASKS = load_corpus()
@@ -32,10 +41,23 @@ def test_the_corpus_has_at_least_60_cases_across_every_checker():
         assert case.text.strip() and case.rule and case.attack, case.name
 
 
+@pytest.fixture
+def standins(monkeypatch) -> list[str]:
+    """Lean and F* on their stand-ins (NOT Lean or F*) where no real prover is configured, for this test only."""
+    environ: dict[str, str] = {}
+    for name in ("PROOFSMITH_LEAN_REPL", "PROOFSMITH_LEAN_IMAGE", "PROOFSMITH_FSTAR", "PROOFSMITH_FSTAR_IMAGE"):
+        if name in os.environ:
+            environ[name] = os.environ[name]
+    pointed = use_standins(environ)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return pointed
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_exploit_is_not_accepted(case, bwrap_or_skip):
+def test_exploit_is_not_accepted(case, bwrap_or_skip, standins):
     result = run_case(case, TASKS[case.task], sandbox="bwrap")
     if result.outcome == "not run":
         pytest.skip(f"{case.name}: {result.detail}")
@@ -81,15 +103,23 @@ def test_gated_payloads_win_without_a_sandbox(name, tmp_path):
     assert proc.stdout.strip().endswith("3"), (name, proc.stdout[-200:], proc.stderr[-500:])
 
 
-def test_lean_and_fstar_cases_are_reported_not_run_while_no_checker_is_registered():
-    from proofsmith.provers import _CHECKERS
-
+def test_lean_and_fstar_cases_are_not_run_without_a_prover_or_stand_in(monkeypatch):
+    for name in ("PROOFSMITH_LEAN_REPL", "PROOFSMITH_LEAN_IMAGE", "PROOFSMITH_FSTAR", "PROOFSMITH_FSTAR_IMAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no fstar.exe
     for language in ("lean", "fstar"):
-        if language in _CHECKERS:
-            continue
         case = next(c for c in CASES if c.checker == language)
         result = run_case(case, TASKS[case.task])
-        assert (result.outcome, result.detail, result.as_expected) == ("not run", "checker not installed", True)
+        assert (result.outcome, result.as_expected, result.standin) == ("not run", True, False), result
+        assert result.detail.startswith("checker not installed"), result.detail
+
+
+def test_stand_in_rows_are_labelled(standins, bwrap_or_skip):
+    cases = [c for c in CASES if c.checker in standins][:2]
+    if not cases:
+        pytest.skip("a real Lean or F* is configured here")
+    rows = summarise(run_corpus(cases, TASKS, sandbox="bwrap"))
+    assert all(row.checker.endswith("(stand-in)") for row in rows[:-1]), rows
 
 
 def test_command_lists_filters_and_reports_bad_input_in_one_line(tmp_path):

@@ -1,8 +1,8 @@
 -- attack: a tactic that falls back to sorry with only a warning
 -- checker: lean
--- task: lean_false
+-- task: lean_false_hint
 -- expect: refuted
--- rule: a `declaration uses 'sorry'` warning is a failure; the axiom check sees sorryAx
+-- rule: the axiom check: #print axioms of the theorem must list no sorryAx (the stand-in models hint as a sorry macro without the warning)
 -- source: SorryDB/SorryDB#197
 
 by hint
