@@ -48,7 +48,8 @@ def descendants(pid: int) -> list[int]:
             continue
         for tid in tids:
             try:
-                children = open(f"/proc/{parent}/task/{tid}/children").read().split()
+                with open(f"/proc/{parent}/task/{tid}/children") as fh:
+                    children = fh.read().split()
             except OSError:
                 continue
             for child in map(int, children):
@@ -311,7 +312,7 @@ def test_fault_supervisor_killed_mid_batch_leaves_no_sandbox_and_loses_no_decide
         return [int(p) for p in os.listdir("/proc") if p.isdigit() and marker.encode() in cmdline(int(p))]
 
     assert wait_for(lambda: not leftovers(), 5) is not None or not leftovers(), f"survivors: {leftovers()}"
-    rerun = subprocess.run(argv, env=_cli_env(cache), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    rerun = subprocess.run(check=False, args=argv, env=_cli_env(cache), cwd=ROOT, capture_output=True, text=True, timeout=120)
     verdicts = [Verdict.model_validate_json(line) for line in rerun.stdout.splitlines()]
     assert [v.status for v in verdicts] == ["verified", "refuted", "verified", "verified"], rerun.stderr
     assert [v.cached for v in verdicts] == [True, True, True, False], "decided verdicts were lost or the killed " \
@@ -324,7 +325,7 @@ def test_fault_supervisor_killed_mid_batch_leaves_no_sandbox_and_loses_no_decide
 def _can_mount_tmpfs() -> bool:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+    probe = subprocess.run(check=False, args=["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
                            capture_output=True, timeout=10)
     return probe.returncode == 0
 
@@ -387,7 +388,7 @@ def test_fault_full_disk_under_the_supervisor_gives_unknown_never_verified_and_r
     """).replace("{args}", f"check {tmp_path}/t.jsonl {tmp_path}/c.jsonl --json --jobs 1 --sandbox bwrap")
     env = {k: v for k, v in os.environ.items() if k not in ("PROOFSMITH_NO_CACHE", "PROOFSMITH_CACHE_DIR")}
     env["PYTHONPATH"] = str(ROOT)
-    out = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-c", _BOOT],
+    out = subprocess.run(check=False, args=["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-c", _BOOT],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=200)
     log = out.stdout + out.stderr
     assert "FULL 0" in out.stdout, log

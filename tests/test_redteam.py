@@ -81,7 +81,7 @@ def test_a_real_solution_counts_as_accepted_and_fails_the_command(tmp_path, bwra
     cases, tasks = load_corpus(corpus)
     rows = summarise(run_corpus(cases, tasks, sandbox="bwrap"))
     assert (rows[-1].cases, rows[-1].accepted, rows[-1].unexpected) == (1, 1, 1)
-    proc = subprocess.run([sys.executable, "-m", "proofsmith", "redteam", "--corpus", str(corpus)],
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "proofsmith", "redteam", "--corpus", str(corpus)],
                           capture_output=True, text=True, cwd=ROOT, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -98,7 +98,7 @@ def test_gated_payloads_win_without_a_sandbox(name, tmp_path):
     """The gate is real: with no sandbox the attack works and `add` answers right (so verified = escape)."""
     case = parse_case(CORPUS_DIR / "python" / f"{name}.py")
     program = case.text + "\nimport sys\nsys.stdout.write(str(add(1, 2)))\n"
-    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30, cwd=tmp_path,
+    proc = subprocess.run(check=False, args=[sys.executable, "-c", program], capture_output=True, text=True, timeout=30, cwd=tmp_path,
                           env={**os.environ, "API_TOKEN": "s3cret"})
     assert proc.stdout.strip().endswith("3"), (name, proc.stdout[-200:], proc.stderr[-500:])
 
@@ -126,7 +126,7 @@ def test_command_lists_filters_and_reports_bad_input_in_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "proofsmith", "redteam", *args], capture_output=True,
+        return subprocess.run(check=False, args=[sys.executable, "-m", "proofsmith", "redteam", *args], capture_output=True,
                               text=True, cwd=ROOT, timeout=60, env=env)
 
     listed = run("--list")
