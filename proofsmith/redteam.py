@@ -221,6 +221,15 @@ def not_run_reason(task: Task) -> str | None:
     return f"checker not installed: {problem}" if problem else None
 
 
+def _sandbox_kind(sandbox: str) -> str:
+    from proofsmith.sandbox import get_sandbox
+
+    try:
+        return get_sandbox(sandbox).kind  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a sandbox that cannot start shows up in each check's verdict
+        return sandbox
+
+
 def run_case(case: Case, task: Task, *, sandbox: str = "auto") -> CaseResult:
     """Check one case `repeat` times in a row; the worst verdict is the case's outcome."""
     from proofsmith.provers import check
@@ -236,6 +245,9 @@ def run_case(case: Case, task: Task, *, sandbox: str = "auto") -> CaseResult:
                           standin=on_standin(case.checker))
 
     skip = not_run_reason(task)
+    if skip is None and task.language == "python" and _sandbox_kind(sandbox) == "process":
+        # the payloads fill /tmp, write world-writable dirs and signal processes: only a real sandbox may take them
+        skip = "not run under the process sandbox, which does not isolate this host's file system from the payloads"
     if skip:
         return result("not run", None, skip)
     worst = None
@@ -326,8 +338,9 @@ def _command():
                   help="Only cases whose name matches (e.g. 'coq/admit*' or 'sbx_*'; repeatable).")
     @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True,
                   help="Cases checked at once.")
-    @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process", "warm"]), default="auto",
-                  show_default=True, help="Where candidates run.")
+    @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "warm"]), default="auto", show_default=True,
+                  help="Where candidates run (Python cases never run under the process fallback: its payloads "
+                       "would reach this host).")
     @click.option("--corpus", type=click.Path(file_okay=False), default=None,
                   help="Another corpus directory (default: the one shipped with proofsmith).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON result per case instead of the case list.")
@@ -381,6 +394,7 @@ def _command():
         out = Console(stderr=as_json, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
         out.print(_table(rows, f"proofsmith redteam: {len(cases)} cases, {time.monotonic() - started:.0f} s"))
         total = rows[-1]
+        pointed = [c for c in pointed if any(r.checker == c for r in results)]
         if pointed:
             out.print(f"{' and '.join(pointed)}: scripted stand-ins, not the real provers (no toolchain here): "
                       "these rows test the checkers' audit layers and unknown paths", highlight=False)

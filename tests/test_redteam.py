@@ -144,3 +144,10 @@ def test_command_lists_filters_and_reports_bad_input_in_one_line(tmp_path):
     assert "x.py: the header has no 'task:' line" in broken.stderr
     with pytest.raises(CorpusError, match="no red-team corpus"):
         load_corpus(tmp_path / "missing")
+
+
+def test_python_cases_are_not_run_under_the_process_sandbox(process_sandbox):
+    """The payloads fill /tmp and write world-writable dirs: the weak fallback sandbox must never be given them."""
+    case = next(c for c in CASES if c.name == "python/sbx_fill_work_dir")
+    result = run_case(case, TASKS[case.task], sandbox="process")
+    assert result.outcome == "not run" and "process sandbox" in result.detail, result
