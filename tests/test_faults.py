@@ -207,7 +207,7 @@ def test_fault_coqc_killed_mid_check_is_unknown_and_coq_recovers(bwrap):
     marker = f"ps_fault_{uuid.uuid4().hex[:8]}"
     task = Task(id=marker, language="coq", kind="proof", statement=f"Theorem {marker} : 1 = 1.",
                 options={"name": marker}, limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048))
-    slow = Candidate(task_id=task.id, text="do 300000000 idtac.\nreflexivity.")
+    slow = Candidate(task_id=task.id, text="do 1000000000 idtac.\nreflexivity.")
     t_coq, coq_box = in_thread(check, task, slow, sandbox="bwrap", use_cache=False)
     py = py_task("beside_add")
     t_py, py_box = in_thread(check, py, Candidate(task_id=py.id, text=slow_correct("beside_add", 0.5)),
@@ -249,7 +249,7 @@ def test_fault_coq_session_killed_mid_step_is_unknown_and_the_pool_restarts_it(b
         assert intro.status == "ok" and intro.state is not None
         coqtops = [p for p in descendants(os.getpid()) if cmdline(p).startswith(b"/usr/bin/coqtop")]
         assert len(coqtops) == 1, coqtops
-        t, box = in_thread(pool.step, intro.state, "do 300000000 idtac.")
+        t, box = in_thread(pool.step, intro.state, "do 1000000000 idtac.")
         time.sleep(1.0)
         os.kill(coqtops[0], signal.SIGKILL)
         t.join(60)
