@@ -42,18 +42,25 @@ RUN git clone --depth 1 --branch "${MATHLIB_REF}" https://github.com/leanprover-
  && lake build Mathlib \
  && rm -rf /opt/mathlib4/.git
 
-# A smoke test at build time: the REPL imports Mathlib and answers (the header proofsmith's pool reuses).
+# `lean-repl`: the REPL with Mathlib on its search path, fixed at build time, so nothing runs lake or elan
+# (which may want to write) in the read-only container at check time.
 RUN cd /opt/mathlib4 \
- && printf '{"cmd": "import Mathlib\\ntheorem t : (2 : Nat) + 2 = 4 := by norm_num"}\n\n' \
-    | lake env /opt/repl/.lake/build/bin/repl | tee /tmp/smoke.json \
+ && lean_path="$(lake env printenv LEAN_PATH)" && sysroot="$(lean --print-prefix)" \
+ && test -n "$lean_path" && test -d "$sysroot" \
+ && printf '#!/bin/sh\n# Lean REPL with Mathlib on its path (built by containers/lean.Dockerfile)\nexport LEAN_PATH=%s\nexport LEAN_SYSROOT=%s\ncd /opt/mathlib4 || exit 97\nexec /opt/repl/.lake/build/bin/repl "$@"\n' \
+      "$lean_path" "$sysroot" > /usr/local/bin/lean-repl \
+ && chmod 0755 /usr/local/bin/lean-repl
+
+# A smoke test at build time: the REPL imports Mathlib and answers (the header proofsmith's pool reuses).
+RUN printf '{"cmd": "import Mathlib\\ntheorem t : (2 : Nat) + 2 = 4 := by norm_num"}\n\n' \
+    | lean-repl | tee /tmp/smoke.json \
  && grep -q '"env": 0' /tmp/smoke.json && ! grep -q '"severity": "error"' /tmp/smoke.json && rm /tmp/smoke.json
 
 # Read-only for everyone; checks run as uid 65534 with a tmpfs /work (the docker sandbox mounts it).
 RUN chmod -R a+rX /opt/elan /opt/repl /opt/mathlib4 && mkdir -p /work && chown 65534:65534 /work
 
 # What proofsmith's Lean checker starts inside the container (lean.py: the docker path).
-ENV PROOFSMITH_LEAN_REPL="lake env /opt/repl/.lake/build/bin/repl" \
-    PROOFSMITH_LEAN_PROJECT=/opt/mathlib4
+ENV PROOFSMITH_LEAN_REPL=/usr/local/bin/lean-repl
 USER 65534:65534
 WORKDIR /work
 CMD ["lean", "--version"]

@@ -147,6 +147,23 @@ def docker_finding() -> Finding:
     return Finding("docker", True, f"engine {version} reachable")
 
 
+def _image_finding(name: str, image: str) -> Finding:
+    """A checker image for --sandbox docker: present in the engine, or how to build it."""
+    try:
+        from proofsmith.sandbox.docker import DockerUnavailable, _client
+
+        client = _client()
+    except (ImportError, DockerUnavailable) as exc:
+        return Finding(name, False, f"image {image} configured but no Docker engine answers ({exc})")
+    try:
+        client.images.get(image)
+    except Exception:  # noqa: BLE001 - ImageNotFound or an engine error: either way the image is not usable
+        return Finding(name, False, f"image {image} is not in the engine: `make images` (containers/README.md)")
+    finally:
+        client.close()
+    return Finding(name, True, f"checks run in the docker image {image} (--sandbox docker)")
+
+
 def lean_finding() -> Finding:
     """The Lean REPL the Lean checker would start: configured?, stand-in?, Lean's version, or what to do."""
     from proofsmith.provers import lean
@@ -155,7 +172,7 @@ def lean_finding() -> Finding:
     if tc is None:
         image = os.environ.get("PROOFSMITH_LEAN_IMAGE")
         if image:
-            return Finding("lean", True, f"checks run in the docker image {image} (--sandbox docker)")
+            return _image_finding("lean", image)
         found = shutil.which("lean")
         if found:
             return Finding("lean", False, f"{_version([found, '--version']) or 'lean'} on PATH but no REPL configured: "
@@ -179,7 +196,7 @@ def fstar_finding() -> Finding:
     if tc is None:
         image = os.environ.get("PROOFSMITH_FSTAR_IMAGE")
         if image:
-            return Finding("fstar", True, f"checks run in the docker image {image} (--sandbox docker)")
+            return _image_finding("fstar", image)
         return Finding("fstar", False, f"no F*: `make images` and use --sandbox docker with "
                        f"PROOFSMITH_FSTAR_IMAGE={fstar.DEFAULT_IMAGE} (containers/README.md), or install an F* "
                        "release (with its Z3) and set PROOFSMITH_FSTAR=/path/to/fstar.exe")

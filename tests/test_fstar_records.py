@@ -55,3 +55,12 @@ def test_the_references_check_through_the_standin(bwrap, monkeypatch):
         assert pool.started == 1  # both definitions live in one file: one process, its prefix reloaded
     finally:
         pool.close()
+
+
+def test_records_the_dataset_harness_skips_are_skipped(tmp_path):
+    base = {"file_name": "A.fst", "name": "A.f", "source_type": "val f : nat", "source_definition": "let f = 1"}
+    rows = [base, {**base, "name": "A.g", "interleaved": True}, {**base, "name": "A.t", "source_definition": "type t"},
+            {**base, "name": "A.d", "file_name": "dummy"}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load(tmp_path / "r.jsonl")
+    assert [t.id for t in loaded.tasks] == ["fstar/A.f"] and loaded.skipped == 3

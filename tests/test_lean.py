@@ -429,3 +429,43 @@ def test_pickled_environments_come_back(bwrap):
         assert printed.messages[0].data == "'keep' does not depend on any axioms"
     finally:
         proc.close()
+
+
+def test_memory_is_caught_from_outside_without_cgroups_too():
+    """Only RLIMIT_AS as the hard cap (no cgroup): the outside monitor still reports `memory`, not a crash."""
+    if os.geteuid() != 0:
+        pytest.skip("the process sandbox needs root")
+    from proofsmith.sandbox.process import ProcessSandbox
+
+    box = ProcessSandbox(slots=2, use_cgroups=False, warn=False)
+    with ReplPool(standin_toolchain(), box, memory_mb=200, recycle_mb=150, max_processes=1) as pool:
+        v = run(lean_task(wall_s=10), "by simp -- standin: leak=400", pool)
+        assert v.status == "unknown" and v.reason == "memory", v.diagnostics
+        assert run(lean_task(), "by simp", pool).status == "verified"
+
+
+def test_doctor_says_what_is_there_and_what_to_install(monkeypatch):
+    from proofsmith.doctor import fstar_finding, lean_finding
+
+    for var in ("PROOFSMITH_LEAN_REPL", "PROOFSMITH_LEAN_IMAGE", "PROOFSMITH_FSTAR", "PROOFSMITH_FSTAR_IMAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    lean_line, fstar_line = lean_finding(), fstar_finding()
+    assert not lean_line.ok and "make images" in lean_line.detail and "PROOFSMITH_LEAN_REPL" in lean_line.detail
+    assert not fstar_line.ok and "make images" in fstar_line.detail and "PROOFSMITH_FSTAR" in fstar_line.detail
+    monkeypatch.setenv("PROOFSMITH_LEAN_REPL", "standin")
+    monkeypatch.setenv("PROOFSMITH_FSTAR", "standin")
+    assert "NOT Lean" in lean_finding().detail and not lean_finding().ok
+    assert "NOT F*" in fstar_finding().detail and not fstar_finding().ok
+    monkeypatch.delenv("PROOFSMITH_LEAN_REPL")
+    monkeypatch.setenv("PROOFSMITH_LEAN_IMAGE", "proofsmith/lean:v4.15.0")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    image_line = lean_finding()
+    assert not image_line.ok and "proofsmith/lean:v4.15.0" in image_line.detail
+
+
+def test_by_on_the_line_after_the_statement_is_fine(pool):
+    task = lean_task()
+    v = run(task, "theorem add_zero' (n : Nat) : n + 0 = n :=\nby simp", pool)
+    assert v.status == "verified", v.diagnostics
+    assert run(task, "by\nsimp", pool).reason == "audit"  # a second line in column 0 is not

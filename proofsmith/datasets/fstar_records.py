@@ -13,8 +13,10 @@ the definition, and `options` carry the name, file, opens, vconfig and
 `checked_prefix: true`, so the checker loads the file's checked prefix up to
 the definition (`push-partial-checked-file`) from `dataset_dir` (the
 directory with the dataset's sources and `.checked` files, passed to F* as
-`--include`). A record whose type is unknown (`<UNK>`: no `val`) is skipped,
-since the statement could not be held fixed; `load` says how many.
+`--include`; bwrap mounts it read-only). A record whose type is unknown
+(`<UNK>`: no `val`) is skipped, since the statement could not be held fixed,
+and so are those the dataset's harness skips (interleaved from an interface,
+not a definition, a `type`, a dummy file); `load` says how many.
 tests/data/fstar_records_sample.jsonl is a small hand-written file in this
 format (not dataset data).
 """
@@ -52,6 +54,11 @@ def task_of(record: dict[str, Any], dataset_dir: str | None = None) -> Task | No
         raise RecordError(f"record {record.get('name', '?')!r} lacks {', '.join(missing)}")
     source_type = (record["source_type"] or "").strip()
     if not source_type or source_type == "<UNK>" or not source_type.lstrip().startswith("val"):
+        return None
+    definition = record["source_definition"] or ""
+    # the dataset harness's own exclusions: copied from an interface, not a definition, a type, a dummy
+    if record.get("interleaved") or definition.startswith("<") or "=" not in definition or \
+            record["file_name"] == "dummy":
         return None
     source_type_is_lemma = "Lemma" in source_type
     options: dict[str, Any] = {

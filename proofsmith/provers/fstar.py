@@ -22,10 +22,10 @@ checked prefix up to `name` with `push-partial-checked-file`) or `context`
 text pushed first. A process keeps its prefix pushed between checks of the
 same file (file affinity, the harness's FStarPool idea).
 
-Verified only when: the lexical pre-check passes (no word starting with
-`assume` or `admit`, no `magic`, `unsafe_coerce`, `tadmit`, option pragmas
-or the `set_options` tactic, `expect_failure`, `val`, module-level
-commands, and the candidate defines `name`), F* answers the
+Verified only when: the lexical pre-check passes (fstar_audit.py: no word
+starting with `assume` or `admit`, no `magic`, `unsafe_coerce`, `tadmit`,
+option pragmas or the `set_options` tactic, `expect_failure`, `val`,
+module-level commands, and the candidate defines `name`), F* answers the
 push with `status: success`, no error, and no Warning 335 (`--report_assumes
 warn` reports every `assume`/`admit`). A timeout, crash or answer out of step
 is unknown, never verified; a crash is retried once on a fresh process.
@@ -53,6 +53,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proofsmith import __version__
+from proofsmith.provers.fstar_audit import precheck
 from proofsmith.provers.fstar_ide import (
     FStarProcess,
     FStarToolchain,
@@ -61,7 +62,7 @@ from proofsmith.provers.fstar_ide import (
     standin_toolchain,
     toolchain_from_env,
 )
-from proofsmith.provers.lean_repl import ReplFailure, ReplPool
+from proofsmith.provers.lean_repl import ReplFailure, ReplPool, died_of_memory
 from proofsmith.sandbox import Sandbox, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
 
@@ -87,7 +88,7 @@ INSTALL_HINT = ("F* not found: build the image (`make images`, containers/README
 WARN_ON_USE = 335
 DEFAULT_IMAGE = "proofsmith/fstar:2024.09.05"
 CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_ide.py"))
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_audit.py", "fstar_ide.py"))
 ).hexdigest()[:12]
 START_TIMEOUT_S = 120.0
 
@@ -215,87 +216,6 @@ def scaffolding(opts: FStarOptions) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-#: rejected wherever they appear, dotted components included (and every word starting with admit/assume)
-_ESCAPES = ("magic", "unsafe_coerce", "tadmit", "expect_failure", "expect_lax_failure", "lax", "unsafe_tactic_exec",
-            "launch_process", "set_options", "dump_smt", "__cache_version_number__")
-_COMMANDS = ("val", "module", "open", "include", "friend", "effect", "new_effect", "sub_effect", "layered_effect",
-             "polymonadic_bind", "polymonadic_subcomp", "interface")
-
-
-def _strip(code: str) -> str:
-    """F* code with comments (nested `(* *)`, `//`) and strings blanked, positions kept."""
-    out = list(code)
-    i, n, depth = 0, len(code), 0
-    while i < n:
-        two = code[i:i + 2]
-        if depth:
-            if two in ("(*", "*)"):
-                depth += 1 if two == "(*" else -1
-                out[i] = out[i + 1] = " "
-                i += 2
-                continue
-            if code[i] != "\n":
-                out[i] = " "
-            i += 1
-        elif two == "(*" and code[i:i + 3] != "(*)":
-            depth = 1
-            out[i] = out[i + 1] = " "
-            i += 2
-        elif two == "//":
-            while i < n and code[i] != "\n":
-                out[i] = " "
-                i += 1
-        elif code[i] == '"':
-            i += 1
-            while i < n and code[i] != '"':
-                if code[i] == "\\":
-                    out[i] = " "
-                    i += 1
-                if i < n and code[i] != "\n":
-                    out[i] = " "
-                i += 1
-            i += 1
-        else:
-            i += 1
-    if depth:
-        return "\0unclosed"
-    return "".join(out)
-
-
-def precheck(code: str, short_name: str) -> Diagnostic | None:
-    """The lexical rules of the module docstring; None when the definition may go to F*."""
-    clean = _strip(code)
-    if clean == "\0unclosed":
-        return Diagnostic(message="the definition has a comment that is never closed")
-
-    def at(offset: int) -> tuple[int, int]:
-        return clean.count("\n", 0, offset) + 1, offset - (clean.rfind("\n", 0, offset) + 1)
-
-    m = re.search(r"#\s*[a-z-]+", clean)
-    if m:
-        line, col = at(m.start())
-        return Diagnostic(message=f"'{m.group(0)}' is a pragma: a definition may not change F*'s options",
-                          line=line, column=col)
-    m = re.search(r"--\s*[a-z_]", clean)
-    if m:
-        line, col = at(m.start())
-        return Diagnostic(message="F* command-line options are not allowed in a definition", line=line, column=col)
-    for m in re.finditer(r"(?<![\w'])([A-Za-z_][\w']*)(?![\w'])", clean):
-        word = m.group(1)
-        dotted = m.start() > 0 and clean[m.start() - 1] == "."  # a component: FStar.Tactics.tadmit
-        if word in _ESCAPES or word.startswith(("admit", "assume")):
-            line, col = at(m.start())
-            return Diagnostic(message=f"'{word}' is an escape hatch: the definition must be proved, not assumed",
-                              line=line, column=col)
-        if word in _COMMANDS and not dotted:
-            line, col = at(m.start())
-            return Diagnostic(message=f"'{word}' is a module-level command: give the `let` definition only",
-                              line=line, column=col)
-    if not re.search(rf"(?m)^\s*(\[@@[^\]]*\]\s*)*(\w+\s+)*let(\s+rec)?\s+{re.escape(short_name)}(?![\w'])", clean):
-        return Diagnostic(message=f"the candidate does not define `{short_name}` with `let` (or `let rec`)")
-    return None
-
-
 _lexical = precheck  # `check` has a flag of the same name
 
 
@@ -307,15 +227,17 @@ _POOLS_LOCK = threading.RLock()
 _BOXES: dict[tuple[str, ...], Sandbox] = {}
 
 
-def _box_for(box: Sandbox, toolchain: FStarToolchain) -> Sandbox:
-    if box.kind != "bwrap" or not toolchain.ro_paths:
+def _box_for(box: Sandbox, toolchain: FStarToolchain, include_dirs: tuple[str, ...] = ()) -> Sandbox:
+    """bwrap shows only /usr, /bin, /lib...: F*'s install and the task's include dirs are mounted read-only."""
+    paths = tuple(dict.fromkeys(p for p in (*toolchain.ro_paths, *include_dirs) if os.path.isabs(p)))
+    if box.kind != "bwrap" or not paths:
         return box
     with _POOLS_LOCK:
-        if toolchain.ro_paths not in _BOXES:
+        if paths not in _BOXES:
             from proofsmith.sandbox.bwrap import BwrapSandbox
 
-            _BOXES[toolchain.ro_paths] = BwrapSandbox(4, extra_ro=[p for p in toolchain.ro_paths if os.path.exists(p)])
-        return _BOXES[toolchain.ro_paths]
+            _BOXES[paths] = BwrapSandbox(4, extra_ro=[p for p in paths if os.path.exists(p)])
+        return _BOXES[paths]
 
 
 def _context(task: Task, opts: FStarOptions) -> str:
@@ -330,7 +252,7 @@ def _key(task: Task, opts: FStarOptions) -> str:
 
 def make_pool(toolchain: FStarToolchain, sandbox: Sandbox, *, memory_mb: int = 4096, **kwargs: Any) -> ReplPool:
     """A pool of F* processes with file affinity (`ReplPool` with an F* process factory)."""
-    box = _box_for(sandbox, toolchain)
+    box = sandbox if any(sandbox is b for b in _BOXES.values()) else _box_for(sandbox, toolchain)
 
     def start(key: str) -> FStarProcess:
         file_name, includes, context = json.loads(key)
@@ -472,7 +394,8 @@ def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOption
                     message=f"F*'s output is unreadable: {line[:200]}")])
     prefix, cand = answers.get(f"p-{nonce}"), answers.get(f"c-{nonce}")
     if prefix is None or cand is None:
-        reason = {"wall": "timeout", "cpu": "timeout", "memory": "memory"}.get(result.limit_hit or "", "crash")
+        reason = "memory" if died_of_memory(result) else \
+            {"wall": "timeout", "cpu": "timeout"}.get(result.limit_hit or "", "crash")
         return _Outcome(status="unknown", reason=reason, diagnostics=[Diagnostic(
             message=f"F* stopped before answering (exit {result.exit_code}, signal {result.signal}, limit "
                     f"{result.limit_hit}): {result.stderr.strip()[-300:]}")])
@@ -518,7 +441,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     body_line = head.count("\n") + 1
     if not hasattr(box, "spawn"):
         return verdict(_run_oneshot(box, tc, task, opts, code, body_line))
-    the_pool = pool or default_pool(tc, box)
+    the_pool = pool or default_pool(tc, _box_for(box, tc, tuple(opts.include_dirs)))
     for attempt in (1, 2):
         try:
             return verdict(_run_pooled(the_pool, task, opts, code, body_line))

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from proofsmith.provers.lean_repl import ReplFailure, tree_rss_kb
+from proofsmith.provers.lean_repl import HARD_CAP_FACTOR, ReplFailure, died_of_memory, tree_rss_kb
 from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported
 from proofsmith.schema import Limits
 
@@ -156,7 +156,7 @@ class FStarProcess:
         for directory in include_dirs:
             argv += ["--include", directory]
         script = f'exec "$@" <&{to_r} >&{from_w}'
-        limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=memory_mb, pids=64,
+        limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=int(memory_mb * HARD_CAP_FACTOR), pids=64,
                         output_bytes=1 << 20, file_size_mb=256, open_files=1024)
         try:
             # F* reads FILE's dependencies when it starts: a task's own context is written there
@@ -205,8 +205,8 @@ class FStarProcess:
             chunk = os.read(self._from, 1 << 16)
             if not chunk:
                 result = self._die()
-                if result is not None and result.limit_hit == "memory":
-                    raise ReplFailure("memory", f"F* hit its {self.memory_mb} MB limit and was killed")
+                if died_of_memory(result):
+                    raise ReplFailure("memory", f"F* ran out of memory (limit {self.memory_mb} MB)")
                 tail = (result.stderr.strip()[-300:] if result is not None else "") or "no message"
                 raise ReplFailure("crash", f"F* died (exit {getattr(result, 'exit_code', '?')}, signal "
                                            f"{getattr(result, 'signal', '?')}): {tail}")

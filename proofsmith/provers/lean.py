@@ -80,6 +80,7 @@ from proofsmith.provers.lean_repl import (
     LeanToolchain,
     ReplFailure,
     ReplPool,
+    died_of_memory,
     parse_response,
     standin_toolchain,
     toolchain_from_env,
@@ -415,7 +416,7 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
         if result.limit_hit in ("wall", "cpu"):
             return _Outcome(status="unknown", reason="timeout", diagnostics=[Diagnostic(message="the REPL ran out "
                                                                                                 "of time")])
-        if result.limit_hit == "memory":
+        if died_of_memory(result):
             return _Outcome(status="unknown", reason="memory", diagnostics=[Diagnostic(message="the REPL ran out "
                                                                                                "of memory")])
         return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
@@ -444,7 +445,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     started = time.monotonic()
     tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
     if tc is None and sandbox is not None and sandbox.kind == "docker" and _docker_image_configured():
-        tc = LeanToolchain(repl=("lake", "env", "/opt/repl/.lake/build/bin/repl"), cwd="/opt/mathlib4")
+        tc = LeanToolchain(repl=("/usr/local/bin/lean-repl",))  # the wrapper containers/lean.Dockerfile writes
     box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
     try:
         box = image_box(box)
@@ -476,7 +477,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     lead = len(proof) - len(proof.lstrip("\n"))
     first_line = candidate.text.count("\n", 0, offset + lead) + 1
     if precheck:
-        found = lean_audit.precheck(proof, allow_native_decide=opts.allow_native_decide)
+        # from the proof's first line: `:=` then `by` alone on the next line is fine
+        found = lean_audit.precheck(proof[lead:], allow_native_decide=opts.allow_native_decide)
         if found is not None:
             line = found.line + first_line - 1 if found.line is not None else None
             return verdict(_Outcome(status="refuted", reason="audit",

@@ -24,6 +24,12 @@ the false positives each rule answers):
    `parse_axioms` and `canary_ok` read those answers; anything unexpected is
    a failure, never a pass.
 
+What the canary cannot promise: an elaborator written to lie only about
+some names would pass it. No candidate can define one: every way to do so
+is a command, which the lexical layer rejects, and the candidate's text only
+ever comes after the theorem's own statement, so nothing it declares can
+stand between the statement and Lean.
+
 The statement is the task's by construction: the checker writes
 `<task statement> := <proof>`; a candidate that restates the theorem must
 restate it exactly (`split_candidate`).

@@ -15,7 +15,8 @@ kimina-lean-server#25), so everything is enforced from outside:
 - the process tree's resident memory is polled while a request runs and
   after it: over `memory_mb` it is killed (reason `memory`), over
   `recycle_mb` it is retired after the request; the sandbox's cgroup (or
-  RLIMIT_AS) is the hard backstop;
+  RLIMIT_AS), set 1.5 times higher so the monitor acts first, is the hard
+  backstop, and a process that died saying it ran out of memory is `memory`;
 - a process that dies, answers with something that is not JSON, or answers
   out of step (the REPL numbers environments 0, 1, 2, ... per process, so
   every `env` in an answer is known in advance) is killed: reason `crash`.
@@ -232,6 +233,19 @@ def toolchain_from_env() -> LeanToolchain | None:
 # --------------------------------------------------------------------------- one process
 
 
+#: The sandbox's hard memory cap is this much above the limit the monitor kills at, so a process that grows is
+#: caught by the monitor (reason `memory`) before an allocation fails inside it (which reads as a crash).
+HARD_CAP_FACTOR = 1.5
+_OOM_TEXTS = ("out of memory", "MemoryError", "std::bad_alloc", "Cannot allocate memory", "Out_of_memory")
+
+
+def died_of_memory(result: Any) -> bool:
+    """Whether a dead process's RunResult says it ran out of memory (cgroup, or the tool's own words)."""
+    if result is None:
+        return False
+    return result.limit_hit == "memory" or any(t in result.stderr[-4000:] for t in _OOM_TEXTS)
+
+
 def tree_rss_kb(root: int) -> int:
     """Resident memory of `root` and all its descendants, KiB, read from /proc (0 when gone)."""
     children: dict[int, list[int]] = {}
@@ -282,7 +296,7 @@ class ReplProcess:
         cd = 'cd "$1" || exit 97; ' if toolchain.cwd else ""
         script = f'{cd}shift; exec "$@" <&{to_r} >&{from_w}'
         argv = ["/bin/bash", "-c", script, "bash", toolchain.cwd or ".", *toolchain.repl]
-        limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=memory_mb, pids=256,
+        limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=int(memory_mb * HARD_CAP_FACTOR), pids=256,
                         output_bytes=1 << 20, file_size_mb=256, open_files=4096)
         try:
             self._proc: Running = sandbox.spawn(argv, dict(toolchain.files), limits, pass_fds=(to_r, from_w),
@@ -351,8 +365,8 @@ class ReplProcess:
             chunk = os.read(self._from, 1 << 16)
             if not chunk:
                 result = self._die()
-                if result is not None and result.limit_hit == "memory":
-                    raise ReplFailure("memory", f"the REPL hit its {self.memory_mb} MB limit and was killed")
+                if died_of_memory(result):
+                    raise ReplFailure("memory", f"the REPL ran out of memory (limit {self.memory_mb} MB)")
                 tail = (result.stderr.strip()[-300:] if result is not None else "") or "no message"
                 code = f"signal {result.signal}" if result is not None and result.signal else \
                     f"exit {result.exit_code if result is not None else '?'}"

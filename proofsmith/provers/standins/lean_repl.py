@@ -157,10 +157,12 @@ class Repl:
                 sys.stdout.write("uncaught exception: this is not JSON\n\n")
                 sys.stdout.flush()
             elif name == "leak":
-                block = bytearray(int(float(value or 100) * (1 << 20)))
-                for i in range(0, len(block), 4096):
-                    block[i] = 1
-                LEAKED.append(block)
+                for _ in range(int(float(value or 100)) // 8):  # grows 8 MB at a time, as a leak does
+                    block = bytearray(8 << 20)
+                    for i in range(0, len(block), 4096):
+                        block[i] = 1
+                    LEAKED.append(block)
+                    time.sleep(0.005)
             elif name == "slow":
                 time.sleep(float(value or 1))
 
