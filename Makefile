@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smt images
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smt images redteam
 
 install: system-packages $(STAMP)
 
@@ -48,6 +48,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The exploit corpus (proofsmith/redteam_corpus/) against every installed checker: a table of cases per
+# checker, rejected, accepted (must be 0), unknown, not run. Exit status 1 when anything was accepted.
+redteam: install
+	$(BIN)/proofsmith redteam
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -32,6 +32,8 @@ class UserError(click.ClickException):
 
 
 def _error(message: str) -> None:
+    # one line whatever the message quotes (task ids, keys and paths are the user's text)
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     click.echo(f"error: {message}", err=True)
 
 
@@ -174,6 +176,7 @@ def _totals(verdicts, n_errors: int) -> str:
 
 def _print_table(verdicts, labels: list[str], n_errors: int) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="proofsmith check")
@@ -184,7 +187,8 @@ def _print_table(verdicts, labels: list[str], n_errors: int) -> None:
         style = _STATUS_STYLE[verdict.status]
         tests = f"{verdict.partial.passed}/{verdict.partial.total}" if verdict.partial else "-"
         wall = "cached" if verdict.cached else f"{verdict.wall_s:.2f}"
-        table.add_row(verdict.task_id, label, f"[{style}]{verdict.status}[/]", _reason(verdict), tests, wall)
+        table.add_row(escape(verdict.task_id), escape(label), f"[{style}]{verdict.status}[/]", _reason(verdict), tests,
+                      wall)
     # Piped into a file or CI log there is no terminal width to fit: keep rows readable.
     console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
     if verdicts:
@@ -269,6 +273,16 @@ def _add_prm_group() -> None:
 
 
 _add_prm_group()
+
+
+def _add_redteam_command() -> None:
+    # the exploit corpus runner lives in proofsmith/redteam.py with its corpus
+    from proofsmith.redteam import redteam_command
+
+    cli.add_command(redteam_command)
+
+
+_add_redteam_command()
 
 
 def main(argv: list[str] | None = None) -> None:

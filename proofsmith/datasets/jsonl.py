@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 import zlib
 from collections.abc import Iterator
 from typing import TypeVar
@@ -84,6 +85,12 @@ def _read_models(path: str | os.PathLike[str], model: type[M]) -> tuple[list[tup
         except json.JSONDecodeError as exc:
             errors.append((lineno, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:
+            errors.append((lineno, "not valid JSON here (nested too deeply)"))
+            continue
+        except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+            errors.append((lineno, f"not valid JSON here (a number longer than {sys.get_int_max_str_digits()} digits)"))
+            continue
         if not isinstance(data, dict):
             errors.append((lineno, f"expected a JSON object, got {_JSON_TYPES.get(type(data), 'a value')}"))
             continue
@@ -97,7 +104,8 @@ def _read_models(path: str | os.PathLike[str], model: type[M]) -> tuple[list[tup
 def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(part) for part in err["loc"])
+        # a key is the user's text: show control characters escaped, so the error stays one line
+        field = ".".join(str(part) if str(part).isprintable() else ascii(str(part))[1:-1] for part in err["loc"])
         parts.append(f"{field}: {err['msg']}" if field else err["msg"])
     return "; ".join(parts)
 

@@ -22,9 +22,11 @@ diagnostic beside the tests' outcome.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -135,6 +137,27 @@ class PairResult(NamedTuple):
     report: str
 
 
+_PAIR_GATES: dict[int, threading.BoundedSemaphore] = {}
+_PAIR_GATES_LOCK = threading.Lock()
+
+
+def _pair_gate(sandbox: Sandbox) -> contextlib.AbstractContextManager:
+    """At most half the sandbox's slots may be in judge + candidate pairs at once.
+
+    A pair takes its two slots one after the other; with more pairs than half
+    the slots in flight, every pair can hold one slot and wait for a second
+    that never frees (seen: `check_many(jobs=16)` on 8 slots hung for good).
+    """
+    size = getattr(getattr(sandbox, "slots", None), "size", None)
+    if not isinstance(size, int) or size < 2:
+        return contextlib.nullcontext()
+    with _PAIR_GATES_LOCK:
+        gate = _PAIR_GATES.get(id(sandbox))
+        if gate is None:
+            gate = _PAIR_GATES[id(sandbox)] = threading.BoundedSemaphore(size // 2)
+    return gate
+
+
 def run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
     """Run judge and candidate as two sandboxed processes joined by two pipes."""
     warm = getattr(sandbox, "run_pair", None)
@@ -144,6 +167,11 @@ def run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
     if not hasattr(sandbox, "spawn"):
         raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run a judge beside the candidate; "
                                  "use --sandbox bwrap, warm or process for Python tasks")
+    with _pair_gate(sandbox):
+        return _run_pair(task, program, sandbox)
+
+
+def _run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
     j2c_r, j2c_w = os.pipe()
     c2j_r, c2j_w = os.pipe()
     pipes: tuple[int, ...] = (j2c_r, j2c_w, c2j_r, c2j_w)

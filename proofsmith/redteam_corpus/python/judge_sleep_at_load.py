@@ -1,0 +1,13 @@
+# attack: sleep past the timeout while loading, hoping a timeout reads as a pass
+# checker: python
+# task: py_add
+# expect: unknown
+# reason: timeout
+# rule: a timeout is `unknown`, never verified
+# source: project-numina/lean-lsp-mcp#10
+
+import time
+time.sleep(3600)
+
+def add(a, b):
+    return a - b
