@@ -208,14 +208,14 @@ def write_plots(summaries: list[Summary], plots_dir: Path) -> list[tuple[str, Pa
     height = max(3.0, 0.35 * len(task_keys) + 2.5)
     width = max(6.0, 0.9 * len(configs) + 4.5)
     fig, ax = plt.subplots(figsize=(width, height))
-    cmap = matplotlib.colormaps["RdYlGn"].copy()
-    cmap.set_bad("#dddddd")
+    cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     for r in range(len(task_keys)):
         for c in range(len(configs)):
             if not np.isnan(grid[r, c]):
-                ax.text(c, r, f"{grid[r, c]:.0%}" if 0 < grid[r, c] < 1 else ("yes" if grid[r, c] else "no"),
-                        ha="center", va="center", fontsize=7)
+                value = grid[r, c]
+                ax.text(c, r, f"{value:.0%}" if 0 < value < 1 else ("solved" if value else "unsolved"),
+                        ha="center", va="center", fontsize=7, color="white" if abs(value - 0.5) > 0.3 else "black")
     for r, c in unknown:
         ax.text(c, r, "unknown", ha="center", va="center", fontsize=6, color="#555555")
     ax.set_xticks(range(len(configs)),

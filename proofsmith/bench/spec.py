@@ -136,10 +136,15 @@ class RunSpec(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     settings: Settings = Field(default_factory=Settings)
 
-    @field_validator("budgets", "strategies", "models", "pass_k")
+    @field_validator("strategies", "models")
     @classmethod
     def _distinct(cls, items: list) -> list:
         return list(dict.fromkeys(items))
+
+    @field_validator("budgets", "pass_k")
+    @classmethod
+    def _ascending(cls, items: list[int]) -> list[int]:
+        return sorted(set(items))
 
 
 def resolve(name_or_path: str) -> Path:
