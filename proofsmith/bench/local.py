@@ -34,7 +34,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn: Connection, settings_json: str, run_dir: str, models: list[str]) -> None:
+def _worker_main(conn: Connection, settings_json: str, run_dir: str, models: list[str],
+                 warm: list[Task]) -> None:
     """A pool process: load the models, then answer (job, task) messages with results until told to stop."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what an interrupt means
@@ -43,6 +44,7 @@ def _worker_main(conn: Connection, settings_json: str, run_dir: str, models: lis
         try:
             for model in models:
                 worker.policy(model)
+            worker.warm_up(warm)
         except Exception as exc:  # noqa: BLE001 - the driver stops the run with this one line
             conn.send(("error", f"cannot load model: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"))
             return
@@ -74,7 +76,7 @@ class _Slot:
 
 
 def run_local(pending: list[Job], tasks: dict[str, Task], *, settings: Settings, run_dir: str, workers: int,
-              models: list[str], job_timeout_s: float, on_result: Callable[[Job, JobResult], None],
+              models: list[str], warm: list[Task], job_timeout_s: float, on_result: Callable[[Job, JobResult], None],
               on_crash: Callable[[Job, str], bool]) -> None:
     """Run `pending` on `workers` processes; `on_result` gets each result as it arrives, in the driver.
 
@@ -87,7 +89,7 @@ def run_local(pending: list[Job], tasks: dict[str, Task], *, settings: Settings,
 
     def start() -> _Slot:
         ours, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(theirs, settings.model_dump_json(), run_dir, models),
+        proc = ctx.Process(target=_worker_main, args=(theirs, settings.model_dump_json(), run_dir, models, warm),
                            daemon=True, name="proofsmith-bench-worker")
         proc.start()
         theirs.close()

@@ -59,12 +59,13 @@ def _actor_class():
     class BenchActor:
         """One Ray worker: a proofsmith `Worker` (policies loaded once, its own checker and sandbox slots)."""
 
-        def __init__(self, settings_json: str, run_dir: str, models: list[str]) -> None:
+        def __init__(self, settings_json: str, run_dir: str, models: list[str], warm: list[Task]) -> None:
             from proofsmith.bench.jobs import Worker
 
             self.worker = Worker(Settings.model_validate_json(settings_json), run_dir)
             for model in models:
                 self.worker.policy(model)
+            self.worker.warm_up(warm)
 
         def ready(self) -> int:
             return os.getpid()
@@ -76,7 +77,7 @@ def _actor_class():
 
 
 def run_ray(pending: list[Job], tasks: dict[str, Task], *, settings: Settings, run_dir: str, workers: int,
-            models: list[str], job_timeout_s: float, on_result: Callable[[Job, JobResult], None],
+            models: list[str], warm: list[Task], job_timeout_s: float, on_result: Callable[[Job, JobResult], None],
             on_crash: Callable[[Job, str], bool]) -> None:
     """Run `pending` on `workers` Ray actors (Ray must be connected: see `connect`); same contract as run_local."""
     import ray
@@ -91,7 +92,7 @@ def run_ray(pending: list[Job], tasks: dict[str, Task], *, settings: Settings, r
     run_dir = str(Path(run_dir).resolve())
 
     def start():
-        actor = actor_cls.options(num_cpus=cpus).remote(settings.model_dump_json(), run_dir, models)
+        actor = actor_cls.options(num_cpus=cpus).remote(settings.model_dump_json(), run_dir, models, warm)
         try:
             ray.get(actor.ready.remote())
         except RayActorError as exc:

@@ -20,6 +20,12 @@ from proofsmith.bench.store import Store, iter_rows
 HEADER = ["run", "suite", "configuration", "tasks", "jobs", "solved", "solved rate [95% CI]", "pass@k",
           "eff@k", "unknown", "calls/solve", "tokens/solve", "checker s/solve", "mean wall s"]
 
+#: what the numbers mean, under the table of report.md and report.html
+NOTE = ("Solved rate: fraction of (task, seed) jobs whose candidate the full checker verified (unknown counts as "
+        "not solved), with a 95 % bootstrap interval over tasks (2000 resamples, seed 0). pass@k: unbiased "
+        "estimator over collected samples, else over seeds. Spend per solve: all of the configuration's spend "
+        "divided by its solves.")
+
 
 def load_summaries(run_dirs: list[str | Path]) -> list[Summary]:
     """Summaries of every (suite, configuration) of each run, in run order; StoreError for a bad directory."""
@@ -80,10 +86,7 @@ def write_report(summaries: list[Summary], out_dir: str | Path, run_dirs: list[s
     plots = write_plots(summaries, plots_dir)
     rows = table_rows(summaries)
     sources = ", ".join(f"`{d}`" for d in run_dirs)
-    md = ["# proofsmith bench report\n", f"Runs: {sources}. Solved rate: fraction of (task, seed) jobs whose "
-          "candidate the full checker verified (unknown counts as not solved), with a 95 % bootstrap interval "
-          "over tasks (2000 resamples, seed 0). pass@k: unbiased estimator over collected samples, else over "
-          "seeds. Spend per solve: all the configuration's spend divided by its solves.\n",
+    md = ["# proofsmith bench report\n", f"Runs: {sources}. {NOTE}\n",
           "| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|",
           *("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows), ""]
     for title, path in plots:
@@ -97,7 +100,7 @@ def write_report(summaries: list[Summary], out_dir: str | Path, run_dirs: list[s
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(-n+3){text-align:left}"
         "img{max-width:100%}</style></head><body>\n<h1>proofsmith bench report</h1>\n"
-        f"<p>Runs: {html.escape(', '.join(str(d) for d in run_dirs))}. {html.escape(md[1].split('. ', 1)[1])}</p>\n"
+        f"<p>Runs: {html.escape(', '.join(str(d) for d in run_dirs))}. {html.escape(NOTE)}</p>\n"
         "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in HEADER) + "</tr>\n" + cells + "</table>\n"
         + figures + "</body></html>\n")
     (out / "report.html").write_text(page, encoding="utf-8")

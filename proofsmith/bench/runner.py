@@ -87,8 +87,8 @@ def run(store: Store, spec: RunSpec, *, workers: int = 1, ray: str | None = None
     if not pending:
         return ran, len(jobs)
     options = {"settings": spec.settings, "run_dir": str(store.run_dir), "workers": workers,
-               "models": spec.models, "job_timeout_s": spec.limits.job_timeout_s,
-               "on_result": record, "on_crash": crashed}
+               "models": spec.models, "warm": _one_per_language(pending, tasks),
+               "job_timeout_s": spec.limits.job_timeout_s, "on_result": record, "on_crash": crashed}
     if ray is not None:
         from proofsmith.bench.ray_executor import connect, run_ray
 
@@ -105,3 +105,11 @@ def run(store: Store, spec: RunSpec, *, workers: int = 1, ray: str | None = None
 
         run_local(pending, tasks, **options)
     return ran, len(jobs)
+
+
+def _one_per_language(jobs: list[Job], tasks: dict[str, Task]) -> list[Task]:
+    """A task of each language among `jobs`, for the workers' warm-up."""
+    seen: dict[str, Task] = {}
+    for job in jobs:
+        seen.setdefault(job.language, tasks[job.task_id])
+    return list(seen.values())

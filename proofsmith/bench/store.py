@@ -11,11 +11,11 @@ too, so `bench report` and `bench run --resume` need nothing but the directory.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 from proofsmith import __version__
 from proofsmith.bench.jobs import Job, JobResult
@@ -69,7 +69,8 @@ class Store:
         if not has_meta:
             tables = self.db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
             if tables:
-                raise StoreError(f"{self.path}: not a proofsmith bench store (no meta table); use another run directory")
+                raise StoreError(f"{self.path}: not a proofsmith bench store (no meta table); "
+                                 "use another run directory")
             return
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         found = row[0] if row else "none"
@@ -127,7 +128,8 @@ class Store:
 
     def results(self) -> dict[str, JobResult]:
         """Every result, by job id."""
-        return {r[0]: JobResult.model_validate_json(r[1]) for r in self.db.execute("SELECT job_id, result FROM results")}
+        rows = self.db.execute("SELECT job_id, result FROM results")
+        return {job_id: JobResult.model_validate_json(blob) for job_id, blob in rows}
 
     def count_results(self) -> int:
         """How many jobs have a result."""
@@ -153,7 +155,7 @@ class Store:
         """Close the connection (WAL contents are checkpointed)."""
         self.db.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
