@@ -123,15 +123,18 @@ def test_a_killed_worker_is_retried_then_recorded_unknown(tmp_path):
     store, spec = runner.open_run(tmp_path / "run", spec, resume=False)
     killed: list[int] = []
 
+    traces = tmp_path / "run" / "traces"
+
     def kill_first_worker() -> None:
-        deadline = time.monotonic() + 60
-        while not killed and time.monotonic() < deadline:
+        # a job's trace file appears when its search starts: the worker is then past loading, inside a job
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             pids = _worker_pids()
-            if pids:
-                time.sleep(2.0)  # the model has loaded and the first job is running
+            if pids and traces.is_dir() and any(traces.iterdir()):
                 os.kill(pids[0], signal.SIGKILL)
                 killed.append(pids[0])
-            time.sleep(0.05)
+                return
+            time.sleep(0.02)
 
     killer = threading.Thread(target=kill_first_worker, daemon=True)
     killer.start()

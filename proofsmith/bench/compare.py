@@ -121,11 +121,12 @@ def _compare(la: str, lb: str, common: list[tuple[str, str, int]], a: dict, b: d
 def print_comparisons(comparisons: list[Comparison], name_a: str, name_b: str) -> None:
     """A rich table per comparison: counts, the McNemar p-value, the difference and its interval, differing tasks."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     for c in comparisons:
-        table = Table(title=f"A = {name_a} [{c.config_a}]   vs   B = {name_b} [{c.config_b}]")
+        table = Table(title=escape(f"A = {name_a} [{c.config_a}]   vs   B = {name_b} [{c.config_b}]"))
         table.add_column("metric")
         table.add_column("value", justify="right")
         table.add_row("paired jobs (task, seed)", f"{c.pairs} on {c.tasks} tasks")
@@ -140,7 +141,7 @@ def print_comparisons(comparisons: list[Comparison], name_a: str, name_b: str) -
             for col in ("task", "A", "B"):
                 diff_table.add_column(col, justify="left" if col == "task" else "right")
             for task, (x, y) in c.differing.items():
-                diff_table.add_row(task, f"{x:.2f}", f"{y:.2f}")
+                diff_table.add_row(escape(task), f"{x:.2f}", f"{y:.2f}")
             console.print(diff_table)
         else:
             console.print("no task differs", highlight=False)

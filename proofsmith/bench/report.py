@@ -65,6 +65,7 @@ def table_rows(summaries: list[Summary]) -> list[list[str]]:
 def print_table(summaries: list[Summary], console=None) -> None:
     """The leaderboard as a rich table on stdout."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console(width=None if os.isatty(1) or "COLUMNS" in os.environ else 200)
@@ -74,7 +75,7 @@ def print_table(summaries: list[Summary], console=None) -> None:
     for col in columns:
         table.add_column(col, justify="left" if col in ("run", "suite", "configuration") else "right")
     for row in table_rows(summaries):
-        table.add_row(*(row if multi else row[1:]))
+        table.add_row(*(escape(cell) for cell in (row if multi else row[1:])))
     console.print(table)
 
 
