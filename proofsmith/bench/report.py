@@ -121,6 +121,7 @@ def write_plots(summaries: list[Summary], plots_dir: Path) -> list[tuple[str, Pa
         return []
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     suites = list(dict.fromkeys(s.suite for s in summaries))
     multi_run = len({s.run for s in summaries}) > 1
@@ -174,9 +175,16 @@ def write_plots(summaries: list[Summary], plots_dir: Path) -> list[tuple[str, Pa
             if label not in largest or s.config.budget > largest[label].config.budget:
                 largest[label] = s
         for i, (label, s) in enumerate(largest.items()):
-            ks = [k for k, _ in s.coverage]
-            ax.step(ks, [100 * v for _, v in s.coverage], where="post", linestyle=styles[i % len(styles)][1:],
-                    linewidth=2.5 - 0.3 * (i % 4), label=f"{label} (budget {s.config.budget})")
+            # from 0 calls (nothing solved) to half a step past the budget, so the last level shows
+            ks = [0, *(k for k, _ in s.coverage), s.config.budget + 0.5]
+            ys = [0.0, *(100 * v for _, v in s.coverage), 100 * s.coverage[-1][1]]
+            style = styles[i % len(styles)]
+            ax.step(ks, ys, where="post", linestyle=style[1:], linewidth=2.5 - 0.3 * (i % 4),
+                    label=f"{label} (budget {s.config.budget})")
+            ax.plot(ks[1:-1], ys[1:-1], linestyle="none", marker=style[0], markersize=6 - (i % 3),
+                    color=ax.lines[-1].get_color())
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlim(left=0)
         ax.set_ylim(-5, 105)
         ax.set_xlabel("model calls (samples)")
         ax.set_ylabel("coverage (% of tasks solved)")
