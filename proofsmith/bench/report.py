@@ -156,7 +156,8 @@ def write_plots(summaries: list[Summary], plots_dir: Path) -> list[tuple[str, Pa
         ax.set_title(f"{suite} ({tasks} tasks)")
         ax.grid(True, alpha=0.3)
         if lines:
-            ax.legend(fontsize="small", loc="best")
+            # below the axes: inside, it hides error bars that span the whole range
+            ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     fig.suptitle("Solved vs budget (95% bootstrap intervals over tasks)")
     fig.tight_layout()
     path = plots_dir / "solved_vs_budget.png"
@@ -234,7 +235,15 @@ def write_plots(summaries: list[Summary], plots_dir: Path) -> list[tuple[str, Pa
                   [f"{run}\n{label}" if multi_run else label for run, label in configs], rotation=35, ha="right",
                   fontsize=7)
     ax.set_yticks(range(len(task_keys)), [_short(t) for _, t in task_keys], fontsize=7)
-    fig.colorbar(image, ax=ax, label="fraction of seeds solved", shrink=0.8)
+    # a line between suites, and the suite named at the right of its block
+    for r in range(1, len(task_keys)):
+        if task_keys[r][0] != task_keys[r - 1][0]:
+            ax.axhline(r - 0.5, color="black", linewidth=2)
+    for suite in dict.fromkeys(k[0] for k in task_keys):
+        rows_of = [r for r, k in enumerate(task_keys) if k[0] == suite]
+        ax.text(len(configs) - 0.45, (rows_of[0] + rows_of[-1]) / 2, suite, rotation=270, va="center",
+                ha="left", fontsize=7)
+    fig.colorbar(image, ax=ax, label="fraction of seeds solved", shrink=0.8, pad=0.08)
     ax.set_title("Per-task results (grey: not run or no decision)")
     fig.tight_layout()
     path = plots_dir / "task_matrix.png"
