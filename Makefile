@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-smoke
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smoke
 
 install: system-packages $(STAMP)
 
@@ -75,6 +75,18 @@ CLIENTS ?= 200
 DURATION ?= 60
 bench-serve: install
 	$(BIN)/python benchmarks/serve_load.py --clients $(CLIENTS) --seconds $(DURATION)
+
+# Solved@budget of beam search and particle filtering on PRM_COQ held-out coq-stdlib-mini lemmas (and PRM_HE HumanEval
+# tasks), without and with a PRM trained on LABELS (`proofsmith prm label`), then LOOP lemmas x ROUNDS of expert
+# iteration: a table, benchmarks/results/prm/prm.md. Resumable: rerun to continue after a stop.
+LABELS ?= benchmarks/results/prm/steps.jsonl
+LOOP ?= 0
+PRM_COQ ?= 20
+PRM_HE ?= 0
+ROUNDS ?= 2
+bench-prm: install
+	$(BIN)/python benchmarks/prm.py --labels $(LABELS) --coq $(PRM_COQ) --humaneval $(PRM_HE) --loop-tasks $(LOOP) \
+		--rounds $(ROUNDS) --out benchmarks/results/prm
 
 # A leaderboard run of the shipped cpu-smoke spec (3 Coq + 3 HumanEval tasks, best_of_n and mcts at 4 and 8 model
 # calls, the default model), then its table, report.md, report.html and plots in bench-runs/cpu-smoke.

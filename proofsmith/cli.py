@@ -261,6 +261,16 @@ def _add_serve_command() -> None:
 _add_serve_command()
 
 
+def _add_prm_group() -> None:
+    # like models: torch and the encoder load only when a prm subcommand runs
+    from proofsmith.models.prm.cli import prm
+
+    cli.add_command(prm)
+
+
+_add_prm_group()
+
+
 def _add_bench_group() -> None:
     # like models: the group lives with its package; models, Ray and matplotlib load only when a subcommand runs
     from proofsmith.bench.cli import bench

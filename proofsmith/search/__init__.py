@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from proofsmith.models.base import Policy
 from proofsmith.schema import Task
-from proofsmith.search.base import ProcessRewardModel, SearchResult, Strategy
+from proofsmith.search.base import ProcessRewardModel, SearchResult, Strategy, prm_name
 from proofsmith.search.beam import Beam
 from proofsmith.search.best_of_n import BestOfN
 from proofsmith.search.budget import Budget, Spend
@@ -66,6 +66,12 @@ def search(task: Task, policy: Policy, *, strategy: Strategy | str = "best_of_n"
             if confirmed.status != "verified":
                 result = result.model_copy(update={"solved": False, "stats": {**result.stats, "unconfirmed": 1}})
             result = result.model_copy(update={"verdict": confirmed})
+        if prm is not None and result.verdict is not None:
+            # a verdict found with a PRM's help names the checkpoint, so the run can be reproduced
+            manifest = result.verdict.manifest
+            options = {**manifest.options, "prm": prm_name(prm)}
+            result = result.model_copy(update={"verdict": result.verdict.model_copy(
+                update={"manifest": manifest.model_copy(update={"options": options})})})
         return result
     finally:
         writer.close()

@@ -16,11 +16,23 @@ from proofsmith.search.trace import TraceWriter
 
 
 class ProcessRewardModel(Protocol):
-    """Scores each prefix of a partial proof or program: one float in [0, 1] per step, higher is better."""
+    """Scores each prefix of a partial proof or program: one float in [0, 1] per step, higher is better.
 
-    def score(self, task: Task, steps: Sequence[str]) -> list[float]:
+    `views`, where the search has them, are the checker's view after each step
+    (Coq's goals; None for a step nothing checked). A PRM may ignore them.
+    """
+
+    def score(self, task: Task, steps: Sequence[str], *,
+              views: Sequence[str | None] | None = None) -> list[float]:
         """The score after each of `steps` (same length as `steps`)."""
         ...
+
+
+def prm_name(prm: ProcessRewardModel | None) -> str | None:
+    """How traces and manifests name a PRM: its `name` (a trained checkpoint's id), else its class."""
+    if prm is None:
+        return None
+    return str(getattr(prm, "name", None) or type(prm).__name__)
 
 
 class SearchResult(BaseModel):

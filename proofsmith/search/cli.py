@@ -55,6 +55,9 @@ def _search_options(default_strategy: str) -> Callable[[Callable[..., Any]], Cal
                          help="A registry model (`proofsmith models list`) or a path to a .gguf file."),
             click.option("--seed", type=int, default=0, show_default=True,
                          help="Same seed, model and budget: same search."),
+            click.option("--prm", "prm_dir", type=click.Path(file_okay=False), default=None,
+                         help="A trained PRM checkpoint (`proofsmith prm train`) to rank steps with; "
+                              "default: the checker's feedback and the policy's probabilities."),
             click.option("--traces", "trace_dir", type=click.Path(file_okay=False), default="proofsmith-traces",
                          show_default=True, help="Directory for the search traces (one JSONL file per task)."),
             click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
@@ -162,7 +165,7 @@ def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
 
 def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_seconds: float | None,
          max_tokens: int | None, model: str, seed: int, trace_dir: str, output: str | None, as_json: bool,
-         **_selection: Any) -> int:
+         prm_dir: str | None = None, **_selection: Any) -> int:
     from rich.console import Console
 
     from proofsmith.models import ModelError, load_policy
@@ -178,18 +181,24 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
         return EXIT_OK
     chosen = BestOfN(collect=True) if collect else get_strategy(strategy)
     limits = Budget(model_calls=budget, tokens=max_tokens, wall_s=max_seconds)
+    prm = None
     try:
+        if prm_dir is not None:
+            from proofsmith.models.prm import load_prm
+
+            prm = load_prm(prm_dir)
         policy = load_policy(model)
     except ModelError as exc:
         raise _UserError(str(exc)) from None
+    tag = f".{prm.name}" if prm is not None else ""
     results = []
     with policy, SearchChecker() as checker:
         for task in todo:
-            trace = Path(trace_dir) / f"{_slug(task.id)}.{chosen.name}.s{seed}.jsonl"
+            trace = Path(trace_dir) / f"{_slug(task.id)}.{chosen.name}{tag}.s{seed}.jsonl"
             with _LiveSpend(console, task.id, chosen.name, budget) as live:
                 try:
                     result = search(task, policy, strategy=chosen, budget=limits, checker=checker, seed=seed,
-                                    trace=trace, on_event=live.update)
+                                    trace=trace, on_event=live.update, prm=prm)
                 except ModelError as exc:
                     raise _UserError(str(exc)) from None
             results.append(result)

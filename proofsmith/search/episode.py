@@ -17,7 +17,7 @@ from proofsmith.models.base import Policy, Proposal
 from proofsmith.models.extract import ExtractionError, refuted_verdict
 from proofsmith.models.prompts import Example
 from proofsmith.schema import Candidate, Task, Verdict
-from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.base import ProcessRewardModel, SearchResult, prm_name
 from proofsmith.search.budget import Budget, Meter, Spend
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.trace import NodeStatus, TraceEvent, TraceWriter
@@ -50,7 +50,8 @@ class Episode:
         self.solved_at: Spend | None = None
         self.trace.write(TraceEvent(event="start", node=0, info={
             "task_id": task.id, "strategy": strategy, "seed": seed, "budget": budget.model_dump(),
-            "policy": policy.name, "prm": type(prm).__name__ if prm is not None else None,
+            "policy": policy.name, "prm": prm_name(prm), "language": task.language,
+            "statement": _clip(task.statement),
             "examples": len(self.examples), **(info or {})}))
 
     # ------------------------------------------------------------------ policy
@@ -87,11 +88,12 @@ class Episode:
 
     # ------------------------------------------------------------------ scores and checks
 
-    def score(self, steps: Sequence[str]) -> float | None:
-        """The PRM's score of the last step, or None when the search has no PRM."""
+    def score(self, steps: Sequence[str], view: str | None = None) -> float | None:
+        """The PRM's score of the last step (given the checker's `view` after it), or None without a PRM."""
         if self.prm is None or not steps:
             return None
-        return float(self.prm.score(self.task, list(steps))[-1])
+        views = [None] * (len(steps) - 1) + [view]
+        return float(self.prm.score(self.task, list(steps), views=views)[-1])
 
     def check(self, node: int, candidate: Candidate, *, score: float | None = None,
               model_calls: int | None = None) -> Verdict:
@@ -103,7 +105,8 @@ class Episode:
         self.meter.charge_checker()
         verdict = self.checker.check(self.task, candidate)
         self.checked += 1
-        self.trace.write(TraceEvent(event="check", node=node, verdict=verdict.status, reason=verdict.reason,
+        self.trace.write(TraceEvent(event="check", node=node, verdict=verdict.status, reward=verdict.reward,
+                                    reason=verdict.reason,
                                     error=_clip(verdict.diagnostics[0].message if verdict.diagnostics else None),
                                     spend=self.meter.spend))
         self.offer(candidate, verdict, score, model_calls)

@@ -153,7 +153,7 @@ class TacticSpace:
             n_tokens = point.n_tokens + max(1, len(tactic) // 4)
             draft = Point(steps=steps, hash=state.hash, node=-1, view=state.goals, done=state.solved,
                           logprob=point.logprob + lp, n_tokens=n_tokens, state=state)
-            score = ep.score(steps)
+            score = ep.score(steps, state.goals)
             score = score if score is not None else self.value(draft)
             node = ep.node(point.node, tactic, "solved" if state.solved else "ok", goals=state.goals,
                            state_hash=state.hash, logprob=lp, score=score)

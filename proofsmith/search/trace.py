@@ -47,6 +47,8 @@ class TraceEvent(BaseModel):
     score: float | None = None
     #: check events: the verdict of the candidate the node stands for
     verdict: Literal["verified", "refuted", "unknown"] | None = None
+    #: check events: the verdict's reward (for programs, the fraction of tests passed)
+    reward: float | None = None
     reason: str | None = None
     spend: Spend | None = None
     #: start and end events: the task, strategy, budget, seed, model and result
