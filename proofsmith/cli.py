@@ -285,6 +285,16 @@ def _add_redteam_command() -> None:
 _add_redteam_command()
 
 
+def _add_bench_group() -> None:
+    # like models: the group lives with its package; models, Ray and matplotlib load only when a subcommand runs
+    from proofsmith.bench.cli import bench
+
+    cli.add_command(bench)
+
+
+_add_bench_group()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `proofsmith` script: run the CLI, map errors to one line and an exit status."""
     try:
