@@ -251,6 +251,19 @@ def test_refine_starts_over_after_depth_repairs(checker):
     assert parents == [0, 1, 2, 0, 4, 5, 0]
 
 
+def test_refine_starts_over_when_a_repair_repeats_an_attempt_of_its_chain(checker):
+    answers = ["exact wrong_0.", "exact  wrong_0.", "exact wrong_2.", "exact wrong_3.", "exact wrong_2."]
+    policy = ScriptedPolicy([coq_answer(f"intros n. {a}") for a in answers])
+    trace = TraceWriter(None)
+    result = Refine(depth=3).run(ADD_0_R, policy, checker, None, Budget(model_calls=5), trace=trace)
+    # the first repair resubmits attempt 0 (up to whitespace): the chain is stuck, the third call starts over;
+    # the second chain's second repair goes back to its first attempt, which ends that chain too
+    shown = [[i for i in range(4) if f"wrong_{i} was not found" in p] for p in policy.prompts]
+    assert shown == [[], [0], [], [2], [3]]
+    assert result.stats == {"repairs": 3, "repeated_repairs": 2, "restarts": 2}
+    assert [e.parent for e in node_events(trace.events)] == [0, 1, 0, 3, 4]
+
+
 # --------------------------------------------------------------------------- beam
 
 

@@ -3,7 +3,10 @@
 A chain starts from the plain prompt; while the latest attempt is refuted and
 the chain is shorter than `depth` repairs, the next prompt shows that attempt
 and the checker's message (the Coq error, the failing test and its output).
-After `depth` repairs the chain starts over from the plain prompt. In the
+After `depth` repairs the chain starts over from the plain prompt, and so it
+does as soon as a repair repeats an attempt of its chain: the next prompt would
+be the one that produced the repeat, so the chain is stuck (small models
+resubmit the program they were asked to fix about half the time). In the
 trace, a repair is the child of the attempt it repairs.
 """
 
@@ -40,6 +43,7 @@ class Refine:
                      info={"depth": self.depth, "temperature": self.temperature})
         feedback: Feedback | None = None
         parent, repairs = 0, 0
+        chain: set[str] = set()
         try:
             while not ep.solved:
                 [proposal] = ep.sample(answer_prompt(task, policy, feedback, ep.examples), 1,
@@ -57,11 +61,21 @@ class Refine:
                     verdict = ep.reject(node, exc)
                 if verdict.status == "verified":
                     break
-                if repairs < self.depth and verdict.status == "refuted":
+                repeated = _normalized(attempt) in chain
+                if repeated:
+                    ep.count("repeated_repairs")
+                chain.add(_normalized(attempt))
+                if repairs < self.depth and verdict.status == "refuted" and not repeated:
                     feedback, parent, repairs = feedback_from_verdict(attempt, verdict), node, repairs + 1
                 else:
                     feedback, parent, repairs = None, 0, 0
+                    chain.clear()
                     ep.count("restarts")
         except BudgetExhausted:
             pass
         return ep.result()
+
+
+def _normalized(text: str) -> str:
+    # whitespace-only edits are the same attempt to the checker
+    return " ".join(text.split())
