@@ -3,9 +3,11 @@
 Training data: step labels (`proofsmith prm label`) from searches on tasks
 that are NOT evaluated here (`--labels`); the benchmark trains the encoder PRM
 on them (seed 0) into DIR/prm, or uses `--prm DIR`. Held-out tasks: `--coq N`
-lemmas of coq-stdlib-mini (evenly spaced over the split) and `--humaneval M`
-HumanEval tasks; a task the labels cover is refused, so nothing trained on is
-evaluated.
+lemmas of coq-stdlib-mini (evenly spaced over the split), `--stdlib S` stdlib
+lemmas outside it as short as the ones the labels usually come from (the
+training distribution, where a 0.5B policy solves some at small budgets), and
+`--humaneval M` HumanEval tasks; a task the labels cover is refused, so
+nothing trained on is evaluated.
 
 Each (task, strategy, PRM or not) runs once with `Budget(model_calls=MAX)`
 and counts as solved at budget B when it verified (confirmed by the full
@@ -47,13 +49,24 @@ STRATEGIES = ("beam", "particles")
 ARMS = ("none", "prm")
 
 
-def load_eval_tasks(n_coq: int, n_he: int, exclude: set[str]) -> list:
+def short_stdlib_lemmas(exclude: set[str]) -> list:
+    """Stdlib lemmas outside coq-stdlib-mini with short statements and proofs, not in `exclude`, sorted by id."""
+    from proofsmith.datasets.coq_library import library_tasks, load_split
+
+    mini = {t.id for t in load_split("coq-stdlib-mini")}
+    return sorted((t for t in library_tasks("stdlib") if t.id not in mini and t.id not in exclude
+                   and len(t.reference or "") < 120 and len(t.statement) < 200), key=lambda t: t.id)
+
+
+def load_eval_tasks(n_coq: int, n_he: int, exclude: set[str], n_stdlib: int = 0) -> list:
     """Held-out tasks, alternating languages; SystemExit naming the clash when a task was trained on."""
     tasks = []
     if n_coq:
         from proofsmith.datasets.coq_library import load_split
 
         tasks += evenly_spaced(load_split("coq-stdlib-mini"), n_coq)
+    if n_stdlib:
+        tasks += evenly_spaced(short_stdlib_lemmas(exclude), n_stdlib)
     if n_he:
         from proofsmith.datasets.humaneval import load_tasks
 
@@ -181,16 +194,13 @@ def report(rows: dict, tasks: list, args: argparse.Namespace, out: Path, console
     (out / "prm.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def loop_section(args: argparse.Namespace, covered: set[str], out: Path, console: Console) -> None:
+def loop_section(args: argparse.Namespace, covered: set[str], evaluated: set[str], out: Path,
+                 console: Console) -> None:
     """Expert iteration on `--loop-tasks` training-side lemmas (not evaluated above)."""
-    from proofsmith.datasets.coq_library import library_tasks, load_split
     from proofsmith.models import load_policy
     from proofsmith.models.prm.loop import run_loop
 
-    mini = {t.id for t in load_split("coq-stdlib-mini")}
-    pool = sorted((t for t in library_tasks("stdlib") if t.id not in mini and t.id not in covered
-                   and len(t.reference or "") < 120 and len(t.statement) < 200), key=lambda t: t.id)
-    tasks = evenly_spaced(pool, args.loop_tasks)
+    tasks = evenly_spaced(short_stdlib_lemmas(covered | evaluated), args.loop_tasks)
     policy = load_policy(args.model, n_threads=args.threads)
     lines = []
 
@@ -214,6 +224,8 @@ def main() -> int:
     parser.add_argument("--labels", help="Step labels to train the PRM on (tasks not evaluated here).")
     parser.add_argument("--prm", help="Use this PRM checkpoint instead of training one.")
     parser.add_argument("--coq", type=int, default=20, help="Held-out coq-stdlib-mini lemmas.")
+    parser.add_argument("--stdlib", type=int, default=0,
+                        help="Held-out short stdlib lemmas outside coq-stdlib-mini (the training distribution).")
     parser.add_argument("--humaneval", type=int, default=0, help="Held-out HumanEval tasks.")
     parser.add_argument("--max-budget", type=int, default=32)
     parser.add_argument("--model", default="default")
@@ -229,11 +241,11 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     prm, covered = train_or_load(args, out, console)
-    tasks = load_eval_tasks(args.coq, args.humaneval, covered)
+    tasks = load_eval_tasks(args.coq, args.humaneval, covered, args.stdlib)
     rows = run(args, tasks, prm, out, console)
     report(rows, tasks, args, out, console)
     if args.loop_tasks:
-        loop_section(args, covered, out, console)
+        loop_section(args, covered, {t.id for t in tasks}, out, console)
     return 0
 
 
