@@ -19,8 +19,8 @@ the PRM's score. Same model, seed, budgets and checker in both arms; the PRM
 arm also pays the encoder's time (in the wall column).
 
 The loop section (`--loop-tasks K --rounds R`, off with 0) runs expert
-iteration (`proofsmith prm loop`) on K training-side lemmas and prints
-solved@budget per round.
+iteration (`proofsmith prm loop`) on K training-side lemmas, starting from the
+PRM under test and its labels, and prints solved@budget per round.
 
 Crash safety: every finished search is appended to DIR/results.jsonl; a rerun
 with the same DIR resumes. Output: a table (rows strategy x PRM, columns
@@ -194,10 +194,15 @@ def report(rows: dict, tasks: list, args: argparse.Namespace, out: Path, console
     (out / "prm.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def loop_section(args: argparse.Namespace, covered: set[str], evaluated: set[str], out: Path,
+def loop_section(args: argparse.Namespace, prm, covered: set[str], evaluated: set[str], out: Path,
                  console: Console) -> None:
-    """Expert iteration on `--loop-tasks` training-side lemmas (not evaluated above)."""
+    """Expert iteration on `--loop-tasks` training-side lemmas (not evaluated above).
+
+    It starts from the PRM under test and its labels: each round searches with
+    the current PRM, adds the new labels to all earlier ones and retrains.
+    """
     from proofsmith.models import load_policy
+    from proofsmith.models.prm import read_labels
     from proofsmith.models.prm.loop import run_loop
 
     tasks = evenly_spaced(short_stdlib_lemmas(covered | evaluated), args.loop_tasks)
@@ -213,7 +218,8 @@ def loop_section(args: argparse.Namespace, covered: set[str], evaluated: set[str
 
     with policy:
         run_loop(tasks, policy, out / "loop", rounds=args.rounds, strategy="beam", budget=args.loop_budget,
-                 seed=args.seed, on_round=on_round)
+                 seed=args.seed, prm=prm, extra_labels=read_labels(args.labels) if args.labels else (),
+                 on_round=on_round)
     with (out / "prm.md").open("a", encoding="utf-8") as fh:
         fh.write(f"### expert iteration on {len(tasks)} training-side stdlib lemmas\n\n" +
                  "".join(f"- {line}\n" for line in lines))
@@ -245,7 +251,7 @@ def main() -> int:
     rows = run(args, tasks, prm, out, console)
     report(rows, tasks, args, out, console)
     if args.loop_tasks:
-        loop_section(args, covered, {t.id for t in tasks}, out, console)
+        loop_section(args, prm, covered, {t.id for t in tasks}, out, console)
     return 0
 
 
