@@ -93,7 +93,7 @@ bench-prm: install
 	$(BIN)/python benchmarks/prm.py --labels $(LABELS) --coq $(PRM_COQ) --humaneval $(PRM_HE) --loop-tasks $(LOOP) \
 		--rounds $(ROUNDS) --out benchmarks/results/prm
 
-# Counterexample-guided synthesis: refine (Z3's counterexample fed back) vs best_of_n at the same budget, SMT_TASKS
+# Counterexample-guided synthesis: refine and cegis (Z3 counterexamples fed back) vs best_of_n, same budget, SMT_TASKS
 # bitvec tasks x SMT_BUDGET model calls each, default model. Resumable: rerun to continue after a stop.
 SMT_TASKS ?= 16
 SMT_BUDGET ?= 8

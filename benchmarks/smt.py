@@ -1,14 +1,17 @@
-"""Counterexample-guided synthesis: `refine` (Z3's counterexample fed back) vs `best_of_n`, same budget.
+"""Counterexample-guided synthesis: `refine` and `cegis` (Z3's counterexamples fed back) vs `best_of_n`, same budget.
 
 Tasks: `--tasks N` of the `bitvec` suite, evenly spaced (task floor(i * 56 / N)),
 so the same N always gives the same tasks. Policy: one llama.cpp model
 (`--model`, default Qwen2.5-Coder-0.5B Q4_K_M) loaded once; one SearchChecker.
-Both strategies run with their defaults (best_of_n: 4 samples per request;
-refine: up to 3 repairs per chain) and `Budget(model_calls=--budget)`; each
-candidate is checked by the SMT checker (Z3 in the sandbox, for all inputs),
-and refine's repair prompt shows the checker's message: for a wrong program
-the counterexample (`f(12) returned 12, but the correct result is 8`), for one
-outside the supported subset the construct. A solve counts only after the
+The strategies run with their defaults (best_of_n: 4 samples per request;
+refine: up to 3 repairs per chain, a chain ends early when a repair repeats
+one of its attempts; cegis: one fresh sample per request, the last 4
+counterexamples listed under the task) and `Budget(model_calls=--budget)`;
+each candidate is checked by the SMT checker (Z3 in the sandbox, for all
+inputs). refine's repair prompt shows the wrong answer and the checker's
+message: for a wrong program the counterexample (`f(12) returned 12, but the
+correct result is 8`), for one outside the supported subset the construct;
+cegis shows the messages only. A solve counts only after the
 full checker confirms it (`proofsmith.search.search`).
 
 As in benchmarks/search_scaling.py, a pair runs once at the max budget and
@@ -18,7 +21,7 @@ the anytime curve too. The verdict cache is off.
 
 Crash safety: each finished pair is appended to DIR/results.jsonl at once; a
 rerun with the same DIR skips pairs already there. Pairs run task by task
-(both strategies on one task, then the next).
+(every strategy on one task, then the next).
 
 Run: `make bench-smt [SMT_TASKS=16 SMT_BUDGET=8]` (under the shared lock on
 shared machines: `flock /tmp/proofsmith-heavy.lock make bench-smt`), or
@@ -50,7 +53,9 @@ from search_scaling import (  # a sibling script, found through the path above
     read_rows,
 )
 
-STRATEGIES = ("best_of_n", "refine")
+STRATEGIES = ("best_of_n", "refine", "cegis")
+#: the stat that counts each strategy's use of the checker's feedback
+FEEDBACK = {"refine": "repairs", "cegis": "counterexamples"}
 RESULTS = "results.jsonl"
 
 
@@ -92,7 +97,7 @@ def report(rows: dict, tasks: list, budget: int, console: Console, out: Path) ->
     """Solved count per strategy at each budget on the grid, wall and spend; also as markdown in DIR/smt.md."""
     grid = budget_grid(budget)
     ids = [t.id for t in tasks]
-    header = ["strategy", "pairs", *[f"solved @{b}" for b in grid], "calls/task", "s/task", "repairs"]
+    header = ["strategy", "pairs", *[f"solved @{b}" for b in grid], "calls/task", "s/task", "feedback used"]
     lines = []
     for s in STRATEGIES:
         mine = [rows[(i, s)] for i in ids if (i, s) in rows]
@@ -101,20 +106,21 @@ def report(rows: dict, tasks: list, budget: int, console: Console, out: Path) ->
         cells = [f"{sum(1 for p in points if p <= b)}/{len(mine)}" for b in grid]
         calls = sum(r["spend"]["model_calls"] for r in ok) / len(ok) if ok else 0
         wall = sum(r["wall_s"] for r in ok) / len(ok) if ok else 0
-        repairs = sum(r.get("stats", {}).get("repairs", 0) for r in ok) if s == "refine" else "-"
+        stat = FEEDBACK.get(s)
+        repairs = f"{sum(r.get('stats', {}).get(stat, 0) for r in ok):.0f} {stat}" if stat else "-"
         errors = len(mine) - len(ok)
         lines.append([s, f"{len(mine)}" + (f" ({errors} errors)" if errors else ""), *cells, f"{calls:.1f}",
                       f"{wall:.1f}", str(repairs)])
-    table = Table(title=f"bitvec: refine (counterexample feedback) vs best_of_n, budget {budget} model calls")
+    table = Table(title=f"bitvec: refine and cegis (counterexample feedback) vs best_of_n, budget {budget} model calls")
     for h in header:
         table.add_column(h, justify="left" if h == "strategy" else "right")
     for line in lines:
         table.add_row(*line)
     console.print(table)
     both = [i for i in ids if all((i, s) in rows for s in STRATEGIES)]
-    only = {s: sorted(i for i in both if rows[(i, s)]["solved"] and not rows[(i, o)]["solved"])
-            for s, o in (("refine", "best_of_n"), ("best_of_n", "refine"))}
-    for s, solved in only.items():
+    for s in STRATEGIES:
+        solved = sorted(i for i in both if rows[(i, s)]["solved"] and
+                        not any(rows[(i, o)]["solved"] for o in STRATEGIES if o != s))
         console.print(f"solved by {s} only: {', '.join(x.split('/')[-1] for x in solved) or 'none'}", highlight=False)
     md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(line) + " |" for line in lines]

@@ -196,6 +196,30 @@ def test_the_repair_prompt_shows_the_counterexample():
     assert "the correct result is" in messages[-1].content
 
 
+def test_cegis_lists_the_counterexample_under_the_task_without_the_wrong_answer():
+    """The model is the ScriptedPolicy test double; Z3, the sandbox and the confirming run are real."""
+    from search_doubles import ScriptedPolicy
+
+    from proofsmith.search import CEGIS, Budget, SearchChecker
+
+    task = TASKS["turn_off_rightmost_one"]
+    wrong = "def turn_off_rightmost_one(x):\n    return x & (x + 1)\n"
+    right = "def turn_off_rightmost_one(x):\n    return x & (x - 1)\n"
+
+    def script(prompt: str) -> list[str]:
+        return [f"```python\n{right if 'counterexample: turn_off_rightmost_one(' in prompt else wrong}```"]
+
+    policy = ScriptedPolicy(script)
+    with SearchChecker() as checker:
+        result = CEGIS().run(task, policy, checker, None, Budget(model_calls=4))
+    assert result.solved and result.spend.model_calls == 2
+    first, second = policy.prompts
+    assert "Earlier answers were wrong" not in first
+    assert "Earlier answers were wrong:\n- counterexample: turn_off_rightmost_one(" in second
+    assert "x & (x + 1)" not in second  # samples stay independent: the wrong answer is not shown
+    assert result.stats == {"counterexamples": 1}
+
+
 def test_a_run_that_disagrees_with_z3_makes_the_verdict_unknown_not_refuted():
     cex = smt.Counterexample(entry_point="f", names=["x"], sorts=["u8"], args=[3], result_sort="u8", actual=7,
                              failure=None, expected=2, spec=None)

@@ -124,8 +124,12 @@ def build_messages(
     examples: Sequence[Example] = (),
     feedback: Feedback | None = None,
     system: str = "",
+    counterexamples: Sequence[str] = (),
 ) -> list[Message]:
     """The chat for one task: instructions, solved examples as earlier turns, the task, and any repair feedback.
+
+    `counterexamples` are checker messages about earlier wrong answers, listed
+    under the task (the `cegis` strategy) without the answers themselves.
 
     For step-level prompts (`step=True`), `goals` is the prover's current goal
     display and `steps` the tactics applied so far.
@@ -149,7 +153,11 @@ def build_messages(
         messages.append(Message(role="user", content=_task_text(kind, example.statement, "")))
         messages.append(Message(role="assistant",
                                 content=f"```{fence}\n{_worked(task, example, with_statement=False)}\n```"))
-    messages.append(Message(role="user", content=_task_text(kind, task.statement, task.context)))
+    text = _task_text(kind, task.statement, task.context)
+    if counterexamples:
+        listed = "\n".join(f"- {fact}" for fact in counterexamples)
+        text += f"\n\nEarlier answers were wrong:\n{listed}\nYours must get these cases right."
+    messages.append(Message(role="user", content=text))
     if feedback is not None:
         messages.append(Message(role="assistant", content=f"```{fence}\n{feedback.attempt.strip()}\n```"))
         messages.append(Message(role="user", content=(

@@ -1,6 +1,6 @@
 """Search: strategies that turn a policy and a checker into verified proofs and programs.
 
-`STRATEGIES` names them (best_of_n, refine, beam, mcts, particles); `search`
+`STRATEGIES` names them (best_of_n, refine, cegis, beam, mcts, particles); `search`
 runs one on one task and confirms a found candidate with the full checker
 from scratch before reporting it.
 """
@@ -17,6 +17,7 @@ from proofsmith.search.beam import Beam
 from proofsmith.search.best_of_n import BestOfN
 from proofsmith.search.budget import Budget, Spend
 from proofsmith.search.checker import SearchChecker
+from proofsmith.search.cegis import CEGIS
 from proofsmith.search.examples import examples_for
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.particles import Particles
@@ -27,6 +28,7 @@ from proofsmith.search.trace import TraceEvent, TraceWriter
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
     "best_of_n": BestOfN,
     "refine": Refine,
+    "cegis": CEGIS,
     "beam": Beam,
     "mcts": MCTS,
     "particles": Particles,
@@ -88,6 +90,7 @@ __all__ = [
     "Particles",
     "ProcessRewardModel",
     "Refine",
+    "CEGIS",
     "SearchChecker",
     "SearchResult",
     "Spend",

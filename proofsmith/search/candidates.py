@@ -14,10 +14,11 @@ ANSWER_TOKENS = {"python": 512, "coq": 256, "lean": 512, "fstar": 512, "smt": 51
 
 
 def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None,
-                  examples: Sequence[Example] = ()) -> str:
-    """The prompt asking for a whole proof or program (with the checker's complaint about `feedback`)."""
-    return render(build_messages(task, feedback=feedback, examples=examples), policy.chat_template,
-                  system_prompt=policy.system_prompt)
+                  examples: Sequence[Example] = (), counterexamples: Sequence[str] = ()) -> str:
+    """The prompt asking for a whole proof or program (with the checker's complaint about `feedback`, and the
+    `counterexamples` earlier wrong answers failed on)."""
+    return render(build_messages(task, feedback=feedback, examples=examples, counterexamples=counterexamples),
+                  policy.chat_template, system_prompt=policy.system_prompt)
 
 
 def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str, examples: Sequence[Example] = ()) -> str:
