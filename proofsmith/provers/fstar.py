@@ -63,7 +63,7 @@ from proofsmith.provers.fstar_ide import (
     toolchain_from_env,
 )
 from proofsmith.provers.lean_repl import ReplFailure, ReplPool, died_of_memory
-from proofsmith.sandbox import Sandbox, get_sandbox
+from proofsmith.sandbox import Sandbox, get_sandbox, sandbox_for_image
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
 
 __all__ = [
@@ -273,25 +273,9 @@ def default_pool(toolchain: FStarToolchain, sandbox: Sandbox) -> ReplPool:
         return _POOLS[key]
 
 
-_IMAGE_BOXES: dict[str, Sandbox] = {}
-
-
 def image_box(box: Sandbox) -> Sandbox:
-    """The sandbox this checker runs in: for `--sandbox docker` one on this checker's image (PROOFSMITH_FSTAR_IMAGE,
-    else DEFAULT_IMAGE); bwrap for `--sandbox warm`."""
-    if box.kind == "bwrap-warm":
-        return get_sandbox("bwrap")  # the warm pool holds Python zygotes; this checker keeps its own warm processes
-    if box.kind != "docker":
-        return box
-    image = os.environ.get("PROOFSMITH_FSTAR_IMAGE") or DEFAULT_IMAGE
-    if getattr(box, "image", None) == image:
-        return box
-    with _POOLS_LOCK:
-        if image not in _IMAGE_BOXES:
-            from proofsmith.sandbox.docker import DockerSandbox
-
-            _IMAGE_BOXES[image] = DockerSandbox(image=image)
-        return _IMAGE_BOXES[image]
+    """The sandbox this checker runs in (`sandbox_for_image` on PROOFSMITH_FSTAR_IMAGE, else DEFAULT_IMAGE)."""
+    return sandbox_for_image(box, os.environ.get("PROOFSMITH_FSTAR_IMAGE") or DEFAULT_IMAGE)
 
 
 # --------------------------------------------------------------------------- the check

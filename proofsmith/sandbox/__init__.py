@@ -23,7 +23,8 @@ from proofsmith.sandbox.supervise import RunResult, Running
 
 SandboxKind = Literal["auto", "bwrap", "warm", "process", "docker"]
 
-__all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "SandboxUnsupported", "SpawningSandbox", "get_sandbox"]
+__all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "SandboxUnsupported", "SpawningSandbox", "get_sandbox",
+           "sandbox_for_image"]
 
 
 class SandboxUnsupported(RuntimeError):
@@ -61,6 +62,29 @@ def get_sandbox(kind: SandboxKind = "auto", slots: int = 8) -> Sandbox:
         if box is None:
             box = _CACHE[kind] = _create(kind, slots)
         return box
+
+
+_IMAGE_BOXES: dict[str, Sandbox] = {}
+
+
+def sandbox_for_image(box: Sandbox, image: str) -> Sandbox:
+    """Where a checker with its own toolchain image and its own warm processes (Lean, F*) runs, given `box`.
+
+    `--sandbox docker`: a Docker sandbox on `image` (one per image, reused);
+    `--sandbox warm`: bwrap, since the warm pool's zygotes are Python
+    processes and these checkers keep their own warm processes; any other
+    sandbox as it is.
+    """
+    if box.kind == "bwrap-warm":
+        return get_sandbox("bwrap")
+    if box.kind != "docker" or getattr(box, "image", None) == image:
+        return box
+    with _LOCK:
+        if image not in _IMAGE_BOXES:
+            from proofsmith.sandbox.docker import DockerSandbox
+
+            _IMAGE_BOXES[image] = DockerSandbox(image=image)
+        return _IMAGE_BOXES[image]
 
 
 def _create(kind: str, slots: int) -> Sandbox:
