@@ -115,26 +115,37 @@ class EncoderPRM:
     def score_rows(self, statements: Sequence[str], paths: Sequence[Sequence[str]],
                    views: Sequence[str | None]) -> list[float]:
         """One probability per (statement, steps, view) row."""
-        torch = self._torch
-        if not paths:
-            return []
-        with torch.inference_mode():
-            logits = self.head(self.featurize(statements, paths, views)).squeeze(-1)
-        return torch.sigmoid(logits).tolist()
+        return head_scores(self, statements, paths, views)
 
     def score(self, task: Task, steps: Sequence[str], *,
               views: Sequence[str | None] | None = None) -> list[float]:
         """The probability that each prefix of `steps` leads to a verified answer."""
-        steps = list(steps)
-        views = list(views) if views is not None else [None] * len(steps)
-        if len(views) != len(steps):
-            raise ValueError(f"{len(views)} views for {len(steps)} steps")
-        paths = [steps[:i + 1] for i in range(len(steps))]
-        return self.score_rows([task.statement] * len(steps), paths, views)
+        return prefix_scores(self, task, steps, views)
 
     def save(self, directory: str | os.PathLike[str]) -> str:
         """Write `head.safetensors` and `config.json` into `directory`; the checkpoint's name."""
         return save_head(self, directory)
+
+
+def head_scores(prm: Any, statements: Sequence[str], paths: Sequence[Sequence[str]],
+                views: Sequence[str | None]) -> list[float]:
+    """A PRM's probabilities for rows of (statement, steps, view): its head over its `featurize` (either backend)."""
+    torch = prm._torch
+    if not paths:
+        return []
+    with torch.inference_mode():
+        logits = prm.head(prm.featurize(statements, paths, views)).squeeze(-1)
+    return torch.sigmoid(logits).tolist()
+
+
+def prefix_scores(prm: Any, task: Task, steps: Sequence[str], views: Sequence[str | None] | None) -> list[float]:
+    """A PRM's probability for each prefix of `steps`, the `score` of the search contract (either backend)."""
+    steps = list(steps)
+    views = list(views) if views is not None else [None] * len(steps)
+    if len(views) != len(steps):
+        raise ValueError(f"{len(views)} views for {len(steps)} steps")
+    paths = [steps[:i + 1] for i in range(len(steps))]
+    return prm.score_rows([task.statement] * len(steps), paths, views)
 
 
 def save_head(prm: Any, directory: str | os.PathLike[str]) -> str:

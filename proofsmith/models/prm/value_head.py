@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from proofsmith.models.prm.encoder import load_head, save_head, state_text
+from proofsmith.models.prm.encoder import head_scores, load_head, prefix_scores, save_head, state_text
 from proofsmith.schema import Task
 
 
@@ -66,20 +66,12 @@ class CausalValuePRM:
     def score_rows(self, statements: Sequence[str], paths: Sequence[Sequence[str]],
                    views: Sequence[str | None]) -> list[float]:
         """One probability per (statement, steps, view) row."""
-        torch = self._torch
-        if not paths:
-            return []
-        with torch.inference_mode():
-            logits = self.head(self.featurize(statements, paths, views)).squeeze(-1)
-        return torch.sigmoid(logits).tolist()
+        return head_scores(self, statements, paths, views)
 
     def score(self, task: Task, steps: Sequence[str], *,
               views: Sequence[str | None] | None = None) -> list[float]:
         """The probability that each prefix of `steps` leads to a verified answer."""
-        steps = list(steps)
-        views = list(views) if views is not None else [None] * len(steps)
-        paths = [steps[:i + 1] for i in range(len(steps))]
-        return self.score_rows([task.statement] * len(steps), paths, views)
+        return prefix_scores(self, task, steps, views)
 
     def save(self, directory: str | os.PathLike[str]) -> str:
         """Write the head and config (not the base model) into `directory`; the checkpoint's name."""
