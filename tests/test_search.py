@@ -1,4 +1,4 @@
-"""The search strategies on real checkers: budget accounting, best-of-N, refine, beam, MCTS, particles, traces.
+"""The search strategies on real checkers: budget accounting, best-of-N, refine, cegis, beam, MCTS, particles, traces.
 
 Checks run for real: Coq proofs and tactics in warm coqtop sessions in the
 bwrap sandbox (the found proof confirmed by `coqc`), Python programs in the
@@ -558,7 +558,7 @@ def test_search_by_name_and_unknown_names(checker):
     result = search(ADD_0_R, policy, strategy="best_of_n", budget=Budget(model_calls=2), checker=checker)
     assert result.strategy == "best_of_n" and result.solved and result.checked == 2
     assert result.verdict is not None and "mode" not in result.verdict.manifest.options
-    with pytest.raises(ValueError, match="unknown strategy 'greedy'.*best_of_n, refine, beam, mcts, particles"):
+    with pytest.raises(ValueError, match="unknown strategy 'greedy'.*best_of_n, refine, cegis, beam, mcts, particles"):
         get_strategy("greedy")
 
 
