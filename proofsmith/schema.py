@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Language = Literal["python", "coq", "lean", "fstar", "smt"]
 TaskKind = Literal["proof", "program"]
@@ -98,6 +98,19 @@ class Task(_Model):
         """A stable hash of everything that affects a verdict (not `source`)."""
         payload = self.model_dump(mode="json", exclude={"source"})
         return _sha256_json(payload)
+
+
+_Options = TypeVar("_Options", bound=BaseModel)
+
+
+def task_options(task: Task, model: type[_Options]) -> _Options:
+    """`task.options` validated as a checker's options `model`; ValueError with one line naming the field."""
+    try:
+        return model.model_validate(task.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"task {task.id}: options.{where}: {first['msg']}") from None
 
 
 class Candidate(_Model):

@@ -40,13 +40,13 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith import __version__
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import head_words, split_sentences
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
 #: The compiler; `PROOFSMITH_COQC` overrides it (tests use it to simulate a missing Coq).
 COQC = os.environ.get("PROOFSMITH_COQC", "/usr/bin/coqc")
@@ -83,12 +83,7 @@ class CoqOptions(BaseModel):
 
 def options_of(task: Task) -> CoqOptions:
     """The task's Coq options, validated (raises ValueError with a one-line message)."""
-    try:
-        opts = CoqOptions.model_validate(task.options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"task {task.id}: options.{where}: {first['msg']}") from None
+    opts = task_options(task, CoqOptions)
     bad = [f for f in opts.flags if f not in ALLOWED_FLAGS]
     if bad:
         raise ValueError(f"task {task.id}: coqc flag {bad[0]!r} is not allowed (use one of {sorted(ALLOWED_FLAGS)})")

@@ -64,7 +64,7 @@ from proofsmith.provers.fstar_ide import (
 )
 from proofsmith.provers.lean_repl import ReplFailure, ReplPool, died_of_memory
 from proofsmith.sandbox import Sandbox, get_sandbox, sandbox_for_image
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
 __all__ = [
     "INSTALL_HINT",
@@ -127,11 +127,7 @@ class FStarOptions(BaseModel):
 
 def options_of(task: Task) -> FStarOptions:
     """The task's F* options (ValueError with one line when wrong)."""
-    try:
-        opts = FStarOptions.model_validate(task.options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ValueError(f"task {task.id}: options.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    opts = task_options(task, FStarOptions)
     if not re.fullmatch(r"[A-Za-z_][\w'.]*", opts.name):
         raise ValueError(f"task {task.id}: options.name {opts.name!r} is not an F* name")
     if not re.match(r"\s*(\[@@[^\]]*\]\s*)*(val|assume\s+val)\b", task.statement) or \

@@ -69,7 +69,7 @@ import threading
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith import __version__
 from proofsmith.provers import lean_audit
@@ -86,7 +86,7 @@ from proofsmith.provers.lean_repl import (
     toolchain_from_env,
 )
 from proofsmith.sandbox import Sandbox, get_sandbox, sandbox_for_image
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
 __all__ = ["INSTALL_HINT", "LeanOptions", "LeanToolchain", "check", "default_pool", "manifest", "options_of",
            "standin_toolchain", "toolchain_from_env", "validate"]
@@ -118,11 +118,7 @@ class LeanOptions(BaseModel):
 
 def options_of(task: Task) -> LeanOptions:
     """The task's Lean options with the theorem name filled in (ValueError with one line when wrong)."""
-    try:
-        opts = LeanOptions.model_validate(task.options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ValueError(f"task {task.id}: options.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    opts = task_options(task, LeanOptions)
     name = opts.name or lean_audit.theorem_name(task.statement)
     if not name:
         raise ValueError(f"task {task.id}: the statement must start with `theorem NAME` (or give options.name)")

@@ -63,7 +63,7 @@ from proofsmith import __version__
 from proofsmith.provers import smt_sexpr
 from proofsmith.provers.smt_python import Param, Unsupported, Val, as_int, extend, translate
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
 #: Where the Z3 binary appears inside the bwrap sandbox.
 SANDBOX_Z3 = "/opt/proofsmith/z3"
@@ -121,12 +121,7 @@ class SmtOptions(BaseModel):
 
 def options_of(task: Task) -> SmtOptions:
     """The task's SMT options, validated; ValueError with a one-line message."""
-    try:
-        opts = SmtOptions.model_validate(task.options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"task {task.id}: options.{where}: {first['msg']}") from None
+    opts = task_options(task, SmtOptions)
     for name, sort in [*opts.params, ("result", opts.result)]:
         match = _SORT.match(sort)
         if match is None or (match.group(2) and not 1 <= int(match.group(2)) <= 256):
