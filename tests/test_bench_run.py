@@ -100,6 +100,66 @@ def test_kill_9_mid_run_then_resume_gives_one_result_per_job(tmp_path):
     assert "solved" in outcomes
 
 
+def _session_pids(sid: int) -> list[int]:
+    """Pids of the live (not zombie) processes in session `sid`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(name))
+    return found
+
+
+def test_ctrl_c_stops_at_once_keeps_results_and_says_how_to_resume(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while a worker is inside a job."""
+    spec_file = tmp_path / "spec.yaml"
+    tasks = ["HumanEval/0", "HumanEval/2", "HumanEval/7", "HumanEval/23", "HumanEval/28", "HumanEval/29"]
+    spec_file.write_text(_spec_text(tasks))
+    run_dir = tmp_path / "run"
+    db = run_dir / "bench.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "proofsmith", "bench", "run", str(spec_file), "--out", str(run_dir),
+                             "--jobs", "1", "--no-report"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while _count(db) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None and _count(db) >= 1, "no result within 240 s, or the run ended early"
+        os.killpg(proc.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+        took = time.monotonic() - interrupted
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    kept = _count(db)
+    assert kept < len(tasks), "the run finished before the interrupt: nothing was tested"
+    assert proc.returncode == 130, stderr[-2000:]
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: interrupted: ") and f"--resume --out {run_dir}" in last, last
+    assert f"{kept} of {len(tasks)} jobs are stored" in last, last
+    # a busy worker is terminated, not waited for (a job may run for minutes); none is left behind
+    assert took < 12, f"the run took {took:.1f} s to stop after Ctrl-C"
+    deadline = time.monotonic() + 5
+    while _session_pids(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = {pid: _cmdline(pid) for pid in _session_pids(proc.pid)}
+    assert left == {}, f"left running after the run stopped: {left}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return "?"
+
+
 def _worker_pids() -> list[int]:
     """Pids of this process's children that are spawned multiprocessing workers."""
     found = []

@@ -19,6 +19,12 @@ class _UserError(click.ClickException):
     exit_code = 2
 
 
+class _Interrupted(click.ClickException):
+    """Ctrl-C during a run: one line saying what was kept and how to resume, exit status 130."""
+
+    exit_code = 130
+
+
 @click.group("bench")
 def bench() -> None:
     """Leaderboard runs: score (model, strategy, budget) configurations over suites, compare them, report."""
@@ -71,7 +77,10 @@ def run_command(spec: str | None, out: str | None, resume: bool, jobs: int, ray_
         raise _UserError(str(exc)) from None
     started = time.monotonic()
 
+    progress = {"finished": 0, "total": 0}
+
     def line(job, result, finished: int, total: int) -> None:
+        progress.update(finished=finished, total=total)
         what = {"solved": f"solved at {result.solved_at_calls} calls", "unsolved": "unsolved",
                 "unknown": f"unknown ({result.reason})"}[result.outcome]
         click.echo(f"[{finished}/{total}] {job.task_id} {job.config.label} seed {job.seed}: {what} "
@@ -80,6 +89,11 @@ def run_command(spec: str | None, out: str | None, resume: bool, jobs: int, ray_
     try:
         with store:
             ran, total = runner.run(store, parsed, workers=jobs, ray=ray_address, on_result=line, expanded=expanded)
+    except KeyboardInterrupt:
+        # every finished job is already in the store; the jobs cut short run again on resume
+        kept = f"{progress['finished']} of {progress['total']} jobs are" if progress["total"] else "the finished jobs are"
+        raise _Interrupted(f"interrupted: {kept} stored in {run_dir}; continue with "
+                           f"`proofsmith bench run --resume --out {run_dir}`") from None
     except SpecError as exc:
         raise _UserError(str(exc)) from None
     except RuntimeError as exc:  # a worker that cannot load its model, Ray missing or unreachable

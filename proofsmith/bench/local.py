@@ -39,6 +39,7 @@ def _worker_main(conn: Connection, settings_json: str, run_dir: str, models: lis
     """A pool process: load the models, then answer (job, task) messages with results until told to stop."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what an interrupt means
+    signal.signal(signal.SIGTERM, _exit_on_term)  # so that `finally` closes the worker's checkers
     worker = Worker(Settings.model_validate_json(settings_json), run_dir)
     try:
         try:
@@ -60,6 +61,10 @@ def _worker_main(conn: Connection, settings_json: str, run_dir: str, models: lis
             conn.send(("result", worker.run(job, task).model_dump_json()))
     finally:
         worker.close()
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 class WorkerStartError(RuntimeError):
@@ -138,12 +143,18 @@ def run_local(pending: list[Job], tasks: dict[str, Task], *, settings: Settings,
                 if queue:
                     slots.append(start())
     finally:
+        # An idle worker is told to stop. A busy one is only left after an
+        # interrupt or an error: its job has no result to keep, so it is
+        # terminated now rather than waited for (a job can run for minutes).
         for slot in slots:
-            try:
-                slot.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + 15
+            if slot.ready and slot.job is None:
+                try:
+                    slot.conn.send(None)
+                except (OSError, ValueError):
+                    pass
+            else:
+                slot.proc.terminate()
+        deadline = time.monotonic() + 10
         for slot in slots:
             slot.proc.join(max(0.1, deadline - time.monotonic()))
             if slot.proc.is_alive():
