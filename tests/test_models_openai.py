@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from proofsmith.models.base import ModelError
+from proofsmith.models.base import ModelError, PromptTooLong
 from proofsmith.models.openai_backend import OpenAIPolicy
 
 
@@ -143,6 +143,27 @@ def test_client_errors_are_not_retried(endpoint):
     assert len(server.requests) == 1
 
 
+# The words each server uses when a prompt does not fit (vLLM, SGLang, TGI, OpenAI), as they send them.
+OVERFLOWS = [
+    (400, {"object": "error", "message": "This model's maximum context length is 4096 tokens. However, you requested "
+                                         "5000 tokens (4900 in the messages, 100 in the completion).",
+           "type": "BadRequestError", "code": 400}),
+    (400, {"error": {"message": "The input (5000 tokens) is longer than the model's context length (4096 tokens).",
+                     "type": "BadRequestError"}}),
+    (422, {"error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4900 "
+                    "`inputs` tokens and 200 `max_new_tokens`", "error_type": "validation"}),
+    (400, {"error": {"message": "Please reduce the length of the messages.", "code": "context_length_exceeded"}}),
+]
+
+
+@pytest.mark.parametrize("status,payload", OVERFLOWS)
+def test_a_prompt_past_the_context_is_prompt_too_long_and_not_retried(endpoint, status, payload):
+    server = endpoint(lambda _n, _body: (status, payload, 0))
+    with pytest.raises(PromptTooLong, match=f"does not fit the model's context \\(HTTP {status}"):
+        OpenAIPolicy(server.url, "m", retries=3, backoff_s=0.01).propose("x")
+    assert len(server.requests) == 1
+
+
 def test_unreachable_endpoint_is_one_line():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -202,5 +223,8 @@ def test_against_llamacpps_own_openai_server():
         assert [p.text for p in over_http] == [p.text for p in in_process]
         assert over_http[0].logprobs == pytest.approx(in_process[0].logprobs, abs=1e-3)
         assert remote.usage.completion_tokens == 16 and remote.usage.prompt_tokens > 0
+        # the real server's "exceeds the available context size" answer
+        with pytest.raises(PromptTooLong, match="does not fit the model's context"):
+            remote.propose("word " * 3000, max_tokens=4)
     finally:
         local.close()

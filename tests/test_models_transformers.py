@@ -107,3 +107,15 @@ def test_bad_inputs_are_one_line(tmp_path, tiny_model):
         TransformersPolicy(tmp_path, device="cpu")
     with pytest.raises(ModelError, match="needs a CUDA GPU"):
         TransformersPolicy(tiny_model, quantize="bnb-4bit", device="cpu")
+
+
+def test_prompt_past_the_context_is_prompt_too_long_and_generation_stops_at_the_context(tiny_model):
+    """max_position_embeddings is 128: a longer prompt is refused; a near-full one only fills what is left."""
+    from proofsmith.models.base import PromptTooLong
+
+    policy = TransformersPolicy(tiny_model, quantize="none", device="cpu", n_threads=1)
+    assert policy.n_ctx == 128
+    with pytest.raises(PromptTooLong, match=r"prompt \(200 tokens\) exceeds the model's context length \(128"):
+        policy.propose("x " * 200, max_tokens=4)
+    [near] = policy.propose("x " * 124, max_tokens=50, temperature=0.0)
+    assert near.n_tokens <= 4

@@ -7,6 +7,7 @@ arguments and keeps the call and token counters the search budget reads.
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -23,6 +24,18 @@ class ModelError(RuntimeError):
 
 class PromptTooLong(ModelError):
     """One prompt does not fit the model's context; the search drops that node instead of stopping."""
+
+
+# How servers word "the prompt does not fit": llama.cpp (`exceed_context_size_error`,
+# "exceeds the available context size"), vLLM and OpenAI ("maximum context length",
+# `context_length_exceeded`), SGLang ("longer than the model's context length"),
+# TGI ("`inputs` tokens + `max_new_tokens` must be <= N").
+_OVERFLOW = re.compile(r"context[ _](size|length|window)|exceed_context|max_new_tokens` must be <=", re.IGNORECASE)
+
+
+def is_context_overflow(message: str) -> bool:
+    """Whether a backend's error message says the prompt (with the tokens asked for) exceeds the context."""
+    return bool(_OVERFLOW.search(message))
 
 
 class Proposal(BaseModel):

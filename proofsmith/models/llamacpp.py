@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from proofsmith.models.base import ModelError, Policy, PromptTooLong, Proposal
+from proofsmith.models.base import ModelError, Policy, PromptTooLong, Proposal, is_context_overflow
 
 _INSTALL_HINT = "the llama.cpp backend needs xllamacpp: run `pip install 'proofsmith[models]'` (or `make install`)"
 
@@ -79,7 +79,7 @@ class LlamaCppPolicy(Policy):
         reply = self._server.handle_completions(request)
         if "error" in reply:
             error = reply["error"]
-            if error.get("type") == "exceed_context_size_error" or "context size" in str(error.get("message", "")):
+            if is_context_overflow(f"{error.get('type', '')} {error.get('message', '')}"):
                 raise PromptTooLong(f"llama.cpp: {error.get('message', error)}")
             raise ModelError(f"llama.cpp refused the request: {error.get('message', error)}")
         choices = sorted(reply["choices"], key=lambda c: c["index"])

@@ -4,7 +4,8 @@ How users with a GPU cluster run big policies: proofsmith sends plain
 `POST {base_url}/completions` requests with the standard library's HTTP
 client, retries connection failures, 429 and 5xx answers with exponential
 backoff, gives each request a timeout, and never has more than `concurrency`
-requests in flight from one policy.
+requests in flight from one policy. A server's "prompt exceeds the context"
+answer becomes `PromptTooLong`, which a search takes as a dead end, not an error.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from proofsmith.models.base import ModelError, Policy, Proposal
+from proofsmith.models.base import ModelError, Policy, PromptTooLong, Proposal, is_context_overflow
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -102,7 +103,10 @@ class OpenAIPolicy(Policy):
                 with self._slots, urllib.request.urlopen(request, timeout=self.timeout_s) as reply:
                     return json.loads(reply.read())
             except urllib.error.HTTPError as exc:
-                detail = _error_message(exc)
+                detail, body = _error_message(exc)
+                if exc.code in (400, 413, 422) and is_context_overflow(body):
+                    raise PromptTooLong(f"{self.url}: the prompt does not fit the model's context "
+                                        f"(HTTP {exc.code}: {detail})") from None
                 if exc.code not in _RETRY_STATUS:
                     raise ModelError(f"{self.url} refused the request: HTTP {exc.code}: {detail}") from None
                 last = f"HTTP {exc.code}: {detail}"
@@ -116,15 +120,17 @@ class OpenAIPolicy(Policy):
                          "is the server running and the URL right?")
 
 
-def _error_message(exc: urllib.error.HTTPError) -> str:
+def _error_message(exc: urllib.error.HTTPError) -> tuple[str, str]:
+    """The error's message, and the whole body (some servers say what went wrong only in a `code` or `type`)."""
+    raw = exc.read() or b"{}"
     try:
-        payload = json.loads(exc.read() or b"{}")
+        payload = json.loads(raw)
     except ValueError:
-        return exc.reason or ""
+        return exc.reason or "", raw.decode(errors="replace")
     error = payload.get("error", payload) if isinstance(payload, dict) else payload
     if isinstance(error, dict):
-        return str(error.get("message", error))
-    return str(error)
+        return str(error.get("message", error)), json.dumps(payload)
+    return str(error), json.dumps(payload)
 
 
 def _parse(reply: dict[str, Any], expected: int) -> tuple[list[Proposal], int]:

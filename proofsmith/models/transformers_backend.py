@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
-from proofsmith.models.base import ModelError, Policy, Proposal, cut_at_stop
+from proofsmith.models.base import ModelError, Policy, PromptTooLong, Proposal, cut_at_stop
 
 Quantize = Literal["auto", "none", "int8", "bnb-8bit", "bnb-4bit"]
 _INSTALL_HINT = "the transformers backend needs torch and transformers: run `pip install 'proofsmith[models-torch]'`"
@@ -71,6 +71,7 @@ class TransformersPolicy(Policy):
         elif not self.quantize.startswith("bnb-"):
             model = model.to(self.device)
         self.model = model
+        self.n_ctx = _context_length(model.config)
         self.name = f"transformers:{path.name}:{self.quantize}"
         # torch's global RNG makes seeded sampling a critical section
         self._rng_lock = threading.Lock()
@@ -83,6 +84,12 @@ class TransformersPolicy(Policy):
         torch = self._torch
         encoded = self.tokenizer(prompt, return_tensors="pt").to(self.device)
         prompt_len = encoded["input_ids"].shape[1]
+        if self.n_ctx is not None:
+            if prompt_len >= self.n_ctx:
+                raise PromptTooLong(f"{self.name}: the prompt ({prompt_len} tokens) exceeds the model's "
+                                    f"context length ({self.n_ctx} tokens)")
+            # past its positions a model writes noise (or fails): the room left is all it may generate
+            max_tokens = min(max_tokens, self.n_ctx - prompt_len)
         pad = self.tokenizer.pad_token_id
         eos = self.tokenizer.eos_token_id
         # greedy decoding gives one answer however often it is asked: decode it once
@@ -156,6 +163,15 @@ class _StopStrings:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
         return self.torch.tensor([cut_at_stop(t, self.stop)[1] for t in texts], device=input_ids.device)
+
+
+def _context_length(config: Any) -> int | None:
+    """The positions the model was built for, under the names configs use for it (None if unstated)."""
+    for key in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 def _resolve(quantize: Quantize, device: str) -> str:
