@@ -21,7 +21,8 @@ import pytest
 
 from proofsmith.provers import UnsupportedTask, lean, validate_task
 from proofsmith.provers import check as provers_check
-from proofsmith.provers.lean_repl import ReplFailure, ReplPool, parse_response, standin_toolchain
+from proofsmith.provers.lean_repl import parse_response, repl_pool, standin_toolchain
+from proofsmith.provers.prover_process import ProcessPool, ReplFailure
 from proofsmith.schema import Candidate, Limits, Task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,13 +42,13 @@ def cand(task: Task, text: str) -> Candidate:
 @pytest.fixture
 def make_pool(bwrap):
     """A fresh pool over the stand-in: `make_pool(*standin_flags, **pool_kwargs)`; closed after the test."""
-    pools: list[ReplPool] = []
+    pools: list[ProcessPool] = []
 
-    def make(*flags: str, **kwargs) -> ReplPool:
+    def make(*flags: str, **kwargs) -> ProcessPool:
         kwargs.setdefault("memory_mb", 512)
         kwargs.setdefault("recycle_mb", 400)
         kwargs.setdefault("max_processes", 2)
-        pool = ReplPool(standin_toolchain(*flags), bwrap, **kwargs)
+        pool = repl_pool(standin_toolchain(*flags), bwrap, **kwargs)
         pools.append(pool)
         return pool
 
@@ -61,7 +62,7 @@ def pool(make_pool):
     return make_pool()
 
 
-def run(task: Task, text: str, pool: ReplPool, **kw):
+def run(task: Task, text: str, pool: ProcessPool, **kw):
     return lean.check(task, cand(task, text), pool=pool, **kw)
 
 
@@ -438,7 +439,7 @@ def test_memory_is_caught_from_outside_without_cgroups_too():
     from proofsmith.sandbox.process import ProcessSandbox
 
     box = ProcessSandbox(slots=2, use_cgroups=False, warn=False)
-    with ReplPool(standin_toolchain(), box, memory_mb=200, recycle_mb=150, max_processes=1) as pool:
+    with repl_pool(standin_toolchain(), box, memory_mb=200, recycle_mb=150, max_processes=1) as pool:
         v = run(lean_task(wall_s=10), "by simp -- standin: leak=400", pool)
         assert v.status == "unknown" and v.reason == "memory", v.diagnostics
         assert run(lean_task(), "by simp", pool).status == "verified"

@@ -8,7 +8,7 @@ import pytest
 
 from proofsmith.datasets.minif2f import DatasetError, load
 from proofsmith.provers import lean, validate_task
-from proofsmith.provers.lean_repl import ReplPool, standin_toolchain
+from proofsmith.provers.lean_repl import repl_pool, standin_toolchain
 from proofsmith.schema import Candidate
 
 DATA = Path(__file__).parent / "data"
@@ -52,7 +52,7 @@ def test_bad_files_are_one_line_errors(tmp_path):
 def test_loaded_tasks_check_through_the_standin(bwrap):
     """The tasks are well-formed for the checker: header reuse across them, restated statements accepted."""
     tasks = load(DATA / "minif2f_sample.lean")
-    with ReplPool(standin_toolchain(), bwrap, memory_mb=512) as pool:
+    with repl_pool(standin_toolchain(), bwrap, memory_mb=512) as pool:
         for task in tasks:
             restated = f"{task.statement} := by\n  nlinarith"
             for text in ("by\n  norm_num", restated):

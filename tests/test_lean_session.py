@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from proofsmith.provers.coq_session import SessionError, state_hash
-from proofsmith.provers.lean_repl import ReplPool, standin_toolchain
+from proofsmith.provers.lean_repl import repl_pool, standin_toolchain
 from proofsmith.provers.lean_session import LeanSessionPool
 from proofsmith.schema import Candidate, Limits, Task
 
@@ -21,7 +21,7 @@ TASK = Task(id="and_swap", language="lean", kind="proof", context="import Mathli
 
 @pytest.fixture
 def sessions(bwrap):
-    pool = ReplPool(standin_toolchain(), bwrap, memory_mb=512, max_processes=2)
+    pool = repl_pool(standin_toolchain(), bwrap, memory_mb=512, max_processes=2)
     with LeanSessionPool(pool=pool, step_timeout_s=1.5) as s:
         yield s
     pool.close()

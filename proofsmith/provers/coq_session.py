@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict
 from proofsmith.provers import coq
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import split_sentences
+from proofsmith.provers.prover_process import send
 from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict
 
@@ -152,21 +153,7 @@ class Session:
     # ----------------------------------------------------------------- wire
 
     def _write(self, text: str) -> None:
-        data = text.encode()
-        # A big prefix can fill both pipes at once: write from a thread while we read.
-        if len(data) > 16384:
-            threading.Thread(target=self._write_all, args=(data,), daemon=True).start()
-        else:
-            self._write_all(data)
-
-    def _write_all(self, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(self._to_coq, view)
-                view = view[n:]
-        except OSError:
-            pass
+        send(self._to_coq, text.encode())
 
     def _read_until(self, needle: str, deadline: float) -> str:
         """Read until `needle` and the prompt after it have arrived; return everything up to that prompt."""

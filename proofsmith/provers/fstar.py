@@ -4,7 +4,7 @@ Public API (stable; the red-team suite relies on it):
 
 - `check(task, candidate, *, sandbox=None, efficiency=None, toolchain=None,
   pool=None, precheck=True) -> Verdict`, `validate(task)`, `manifest(...)`.
-- Which F* runs: the `toolchain` argument (`FStarToolchain`), else
+- Which F* runs: the `toolchain` argument (a `prover_process.Toolchain`), else
   `PROOFSMITH_FSTAR` (the command, e.g. `fstar.exe`; `standin [FLAGS]` for
   the test stand-in, which is NOT F*: proofsmith/provers/standins/fstar_ide.py),
   else `fstar.exe` on PATH. `pool`: a pool from `make_pool(toolchain,
@@ -45,7 +45,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -54,23 +53,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proofsmith import __version__
 from proofsmith.provers.fstar_audit import precheck
-from proofsmith.provers.fstar_ide import (
-    FStarProcess,
-    FStarToolchain,
-    IdeResponse,
-    Issue,
-    standin_toolchain,
-    toolchain_from_env,
+from proofsmith.provers.fstar_ide import FStarProcess, IdeResponse, Issue, standin_toolchain, toolchain_from_env
+from proofsmith.provers.prover_check import CheckFrame, Outcome, ProverSetup, retry_on_fresh_process
+from proofsmith.provers.prover_process import (
+    ProcessPool,
+    ReplFailure,
+    Toolchain,
+    box_with_mounts,
+    died_of_memory,
+    shared_pool,
 )
-from proofsmith.provers.lean_repl import ReplFailure, ReplPool, died_of_memory
-from proofsmith.sandbox import Sandbox, get_sandbox, sandbox_for_image
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
+from proofsmith.sandbox import Sandbox
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
 
 __all__ = [
     "INSTALL_HINT",
     "WARN_ON_USE",
     "FStarOptions",
-    "FStarToolchain",
     "check",
     "default_pool",
     "manifest",
@@ -87,8 +86,12 @@ INSTALL_HINT = ("F* not found: build the image (`make images`, containers/README
 #: F*'s Warning_WarnOnUse: what `--report_assumes warn` reports for assume/admit (the dataset harness's test).
 WARN_ON_USE = 335
 DEFAULT_IMAGE = "proofsmith/fstar:2024.09.05"
+#: where F* comes from; in the image, where containers/fstar.Dockerfile installs it
+SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_FSTAR_IMAGE", default_image=DEFAULT_IMAGE,
+                    image_command=("/opt/fstar/bin/fstar.exe",))
 CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_audit.py", "fstar_ide.py"))
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_audit.py", "fstar_ide.py",
+                                                                 "prover_process.py", "prover_check.py"))
 ).hexdigest()[:12]
 START_TIMEOUT_S = 120.0
 
@@ -138,7 +141,7 @@ def options_of(task: Task) -> FStarOptions:
 
 def validate(task: Task) -> str | None:
     """A one-line problem with an F* task, or None when it can be checked."""
-    if toolchain_from_env() is None and not os.environ.get("PROOFSMITH_FSTAR_IMAGE"):
+    if toolchain_from_env() is None and not SETUP.image_configured():
         return INSTALL_HINT
     try:
         options_of(task)
@@ -148,25 +151,25 @@ def validate(task: Task) -> str | None:
 
 
 @functools.cache
-def fstar_version(toolchain: FStarToolchain) -> str:
+def fstar_version(toolchain: Toolchain) -> str:
     """`fstar.exe --version`'s first line, or "unknown"."""
     if toolchain.standin:
         return "stand-in (not F*)"
-    if shutil.which(toolchain.fstar[0]) is None and not os.path.isfile(toolchain.fstar[0]):
+    if shutil.which(toolchain.command[0]) is None and not os.path.isfile(toolchain.command[0]):
         return "unknown"
     try:
-        out = subprocess.run([*toolchain.fstar, "--version"], check=False, capture_output=True, text=True, timeout=30)
+        out = subprocess.run([*toolchain.command, "--version"], check=False, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (out.stdout.strip().splitlines() or ["unknown"])[0]
 
 
-def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: FStarToolchain | None = None) -> Manifest:
+def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Toolchain | None = None) -> Manifest:
     """The manifest every verdict of this checker carries (vconfig included: it decides SMT outcomes)."""
     tc = toolchain or toolchain_from_env()
     info = {"fstar": tc.describe() if tc else "missing", "version": fstar_version(tc) if tc else "missing"}
     if sandbox.kind == "docker":
-        info["image"] = os.environ.get("PROOFSMITH_FSTAR_IMAGE", DEFAULT_IMAGE)
+        info["image"] = SETUP.image()
     return Manifest(checker="fstar", checker_version=CHECKER_VERSION, proofsmith_version=__version__, toolchain=info,
                     options={"vconfig": task.options.get("vconfig"), "report_assumes": "warn"},
                     limits=task.limits, sandbox=sandbox.kind, isolation=sandbox.layers())
@@ -218,24 +221,6 @@ _lexical = precheck  # `check` has a flag of the same name
 # --------------------------------------------------------------------------- pool
 
 
-_POOLS: dict[tuple[FStarToolchain, int], ReplPool] = {}
-_POOLS_LOCK = threading.RLock()
-_BOXES: dict[tuple[str, ...], Sandbox] = {}
-
-
-def _box_for(box: Sandbox, toolchain: FStarToolchain, include_dirs: tuple[str, ...] = ()) -> Sandbox:
-    """bwrap shows only /usr, /bin, /lib...: F*'s install and the task's include dirs are mounted read-only."""
-    paths = tuple(dict.fromkeys(p for p in (*toolchain.ro_paths, *include_dirs) if os.path.isabs(p)))
-    if box.kind != "bwrap" or not paths:
-        return box
-    with _POOLS_LOCK:
-        if paths not in _BOXES:
-            from proofsmith.sandbox.bwrap import BwrapSandbox
-
-            _BOXES[paths] = BwrapSandbox(4, extra_ro=[p for p in paths if os.path.exists(p)])
-        return _BOXES[paths]
-
-
 def _context(task: Task, opts: FStarOptions) -> str:
     """The task's own module text (context mode): `module X` first, as F* wants."""
     return task.context if re.match(r"\s*module\b", task.context) else f"module {opts.module()}\n{task.context}"
@@ -246,41 +231,30 @@ def _key(task: Task, opts: FStarOptions) -> str:
     return json.dumps([opts.file(), opts.include_dirs, None if opts.checked_prefix else _context(task, opts)])
 
 
-def make_pool(toolchain: FStarToolchain, sandbox: Sandbox, *, memory_mb: int = 4096, **kwargs: Any) -> ReplPool:
-    """A pool of F* processes with file affinity (`ReplPool` with an F* process factory)."""
-    box = sandbox if any(sandbox is b for b in _BOXES.values()) else _box_for(sandbox, toolchain)
+def make_pool(toolchain: Toolchain, sandbox: Sandbox, *, memory_mb: int = 4096, max_processes: int | None = None,
+              max_uses: int = 200, recycle_mb: float | None = None, wait_s: float = 600.0) -> ProcessPool:
+    """A pool of F* processes with file affinity (keyed by file, include path and context)."""
+    box = box_with_mounts(sandbox, toolchain.ro_paths)
 
     def start(key: str) -> FStarProcess:
         file_name, includes, context = json.loads(key)
-        return FStarProcess(toolchain, box, key, file_name=file_name, include_dirs=tuple(includes),
-                            file_text=context, memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
+        return FStarProcess(toolchain, box_with_mounts(box, (*toolchain.ro_paths, *includes)), key,
+                            file_name=file_name, include_dirs=tuple(includes), file_text=context,
+                            memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
 
-    kwargs.setdefault("recycle_mb", memory_mb * 0.75)
-    return ReplPool(toolchain, box, memory_mb=memory_mb, factory=start, **kwargs)
+    size = max_processes or max(1, (os.cpu_count() or 2) - 1)
+    return ProcessPool(toolchain, box, start, max_processes=size, max_uses=max_uses,
+                       recycle_mb=recycle_mb if recycle_mb is not None else memory_mb * 0.75, memory_mb=memory_mb,
+                       wait_s=wait_s, what="F*")
 
 
-def default_pool(toolchain: FStarToolchain, sandbox: Sandbox) -> ReplPool:
+def default_pool(toolchain: Toolchain, sandbox: Sandbox) -> ProcessPool:
     """The process-wide F* pool for this toolchain and sandbox (created on first use; starts nothing)."""
     memory = int(os.environ.get("PROOFSMITH_FSTAR_MEMORY_MB", "0")) or (512 if toolchain.standin else 4096)
-    with _POOLS_LOCK:
-        key = (toolchain, id(sandbox))
-        if key not in _POOLS:
-            _POOLS[key] = make_pool(toolchain, sandbox, memory_mb=memory)
-        return _POOLS[key]
-
-
-def image_box(box: Sandbox) -> Sandbox:
-    """The sandbox this checker runs in (`sandbox_for_image` on PROOFSMITH_FSTAR_IMAGE, else DEFAULT_IMAGE)."""
-    return sandbox_for_image(box, os.environ.get("PROOFSMITH_FSTAR_IMAGE") or DEFAULT_IMAGE)
+    return shared_pool(("fstar", toolchain, id(sandbox)), lambda: make_pool(toolchain, sandbox, memory_mb=memory))
 
 
 # --------------------------------------------------------------------------- the check
-
-
-class _Outcome(BaseModel):
-    status: str
-    reason: str | None = None
-    diagnostics: list[Diagnostic] = Field(default_factory=list)
 
 
 def _prefix_query(task: Task, opts: FStarOptions) -> tuple[str, str, dict[str, Any]]:
@@ -292,7 +266,7 @@ def _prefix_query(task: Task, opts: FStarOptions) -> tuple[str, str, dict[str, A
             {"kind": "full", "code": context, "line": 1, "column": 0})
 
 
-def _judge(reply: IdeResponse, body_line: int) -> _Outcome:
+def _judge(reply: IdeResponse, body_line: int) -> Outcome:
     """The verdict on the candidate's push."""
     issues = reply.issues()
     errors = [i for i in issues if i.level == "error"]
@@ -306,19 +280,19 @@ def _judge(reply: IdeResponse, body_line: int) -> _Outcome:
                           severity="warning" if found.level == "warning" else "error")
 
     if reply.status == "failure" or errors:
-        return _Outcome(status="refuted", reason="fstar_error", diagnostics=[diag(i) for i in (errors or issues)[:5]])
+        return Outcome(status="refuted", reason="fstar_error", diagnostics=[diag(i) for i in (errors or issues)[:5]])
     if reply.status != "success":
-        return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
+        return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
             message=f"F* answered the push with status {reply.status!r}: {str(reply.response)[:300]}")])
     assumed = [i for i in issues if i.number == WARN_ON_USE]
     if assumed:
-        return _Outcome(status="refuted", reason="assume", diagnostics=[
+        return Outcome(status="refuted", reason="assume", diagnostics=[
             diag(i).model_copy(update={"message": f"Warning {WARN_ON_USE}: the definition relies on assume/admit: "
                                                   f"{i.message[:300]}", "severity": "error"}) for i in assumed])
-    return _Outcome(status="verified")
+    return Outcome(status="verified")
 
 
-def _run_pooled(pool: ReplPool, task: Task, opts: FStarOptions, code: str, body_line: int) -> _Outcome:
+def _run_pooled(pool: ProcessPool, task: Task, opts: FStarOptions, code: str, body_line: int) -> Outcome:
     name, query, args = _prefix_query(task, opts)
     with pool.checkout(_key(task, opts)) as proc:
         if proc.prefix != name:
@@ -331,7 +305,7 @@ def _run_pooled(pool: ReplPool, task: Task, opts: FStarOptions, code: str, body_
             loaded = proc.query(query, args, max(START_TIMEOUT_S, task.limits.wall_s))
             if loaded.status != "success" or any(i.level == "error" for i in loaded.issues()):
                 detail = next((i.message for i in loaded.issues() if i.level == "error"), str(loaded.response))
-                return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
+                return Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
                     message=f"the task's context does not load in F*: {detail[:500]}")])
             proc.prefix = name
         reply = proc.query("push", {"kind": "full", "code": code, "line": 1, "column": 0}, task.limits.wall_s)
@@ -342,8 +316,8 @@ def _run_pooled(pool: ReplPool, task: Task, opts: FStarOptions, code: str, body_
         return _judge(reply, body_line)
 
 
-def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOptions, code: str,
-                 body_line: int) -> _Outcome:
+def _run_oneshot(box: Sandbox, tc: Toolchain, task: Task, opts: FStarOptions, code: str,
+                 body_line: int) -> Outcome:
     """One F* run fed both pushes on stdin (the docker sandbox has no warm processes)."""
     nonce = secrets.token_hex(6)
     _, query, args = _prefix_query(task, opts)
@@ -351,7 +325,7 @@ def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOption
                {"query-id": f"c-{nonce}", "query": "push", "args": {"kind": "full", "code": code, "line": 1,
                                                                      "column": 0}}]
     stdin = "".join(json.dumps(q) + "\n" for q in queries).encode()
-    argv = [*tc.fstar, "--ide", opts.file(), "--report_assumes", "warn"]
+    argv = [*tc.command, "--ide", opts.file(), "--report_assumes", "warn"]
     for directory in opts.include_dirs:
         argv += ["--include", directory]
     limits = Limits(wall_s=task.limits.wall_s + START_TIMEOUT_S, cpu_s=task.limits.wall_s + START_TIMEOUT_S,
@@ -360,7 +334,7 @@ def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOption
     files = {**dict(tc.files), **({} if opts.checked_prefix else {opts.file(): _context(task, opts)})}
     result = box.run(argv, files, limits, stdin=stdin, env=dict(tc.env))
     if result.error:
-        return _Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
+        return Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
     answers: dict[str, IdeResponse] = {}
     for line in result.stdout.splitlines():
         if line.startswith("{"):
@@ -370,64 +344,40 @@ def _run_oneshot(box: Sandbox, tc: FStarToolchain, task: Task, opts: FStarOption
                     reply = IdeResponse.model_validate(obj)
                     answers[reply.query_id] = reply
             except (ValueError, ValidationError):
-                return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
+                return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
                     message=f"F*'s output is unreadable: {line[:200]}")])
     prefix, cand = answers.get(f"p-{nonce}"), answers.get(f"c-{nonce}")
     if prefix is None or cand is None:
         reason = "memory" if died_of_memory(result) else \
             {"wall": "timeout", "cpu": "timeout"}.get(result.limit_hit or "", "crash")
-        return _Outcome(status="unknown", reason=reason, diagnostics=[Diagnostic(
+        return Outcome(status="unknown", reason=reason, diagnostics=[Diagnostic(
             message=f"F* stopped before answering (exit {result.exit_code}, signal {result.signal}, limit "
                     f"{result.limit_hit}): {result.stderr.strip()[-300:]}")])
     if prefix.status != "success":
-        return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
+        return Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
             message=f"the task's context does not load in F*: {str(prefix.response)[:500]}")])
     return _judge(cand, body_line)
 
 
 def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
-          toolchain: FStarToolchain | None = None, pool: ReplPool | None = None, precheck: bool = True) -> Verdict:
+          toolchain: Toolchain | None = None, pool: ProcessPool | None = None, precheck: bool = True) -> Verdict:
     """Verify one F* definition (see the module docstring). Never raises for anything the candidate does."""
     started = time.monotonic()
-    tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
-    if tc is None and sandbox is not None and sandbox.kind == "docker" and os.environ.get("PROOFSMITH_FSTAR_IMAGE"):
-        tc = FStarToolchain(fstar=("/opt/fstar/bin/fstar.exe",))
-    box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
-    try:
-        box = image_box(box)
-    except Exception as exc:  # noqa: BLE001 - DockerUnavailable and the SDK's errors: the fix is in the message
-        box_error: str | None = str(exc)
-    else:
-        box_error = None
-    man = manifest(task, box, efficiency, tc)
-
-    def verdict(out: _Outcome) -> Verdict:
-        return Verdict(task_id=task.id, candidate_id=candidate.id, status=out.status, reason=out.reason,
-                       reward=1.0 if out.status == "verified" else 0.0, diagnostics=out.diagnostics,
-                       resources=Resources(wall_s=time.monotonic() - started), wall_s=time.monotonic() - started,
-                       manifest=man)
-
+    tc, box, box_error = SETUP.resolve(toolchain, pool, sandbox)
+    verdict = CheckFrame(task, candidate, manifest(task, box, efficiency, tc), started).verdict
     if tc is None:
-        return verdict(_Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(message=INSTALL_HINT)]))
+        return verdict(Outcome.unknown("toolchain", INSTALL_HINT))
     if box_error is not None:
-        return verdict(_Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=box_error)]))
+        return verdict(Outcome.unknown("sandbox", box_error))
     opts = options_of(task)
     if precheck:
         found = _lexical(candidate.text, opts.short_name())
         if found is not None:
-            return verdict(_Outcome(status="refuted", reason="audit", diagnostics=[found]))
+            return verdict(Outcome(status="refuted", reason="audit", diagnostics=[found]))
     head = scaffolding(opts) + task.statement.rstrip() + "\n"
     code = head + candidate.text.rstrip() + "\n"
     body_line = head.count("\n") + 1
     if not hasattr(box, "spawn"):
         return verdict(_run_oneshot(box, tc, task, opts, code, body_line))
-    the_pool = pool or default_pool(tc, _box_for(box, tc, tuple(opts.include_dirs)))
-    for attempt in (1, 2):
-        try:
-            return verdict(_run_pooled(the_pool, task, opts, code, body_line))
-        except ReplFailure as failure:
-            if failure.reason == "crash" and attempt == 1:
-                continue
-            message = str(failure) + (" (after one retry on a fresh process)" if attempt == 2 else "")
-            return verdict(_Outcome(status="unknown", reason=failure.reason, diagnostics=[Diagnostic(message=message)]))
-    raise AssertionError("unreachable")
+    the_pool = pool or default_pool(tc, box_with_mounts(box, (*tc.ro_paths, *opts.include_dirs)))
+    return verdict(retry_on_fresh_process(lambda: _run_pooled(the_pool, task, opts, code, body_line)))

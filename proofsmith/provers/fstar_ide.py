@@ -1,4 +1,4 @@
-"""F*'s `--ide` JSON protocol, one sandboxed `fstar.exe --ide` process, and the toolchain it runs.
+"""F*'s `--ide` JSON protocol, one sandboxed `fstar.exe --ide` process, and where its toolchain comes from.
 
 The protocol (as the F* dataset's harness, FStarLang/fstar_dataset
 `fstar_harness.py`, uses it): F* starts with `--ide FILE` and prints
@@ -9,34 +9,29 @@ lines (progress, info) and then one `{"kind": "response", "query-id",
 on a stack, `pop` removes the last one, `push-partial-checked-file
 {"until-lid"}` loads a file's checked prefix up to a declaration.
 
-As for Lean, everything F* lacks is enforced from outside: each query has a
-wall-clock deadline (the process is killed past it: `timeout`), the process
-tree's memory is polled (`memory`), and a process that dies or answers out of
-step is killed (`crash`). Query ids carry a random nonce, so nothing a
-candidate makes F* print can pass for an answer.
+As for Lean, everything F* lacks is enforced from outside by
+`prover_process.PipedProcess`: each query has a wall-clock deadline (the
+process is killed past it: `timeout`), the process tree's memory is polled
+(`memory`), and a process that dies or answers out of step is killed
+(`crash`). Query ids carry a random nonce, so nothing a candidate makes F*
+print can pass for an answer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
-import select
-import shlex
-import threading
 import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from proofsmith.provers.lean_repl import HARD_CAP_FACTOR, ReplFailure, died_of_memory, tree_rss_kb
-from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported
-from proofsmith.schema import Limits
+from proofsmith.provers import prover_process
+from proofsmith.provers.prover_process import PipedProcess, ReplFailure, Toolchain
+from proofsmith.sandbox import Sandbox
 
-__all__ = ["FStarProcess", "FStarToolchain", "IdeResponse", "Issue", "standin_toolchain", "toolchain_from_env"]
-
-_POLL_S = 0.2
+__all__ = ["FStarProcess", "IdeResponse", "Issue", "standin_toolchain", "toolchain_from_env"]
 
 
 class _Wire(BaseModel):
@@ -87,86 +82,41 @@ class IdeResponse(_Wire):
         return out
 
 
-class FStarToolchain(BaseModel):
-    """How to start F*: the command, and what the sandbox must show it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    fstar: tuple[str, ...]
-    ro_paths: tuple[str, ...] = ()
-    files: tuple[tuple[str, str], ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    standin: bool = False
-
-    def describe(self) -> str:
-        """One line for manifests and messages."""
-        return ("stand-in: " if self.standin else "") + shlex.join(self.fstar)
-
-
-def standin_toolchain(*args: str) -> FStarToolchain:
+def standin_toolchain(*flags: str) -> Toolchain:
     """The F* `--ide` stand-in (NOT F*; see proofsmith/provers/standins/fstar_ide.py), with its flags."""
-    from proofsmith.provers.standins import script_source
-
-    return FStarToolchain(fstar=("/usr/bin/python3", "-u", "fstar_ide_standin.py", *args),
-                          files=(("fstar_ide_standin.py", script_source("fstar_ide")),), standin=True)
+    return prover_process.standin_toolchain("fstar_ide", *flags)
 
 
-def toolchain_from_env() -> FStarToolchain | None:
+def toolchain_from_env() -> Toolchain | None:
     """`PROOFSMITH_FSTAR`: the F* command (`fstar.exe`), or `standin [FLAGS]`; None when unset and none on PATH.
 
     `PROOFSMITH_FSTAR_RO` lists (colon-separated) host directories the bwrap
     sandbox must mount read-only (F*'s install dir with its ulib and Z3).
     """
-    import shutil
-
-    command = os.environ.get("PROOFSMITH_FSTAR", "").strip()
-    if not command:
-        found = shutil.which("fstar.exe")
-        if found is None:
-            return None
-        command = found
-    words = shlex.split(command)
-    if words[0] == "standin":
-        return standin_toolchain(*words[1:])
-    ro = [p for p in os.environ.get("PROOFSMITH_FSTAR_RO", "").split(":") if p]
-    return FStarToolchain(fstar=tuple(words), ro_paths=tuple(ro))
+    return prover_process.toolchain_from_env("PROOFSMITH_FSTAR", "PROOFSMITH_FSTAR_RO", standin="fstar_ide",
+                                             on_path="fstar.exe")
 
 
 class FStarProcess:
     """One `fstar.exe --ide FILE` in the sandbox; one query at a time (the pool lends it)."""
 
-    def __init__(self, toolchain: FStarToolchain, sandbox: Sandbox, key: str, *, file_name: str,
+    def __init__(self, toolchain: Toolchain, sandbox: Sandbox, key: str, *, file_name: str,
                  include_dirs: tuple[str, ...] = (), file_text: str | None = None, memory_mb: int = 4096,
                  start_timeout_s: float = 120.0) -> None:
-        if not hasattr(sandbox, "spawn"):
-            raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot hold a warm F*: use bwrap or process")
         self.header = key
         self.memory_mb = memory_mb
         self.uses = 0
-        self.alive = False
         self.last_used = time.monotonic()
         #: what is pushed under the candidate now (a checked prefix or a context), or None
         self.prefix: str | None = None
         self._nonce = secrets.token_hex(6)
         self._qid = 0
-        self._buf = b""
-        to_r, self._to = os.pipe()
-        self._from, from_w = os.pipe()
-        argv = [*toolchain.fstar, "--ide", file_name, "--report_assumes", "warn"]
+        args = ["--ide", file_name, "--report_assumes", "warn"]
         for directory in include_dirs:
-            argv += ["--include", directory]
-        script = f'exec "$@" <&{to_r} >&{from_w}'
-        limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=int(memory_mb * HARD_CAP_FACTOR), pids=64,
-                        output_bytes=1 << 20, file_size_mb=256, open_files=1024)
-        try:
-            # F* reads FILE's dependencies when it starts: a task's own context is written there
-            files = {**dict(toolchain.files), **({file_name: file_text} if file_text is not None else {})}
-            self._proc: Running = sandbox.spawn(["/bin/bash", "-c", script, "bash", *argv], files,
-                                                limits, pass_fds=(to_r, from_w), env=dict(toolchain.env))
-        finally:
-            os.close(to_r)
-            os.close(from_w)
-        self.alive = True
+            args += ["--include", directory]
+        # F* reads FILE's dependencies when it starts: a task's own context is written there
+        self._pipe = PipedProcess(toolchain, sandbox, args, what="F*", memory_mb=memory_mb, pids=64, open_files=1024,
+                                  files={file_name: file_text} if file_text is not None else None)
         try:
             first = self._line(time.monotonic() + start_timeout_s)
         except ReplFailure:
@@ -177,40 +127,24 @@ class FStarProcess:
             raise ReplFailure("toolchain", f"F* did not start in IDE mode: {json.dumps(first)[:200]}")
         self.protocol = first
 
+    @property
+    def alive(self) -> bool:
+        """Whether F* is still running (a failed query kills it)."""
+        return self._pipe.alive
+
     def _line(self, deadline: float) -> dict[str, Any]:
+        """The next JSON object F* prints (other stdout lines, such as --debug output, are never answers)."""
         while True:
-            at = self._buf.find(b"\n")
-            if at >= 0:
-                line, self._buf = self._buf[:at].strip(), self._buf[at + 1:]
-                if not line.startswith(b"{"):
-                    continue  # F* writes some --debug output to stdout; it is never an answer
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    self._die()
-                    raise ReplFailure("crash", f"F* printed a broken JSON line: {line[:200]!r}") from None
-                if isinstance(obj, dict):
-                    return obj
+            line = self._pipe.read_until(b"\n", deadline).strip()
+            if not line.startswith(b"{"):
                 continue
-            left = deadline - time.monotonic()
-            if left <= 0:
+            try:
+                obj = json.loads(line)
+            except ValueError:
                 self._die()
-                raise ReplFailure("timeout", "F* did not answer in time; the process was killed")
-            ready, _, _ = select.select([self._from], [], [], min(left, _POLL_S))
-            if not ready:
-                if self.rss_mb() > self.memory_mb:
-                    self._die()
-                    raise ReplFailure("memory", f"F* passed {self.memory_mb} MB; the process was killed")
-                continue
-            chunk = os.read(self._from, 1 << 16)
-            if not chunk:
-                result = self._die()
-                if died_of_memory(result):
-                    raise ReplFailure("memory", f"F* ran out of memory (limit {self.memory_mb} MB)")
-                tail = (result.stderr.strip()[-300:] if result is not None else "") or "no message"
-                raise ReplFailure("crash", f"F* died (exit {getattr(result, 'exit_code', '?')}, signal "
-                                           f"{getattr(result, 'signal', '?')}): {tail}")
-            self._buf += chunk
+                raise ReplFailure("crash", f"F* printed a broken JSON line: {line[:200]!r}") from None
+            if isinstance(obj, dict):
+                return obj
 
     def query(self, query: str, args: dict[str, Any], timeout: float) -> IdeResponse:
         """Send one query; skip its progress messages; return its response (see the module docstring)."""
@@ -219,11 +153,7 @@ class FStarProcess:
         self._qid += 1
         qid = f"{self._qid}-{self._nonce}"
         line = IdeQuery(query_id=qid, query=query, args=args).model_dump_json(by_alias=True) + "\n"
-        data = line.encode()
-        if len(data) > 16384:
-            threading.Thread(target=self._write_all, args=(data,), daemon=True).start()
-        else:
-            self._write_all(data)
+        self._pipe.write(line.encode())
         self.last_used = time.monotonic()
         deadline = time.monotonic() + timeout
         while True:
@@ -240,28 +170,13 @@ class FStarProcess:
                 raise ReplFailure("crash", f"F*'s answer does not match the protocol: {exc.errors()[0]['msg']}") \
                     from None
 
-    def _write_all(self, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._to, view):]
-        except OSError:
-            pass
-
     def rss_mb(self) -> float:
         """Resident memory of the whole sandboxed tree now, MB (read from outside)."""
-        return tree_rss_kb(self._proc.pid) / 1024
+        return self._pipe.rss_mb()
 
-    def _die(self):
-        if not self.alive:
-            return None
-        self.alive = False
-        for fd in (self._to, self._from):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._proc.kill()
-        return self._proc.wait(5)
+    def _die(self) -> Any:
+        return self._pipe.kill()
 
     def close(self) -> None:
         """Kill F* and free its sandbox slot."""
-        self._die()
+        self._pipe.kill()

@@ -5,7 +5,7 @@ Public API (stable; the red-team suite relies on it):
 - `check(task, candidate, *, sandbox=None, efficiency=None, toolchain=None,
   pool=None, precheck=True) -> Verdict`, like every checker; `validate(task)`
   and `manifest(task, sandbox, efficiency)` for the registry.
-- Which REPL runs: the `toolchain` argument (a `LeanToolchain`), else the
+- Which REPL runs: the `toolchain` argument (a `Toolchain`), else the
   environment: `PROOFSMITH_LEAN_REPL` is the REPL command (`lake env repl`,
   with `PROOFSMITH_LEAN_PROJECT` its directory and `PROOFSMITH_LEAN_RO` the
   host directories bwrap must mount), or `standin [FLAGS]` for the test
@@ -13,7 +13,7 @@ Public API (stable; the red-team suite relies on it):
   `toolchain=standin_toolchain("--header-delay", "0.5")` or
   `PROOFSMITH_LEAN_REPL=standin`; the stand-in is NOT Lean
   (proofsmith/provers/standins/lean_repl.py).
-- `pool`: a `lean_repl.ReplPool` to use instead of the process-wide one
+- `pool`: a `lean_repl.repl_pool(...)` to use instead of the process-wide one
   (tests size it and read its counters `started`, `retired`, `failed`).
   What the stand-in answers, and its `standin: hang|crash|leak=N|...`
   directives, are listed in its docstring.
@@ -49,7 +49,7 @@ Sizing (environment): `PROOFSMITH_LEAN_REPLS` processes (default: CPUs - 1),
 GB), `PROOFSMITH_LEAN_HEADER_TIMEOUT_S` to elaborate a header (default 600);
 each check's own wall clock is the task's `limits.wall_s`.
 
-Sandboxes: bwrap and process hold warm REPLs (`ReplPool`, see lean_repl.py);
+Sandboxes: bwrap and process hold warm REPLs (`repl_pool`, see lean_repl.py and prover_process.py);
 docker (`--sandbox docker`, image `PROOFSMITH_LEAN_IMAGE`, built from
 containers/lean.Dockerfile) runs each check as one REPL process fed every
 request on stdin, with the environment numbers known in advance.
@@ -65,7 +65,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -77,18 +76,24 @@ from proofsmith.provers.lean_repl import (
     HEADER_TIMEOUT_S,
     MEMORY_MB,
     CommandResponse,
-    LeanToolchain,
-    ReplFailure,
-    ReplPool,
-    died_of_memory,
     parse_response,
+    repl_pool,
     standin_toolchain,
     toolchain_from_env,
 )
-from proofsmith.sandbox import Sandbox, get_sandbox, sandbox_for_image
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
+from proofsmith.provers.prover_check import CheckFrame, Outcome, ProverSetup, retry_on_fresh_process
+from proofsmith.provers.prover_process import (
+    ProcessPool,
+    ReplFailure,
+    Toolchain,
+    box_with_mounts,
+    died_of_memory,
+    shared_pool,
+)
+from proofsmith.sandbox import Sandbox
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
 
-__all__ = ["INSTALL_HINT", "LeanOptions", "LeanToolchain", "check", "default_pool", "manifest", "options_of",
+__all__ = ["INSTALL_HINT", "LeanOptions", "check", "default_pool", "manifest", "options_of",
            "standin_toolchain", "toolchain_from_env", "validate"]
 
 INSTALL_HINT = ("no Lean REPL configured: build the image (`make images`, containers/README.md) and use "
@@ -96,8 +101,12 @@ INSTALL_HINT = ("no Lean REPL configured: build the image (`make images`, contai
                 "Mathlib and set PROOFSMITH_LEAN_REPL='lake env repl' and PROOFSMITH_LEAN_PROJECT=<project dir>")
 #: The image the docker sandbox runs Lean checks in.
 DEFAULT_IMAGE = "proofsmith/lean:v4.15.0"
+#: where the REPL comes from; in the image, the wrapper containers/lean.Dockerfile writes
+SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_LEAN_IMAGE", default_image=DEFAULT_IMAGE,
+                    image_command=("/usr/local/bin/lean-repl",))
 CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("lean.py", "lean_audit.py", "lean_repl.py"))
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("lean.py", "lean_audit.py", "lean_repl.py",
+                                                                 "prover_process.py", "prover_check.py"))
 ).hexdigest()[:12]
 #: Seconds for each audit command (they are small).
 AUDIT_TIMEOUT_S = 60.0
@@ -131,7 +140,7 @@ def options_of(task: Task) -> LeanOptions:
 
 def validate(task: Task) -> str | None:
     """A one-line problem with a Lean task, or None when it can be checked."""
-    if toolchain_from_env() is None and not _docker_image_configured():
+    if toolchain_from_env() is None and not SETUP.image_configured():
         return INSTALL_HINT
     try:
         options_of(task)
@@ -140,12 +149,8 @@ def validate(task: Task) -> str | None:
     return None
 
 
-def _docker_image_configured() -> bool:
-    return bool(os.environ.get("PROOFSMITH_LEAN_IMAGE"))
-
-
 @functools.cache
-def lean_version(toolchain: LeanToolchain) -> str:
+def lean_version(toolchain: Toolchain) -> str:
     """`lean --version` next to the REPL (run in its project), "stand-in" for the stand-in, or "unknown"."""
     if toolchain.standin:
         return "stand-in (not Lean)"
@@ -160,13 +165,13 @@ def lean_version(toolchain: LeanToolchain) -> str:
     return out.stdout.strip() or "unknown"
 
 
-def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: LeanToolchain | None = None) -> Manifest:
+def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Toolchain | None = None) -> Manifest:
     """The manifest every verdict of this checker carries."""
     tc = toolchain or toolchain_from_env()
     opts = task.options
     toolchain_info = {"repl": tc.describe() if tc else "missing", "lean": lean_version(tc) if tc else "missing"}
     if sandbox.kind == "docker":
-        toolchain_info["image"] = os.environ.get("PROOFSMITH_LEAN_IMAGE", DEFAULT_IMAGE)
+        toolchain_info["image"] = SETUP.image()
     return Manifest(
         checker="lean",
         checker_version=CHECKER_VERSION,
@@ -183,24 +188,6 @@ def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Le
 # --------------------------------------------------------------------------- pools
 
 
-_POOLS: dict[tuple[LeanToolchain, int], ReplPool] = {}
-_POOLS_LOCK = threading.Lock()
-_BOXES: dict[tuple[str, ...], Sandbox] = {}
-
-
-def _box_for(box: Sandbox, toolchain: LeanToolchain) -> Sandbox:
-    """bwrap only shows /usr, /bin, /lib...: a real toolchain elsewhere needs its directories mounted."""
-    if box.kind != "bwrap" or not toolchain.ro_paths:
-        return box
-    with _POOLS_LOCK:
-        key = toolchain.ro_paths
-        if key not in _BOXES:
-            from proofsmith.sandbox.bwrap import BwrapSandbox
-
-            _BOXES[key] = BwrapSandbox(4, extra_ro=[p for p in toolchain.ro_paths if os.path.exists(p)])
-        return _BOXES[key]
-
-
 def header_timeout_s() -> float:
     """Seconds a REPL may take to elaborate an import header (`PROOFSMITH_LEAN_HEADER_TIMEOUT_S`, default 600)."""
     try:
@@ -209,22 +196,16 @@ def header_timeout_s() -> float:
         return HEADER_TIMEOUT_S
 
 
-def default_pool(toolchain: LeanToolchain, sandbox: Sandbox) -> ReplPool:
-    """The process-wide pool for this toolchain and sandbox (created on first use)."""
-    box = _box_for(sandbox, toolchain)
-    with _POOLS_LOCK:
-        key = (toolchain, id(box))
-        pool = _POOLS.get(key)
-        if pool is None:
-            memory = int(os.environ.get("PROOFSMITH_LEAN_MEMORY_MB", "0")) or (512 if toolchain.standin else MEMORY_MB)
-            pool = _POOLS[key] = ReplPool(toolchain, box, memory_mb=memory, recycle_mb=memory * 0.75,
-                                          header_timeout_s=header_timeout_s())
-        return pool
+def default_pool(toolchain: Toolchain, sandbox: Sandbox) -> ProcessPool:
+    """The process-wide REPL pool for this toolchain and sandbox (created on first use; starts nothing)."""
+    box = box_with_mounts(sandbox, toolchain.ro_paths)
 
+    def make() -> ProcessPool:
+        memory = int(os.environ.get("PROOFSMITH_LEAN_MEMORY_MB", "0")) or (512 if toolchain.standin else MEMORY_MB)
+        return repl_pool(toolchain, box, memory_mb=memory, recycle_mb=memory * 0.75,
+                         header_timeout_s=header_timeout_s())
 
-def image_box(box: Sandbox) -> Sandbox:
-    """The sandbox this checker runs in (`sandbox_for_image` on PROOFSMITH_LEAN_IMAGE, else DEFAULT_IMAGE)."""
-    return sandbox_for_image(box, os.environ.get("PROOFSMITH_LEAN_IMAGE") or DEFAULT_IMAGE)
+    return shared_pool(("lean", toolchain, id(box)), make)
 
 
 # --------------------------------------------------------------------------- the check
@@ -259,14 +240,6 @@ class _Audit(BaseModel):
         )
 
 
-class _Outcome(BaseModel):
-    """What the check decided before it is turned into a Verdict."""
-
-    status: str
-    reason: str | None = None
-    diagnostics: list[Diagnostic] = Field(default_factory=list)
-
-
 def error_messages(reply: CommandResponse) -> list[str]:
     """The texts of the error messages in a command's answer."""
     return [m.data for m in reply.messages if m.severity == "error"]
@@ -288,60 +261,60 @@ class _Layout(BaseModel):
         return line - self.statement_lines + self.proof_first_line
 
 
-def _judge_candidate(reply: CommandResponse, layout: _Layout) -> _Outcome | None:
+def _judge_candidate(reply: CommandResponse, layout: _Layout) -> Outcome | None:
     """Refuted when Lean complained or a sorry is left; None when the audit should run."""
     errors = [m for m in reply.messages if m.severity == "error"]
     if errors:
         first = errors[0]
-        return _Outcome(status="refuted", reason="lean_error", diagnostics=[
+        return Outcome(status="refuted", reason="lean_error", diagnostics=[
             Diagnostic(message=m.data[:2000], line=layout.candidate_line(m.pos.line if m.pos else None),
                        column=m.pos.column if m.pos else None) for m in [first, *errors[1:5]]])
     sorry = [m for m in reply.messages if "declaration uses 'sorry'" in m.data]
     if sorry or reply.sorries:
-        return _Outcome(status="refuted", reason="sorry", diagnostics=[
+        return Outcome(status="refuted", reason="sorry", diagnostics=[
             Diagnostic(message="the proof uses sorry (Lean: declaration uses 'sorry')")])
     return None
 
 
 def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandResponse, probe: CommandResponse,
-                 axioms: CommandResponse, kernel: CommandResponse) -> _Outcome:
+                 axioms: CommandResponse, kernel: CommandResponse) -> Outcome:
     """The audit's verdict from its four answers (see the module docstring, point 3)."""
     if error_messages(canary):
-        return _Outcome(status="unknown", reason="internal", diagnostics=[
+        return Outcome(status="unknown", reason="internal", diagnostics=[
             Diagnostic(message=f"the audit's canary did not elaborate: {error_messages(canary)[0]}")])
     said = _info(probe)
     if not said or not lean_audit.canary_ok(said[-1], audit.probe, audit.canary):
-        return _Outcome(status="refuted", reason="audit", diagnostics=[Diagnostic(
+        return Outcome(status="refuted", reason="audit", diagnostics=[Diagnostic(
             message="`#print axioms` does not tell the truth after this proof (a command was hijacked): "
                     f"{(said or error_messages(probe) or ['no answer'])[-1][:300]}")])
     answers = [lean_audit.parse_axioms(d, name) for d in _info(axioms)]
     found = [a for a in answers if a is not None]
     if len(found) != 1:
         detail = (error_messages(axioms) or _info(axioms) or ["no answer"])[0][:300]
-        return _Outcome(status="unknown", reason="internal",
+        return Outcome(status="unknown", reason="internal",
                         diagnostics=[Diagnostic(message=f"`#print axioms {name}` gave no readable answer: {detail}")])
     bad = lean_audit.axioms_allowed(found[0], extra=frozenset(opts.allowed_axioms),
                                     allow_native_decide=opts.allow_native_decide)
     if bad:
-        return _Outcome(status="refuted", reason="axioms", diagnostics=[
+        return Outcome(status="refuted", reason="axioms", diagnostics=[
             Diagnostic(message=f"the proof depends on axiom {a}, which is not allowed") for a in bad])
     kernel_errors = error_messages(kernel)
     if any("(kernel)" in e for e in kernel_errors):
-        return _Outcome(status="refuted", reason="kernel", diagnostics=[
+        return Outcome(status="refuted", reason="kernel", diagnostics=[
             Diagnostic(message=f"the kernel rejects the proof on a re-check: {kernel_errors[0][:1000]}")])
     if kernel_errors or f"ps_kernel_ok_{audit.nonce}" not in _info(kernel):
         detail = (kernel_errors or ["no confirmation"])[0][:300]
-        return _Outcome(status="unknown", reason="internal",
+        return Outcome(status="unknown", reason="internal",
                         diagnostics=[Diagnostic(message=f"the kernel re-check gave no confirmation: {detail}")])
-    return _Outcome(status="verified")
+    return Outcome(status="verified")
 
 
-def _run_pooled(pool: ReplPool, header: str, context: str, command: str, name: str, opts: LeanOptions,
-                layout: _Layout, timeout: float) -> _Outcome:
+def _run_pooled(pool: ProcessPool, header: str, context: str, command: str, name: str, opts: LeanOptions,
+                layout: _Layout, timeout: float) -> Outcome:
     with pool.checkout(header) as proc:
         ctx = proc.context_env(context, max(timeout, AUDIT_TIMEOUT_S))
         if error_messages(ctx):
-            return _Outcome(status="unknown", reason="toolchain", diagnostics=[
+            return Outcome(status="unknown", reason="toolchain", diagnostics=[
                 Diagnostic(message=f"the task's context does not elaborate: {error_messages(ctx)[0][:500]}")])
         reply = proc.command(command, ctx.env, timeout)
         judged = _judge_candidate(reply, layout)
@@ -355,8 +328,8 @@ def _run_pooled(pool: ReplPool, header: str, context: str, command: str, name: s
         return _judge_audit(name, audit, opts, canary, probe, axioms, kernel)
 
 
-def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: str, command: str, name: str,
-                 opts: LeanOptions, layout: _Layout, limits: Limits) -> _Outcome:
+def _run_oneshot(box: Sandbox, toolchain: Toolchain, header: str, context: str, command: str, name: str,
+                 opts: LeanOptions, layout: _Layout, limits: Limits) -> Outcome:
     """One REPL run fed every request at once; the REPL numbers environments 0, 1, 2, ... so ids are known."""
     audit = _Audit.new()
     requests = [{"cmd": header}]
@@ -371,14 +344,14 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
                  {"cmd": audit.kernel_cmd(name), "env": cand_env + 1}]
     stdin = "".join(json.dumps(r, ensure_ascii=False) + "\n\n" for r in requests).encode()
     cd = f"cd {json.dumps(toolchain.cwd)} && " if toolchain.cwd else ""
-    argv = ["/bin/sh", "-c", f'{cd}exec "$@"', "sh", *toolchain.repl]
+    argv = ["/bin/sh", "-c", f'{cd}exec "$@"', "sh", *toolchain.command]
     header_s = header_timeout_s()
     run_limits = Limits(wall_s=limits.wall_s + header_s, cpu_s=limits.wall_s + header_s,
                         memory_mb=max(limits.memory_mb, MEMORY_MB), pids=256, output_bytes=16 << 20,
                         file_size_mb=256, open_files=4096)
     result = box.run(argv, dict(toolchain.files), run_limits, stdin=stdin, env=dict(toolchain.env))
     if result.error:
-        return _Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
+        return Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
     replies: list[CommandResponse] = []
     try:
         for frame in re.split(r"\n\s*\n", result.stdout):
@@ -388,18 +361,18 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
                     raise ReplFailure("crash", f"answer {len(replies)} is out of step: {frame[:200]}")
                 replies.append(reply)
     except (ValueError, ReplFailure) as exc:
-        return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(message=f"the REPL's output "
+        return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(message=f"the REPL's output "
                                                                                            f"is unreadable: {exc}")])
     by_env = {r.env: r for r in replies}
 
-    def missing() -> _Outcome:
+    def missing() -> Outcome:
         if result.limit_hit in ("wall", "cpu"):
-            return _Outcome(status="unknown", reason="timeout", diagnostics=[Diagnostic(message="the REPL ran out "
+            return Outcome(status="unknown", reason="timeout", diagnostics=[Diagnostic(message="the REPL ran out "
                                                                                                 "of time")])
         if died_of_memory(result):
-            return _Outcome(status="unknown", reason="memory", diagnostics=[Diagnostic(message="the REPL ran out "
+            return Outcome(status="unknown", reason="memory", diagnostics=[Diagnostic(message="the REPL ran out "
                                                                                                "of memory")])
-        return _Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
+        return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
             message=f"the REPL stopped early (exit {result.exit_code}, signal {result.signal}): "
                     f"{result.stderr.strip()[-300:]}")])
 
@@ -407,7 +380,7 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
         return missing()
     for env in range(ctx_env + 1):
         if error_messages(by_env[env]):
-            return _Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
+            return Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
                 message=f"the task's header or context does not elaborate: {error_messages(by_env[env])[0][:500]}")])
     if cand_env not in by_env:
         return missing()
@@ -420,36 +393,21 @@ def _run_oneshot(box: Sandbox, toolchain: LeanToolchain, header: str, context: s
 
 
 def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
-          toolchain: LeanToolchain | None = None, pool: ReplPool | None = None, precheck: bool = True) -> Verdict:
+          toolchain: Toolchain | None = None, pool: ProcessPool | None = None, precheck: bool = True) -> Verdict:
     """Verify one Lean proof (see the module docstring). Never raises for anything the candidate does."""
     started = time.monotonic()
-    tc = toolchain or (pool.toolchain if pool is not None else None) or toolchain_from_env()
-    if tc is None and sandbox is not None and sandbox.kind == "docker" and _docker_image_configured():
-        tc = LeanToolchain(repl=("/usr/local/bin/lean-repl",))  # the wrapper containers/lean.Dockerfile writes
-    box = sandbox or (pool.sandbox if pool is not None else None) or get_sandbox("auto")
-    try:
-        box = image_box(box)
-    except Exception as exc:  # noqa: BLE001 - DockerUnavailable and the SDK's errors: the fix is in the message
-        box_error: str | None = str(exc)
-    else:
-        box_error = None
-    man = manifest(task, box, efficiency, tc)
-
-    def verdict(out: _Outcome) -> Verdict:
-        return Verdict(task_id=task.id, candidate_id=candidate.id, status=out.status, reason=out.reason,
-                       reward=1.0 if out.status == "verified" else 0.0, diagnostics=out.diagnostics,
-                       resources=Resources(wall_s=time.monotonic() - started), wall_s=time.monotonic() - started,
-                       manifest=man)
-
+    tc, box, box_error = SETUP.resolve(toolchain, pool, sandbox)
+    frame = CheckFrame(task, candidate, manifest(task, box, efficiency, tc), started)
+    verdict = frame.verdict
     if tc is None:
-        return verdict(_Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(message=INSTALL_HINT)]))
+        return verdict(Outcome.unknown("toolchain", INSTALL_HINT))
     if box_error is not None:
-        return verdict(_Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=box_error)]))
+        return verdict(Outcome.unknown("sandbox", box_error))
     opts = options_of(task)
     name = opts.name or ""
     proof, offset, problem = lean_audit.split_candidate(task.statement, candidate.text)
     if problem is not None:
-        return verdict(_Outcome(status="refuted", reason="statement",
+        return verdict(Outcome(status="refuted", reason="statement",
                                 diagnostics=[Diagnostic(message=problem.message, line=problem.line)]))
     if candidate.steps and not re.match(r"\s*by\b", proof):
         # a step-mode search gives its tactics one per line: the proof is their `by` block
@@ -461,10 +419,10 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         found = lean_audit.precheck(proof[lead:], allow_native_decide=opts.allow_native_decide)
         if found is not None:
             line = found.line + first_line - 1 if found.line is not None else None
-            return verdict(_Outcome(status="refuted", reason="audit",
+            return verdict(Outcome(status="refuted", reason="audit",
                                     diagnostics=[Diagnostic(message=found.message, line=line, column=found.column)]))
     if not lean_audit.strip_comments(proof).strip():
-        return verdict(_Outcome(status="refuted", reason="empty", diagnostics=[Diagnostic(message="no proof given")]))
+        return verdict(Outcome(status="refuted", reason="empty", diagnostics=[Diagnostic(message="no proof given")]))
     header, context = lean_audit.split_header(task.context)
     statement = task.statement.rstrip()
     command = f"{statement} :=\n{proof.strip(chr(10))}\n"
@@ -474,14 +432,6 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         out = _run_oneshot(box, tc, header, context, command, name, opts, layout, task.limits)
         return verdict(out)
     the_pool = pool or default_pool(tc, box)
-    for attempt in (1, 2):
-        try:
-            out = _run_pooled(the_pool, header, context, command, name, opts, layout, timeout)
-        except ReplFailure as failure:
-            if failure.reason == "crash" and attempt == 1:
-                continue  # once more, on a fresh process
-            message = str(failure) + (" (after one retry on a fresh process)" if attempt == 2 else "")
-            return verdict(_Outcome(status="unknown", reason=failure.reason, diagnostics=[Diagnostic(message=message)]))
-        return verdict(out)
-    raise AssertionError("unreachable")
+    return verdict(retry_on_fresh_process(
+        lambda: _run_pooled(the_pool, header, context, command, name, opts, layout, timeout)))
 

@@ -8,49 +8,34 @@ lines and answers each with one JSON object followed by a blank line:
 message, validated at the boundary (as LeanInteract does).
 
 The REPL has no timeout, memory cap or crash recovery of its own (repl#94,
-kimina-lean-server#25), so everything is enforced from outside:
+kimina-lean-server#25): `prover_process.PipedProcess` enforces a deadline on
+every request, watches the process tree's memory and reports a death
+(reasons `timeout`, `memory`, `crash`). On top of it, an answer that is not
+JSON, or out of step (the REPL numbers environments 0, 1, 2, ... per process,
+so every `env` in an answer is known in advance) kills the process: `crash`.
 
-- each request has a wall-clock deadline; past it the process is killed and
-  the request fails with reason `timeout`;
-- the process tree's resident memory is polled while a request runs and
-  after it: over `memory_mb` it is killed (reason `memory`), over
-  `recycle_mb` it is retired after the request; the sandbox's cgroup (or
-  RLIMIT_AS), set 1.5 times higher so the monitor acts first, is the hard
-  backstop, and a process that died saying it ran out of memory is `memory`;
-- a process that dies, answers with something that is not JSON, or answers
-  out of step (the REPL numbers environments 0, 1, 2, ... per process, so
-  every `env` in an answer is known in advance) is killed: reason `crash`.
-
-`ReplPool` keeps warm processes keyed by their import header, as Kimina's
-server does: the header (`import Mathlib ...`) is elaborated once per process
-and every check after it sends only its body with `env` set to the header's
-environment. A free process with the same header is reused; otherwise a new
-one starts if there is room, else the oldest free process of another header
-is evicted, else the caller waits. A process is retired after `max_uses`
-checks or when its memory passes `recycle_mb`. The F* checker reuses the pool
-with its own process factory, keyed by file (file affinity).
+`repl_pool` makes a `prover_process.ProcessPool` keyed by import header, as
+Kimina's server does: the header (`import Mathlib ...`) is elaborated once
+per process and every check after it sends only its body with `env` set to
+the header's environment.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import select
-import shlex
-import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported
-from proofsmith.schema import Limits
+from proofsmith.provers import prover_process
+from proofsmith.provers.prover_process import PipedProcess, ProcessPool, ReplFailure, Toolchain
+from proofsmith.sandbox import Sandbox
 
-__all__ = ["Command", "CommandResponse", "LeanToolchain", "Message", "PickleEnvironment", "ProofStep",
-           "ProofStepResponse", "ReplError", "ReplFailure", "ReplPool", "ReplProcess", "Sorry", "UnpickleEnvironment",
-           "parse_response", "standin_toolchain", "toolchain_from_env"]
+__all__ = ["Command", "CommandResponse", "Message", "PickleEnvironment", "ProofStep", "ProofStepResponse",
+           "ReplError", "ReplProcess", "Sorry", "UnpickleEnvironment", "parse_response", "repl_pool",
+           "standin_toolchain", "toolchain_from_env"]
 
 #: Checks a process serves before it is retired (Kimina's MAX_REPL_USES idea; the REPL dies after many, repl#77).
 MAX_USES = 200
@@ -60,7 +45,6 @@ RECYCLE_MB = 6144
 MEMORY_MB = 8192
 #: Seconds to elaborate an import header (Mathlib takes tens of seconds cold).
 HEADER_TIMEOUT_S = 600.0
-_POLL_S = 0.2
 
 
 # --------------------------------------------------------------------------- wire
@@ -150,14 +134,6 @@ class ReplError(_Wire):
 Response = CommandResponse | ProofStepResponse | ReplError
 
 
-class ReplFailure(Exception):
-    """A request got no usable answer; `reason` is an unknown-verdict reason (timeout, memory, crash, toolchain)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
 def parse_response(obj: Any) -> Response:
     """The typed answer for one decoded JSON object (ReplFailure `crash` when it is none of them)."""
     if not isinstance(obj, dict):
@@ -177,38 +153,12 @@ def parse_response(obj: Any) -> Response:
 # --------------------------------------------------------------------------- toolchain
 
 
-class LeanToolchain(BaseModel):
-    """How to start a REPL: the command, where it runs, and what the sandbox must show it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    #: argv of the REPL (e.g. ["lake", "env", "/opt/repl/.lake/build/bin/repl"])
-    repl: tuple[str, ...]
-    #: directory to start it in (the Lean project whose packages it imports), inside the sandbox
-    cwd: str | None = None
-    #: host directories a bwrap sandbox must mount read-only (elan toolchains, the project)
-    ro_paths: tuple[str, ...] = ()
-    #: files put in the sandbox's work dir before start (the stand-in script)
-    files: tuple[tuple[str, str], ...] = ()
-    #: extra environment variables for the REPL
-    env: tuple[tuple[str, str], ...] = ()
-    #: True for the test stand-in (proofsmith.provers.standins), never a real Lean
-    standin: bool = False
-
-    def describe(self) -> str:
-        """One line for manifests and messages."""
-        return ("stand-in: " if self.standin else "") + shlex.join(self.repl)
-
-
-def standin_toolchain(*args: str) -> LeanToolchain:
+def standin_toolchain(*flags: str) -> Toolchain:
     """The Lean REPL stand-in (NOT Lean; see proofsmith/provers/standins/lean_repl.py), with its flags."""
-    from proofsmith.provers.standins import script_source
-
-    return LeanToolchain(repl=("/usr/bin/python3", "-u", "lean_repl_standin.py", *args),
-                         files=(("lean_repl_standin.py", script_source("lean_repl")),), standin=True)
+    return prover_process.standin_toolchain("lean_repl", *flags)
 
 
-def toolchain_from_env() -> LeanToolchain | None:
+def toolchain_from_env() -> Toolchain | None:
     """The toolchain `PROOFSMITH_LEAN_REPL` names, or None.
 
     `PROOFSMITH_LEAN_REPL` is the REPL's command line (`lake env repl`), or
@@ -217,71 +167,22 @@ def toolchain_from_env() -> LeanToolchain | None:
     directories the bwrap sandbox must mount read-only (e.g. `~/.elan`); the
     project directory is mounted too.
     """
-    command = os.environ.get("PROOFSMITH_LEAN_REPL", "").strip()
-    if not command:
-        return None
-    words = shlex.split(command)
-    if words[0] == "standin":
-        return standin_toolchain(*words[1:])
-    project = os.environ.get("PROOFSMITH_LEAN_PROJECT") or None
-    ro = [p for p in os.environ.get("PROOFSMITH_LEAN_RO", "").split(":") if p]
-    if project:
-        ro.append(project)
-    return LeanToolchain(repl=tuple(words), cwd=project, ro_paths=tuple(dict.fromkeys(ro)))
+    return prover_process.toolchain_from_env("PROOFSMITH_LEAN_REPL", "PROOFSMITH_LEAN_RO", standin="lean_repl",
+                                             project_var="PROOFSMITH_LEAN_PROJECT")
 
 
 # --------------------------------------------------------------------------- one process
 
 
-#: The sandbox's hard memory cap is this much above the limit the monitor kills at, so a process that grows is
-#: caught by the monitor (reason `memory`) before an allocation fails inside it (which reads as a crash).
-HARD_CAP_FACTOR = 1.5
-_OOM_TEXTS = ("out of memory", "MemoryError", "std::bad_alloc", "Cannot allocate memory", "Out_of_memory")
-
-
-def died_of_memory(result: Any) -> bool:
-    """Whether a dead process's RunResult says it ran out of memory (cgroup, or the tool's own words)."""
-    if result is None:
-        return False
-    return result.limit_hit == "memory" or any(t in result.stderr[-4000:] for t in _OOM_TEXTS)
-
-
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of `root` and all its descendants, KiB, read from /proc (0 when gone)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-            fields = stat[stat.rfind(b")") + 2:].split()
-            pid = int(name)
-            children.setdefault(int(fields[1]), []).append(pid)
-            rss[pid] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-        except (OSError, ValueError, IndexError):
-            continue
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, ()))
-    return total
-
-
 class ReplProcess:
     """One REPL in the sandbox with an import header elaborated; one request at a time (the pool lends it)."""
 
-    def __init__(self, toolchain: LeanToolchain, sandbox: Sandbox, header: str, *, memory_mb: int = MEMORY_MB,
+    def __init__(self, toolchain: Toolchain, sandbox: Sandbox, header: str, *, memory_mb: int = MEMORY_MB,
                  header_timeout_s: float = HEADER_TIMEOUT_S) -> None:
-        if not hasattr(sandbox, "spawn"):
-            raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot hold a warm Lean REPL: use bwrap or process")
         self.toolchain = toolchain
         self.header = header
         self.memory_mb = memory_mb
         self.uses = 0
-        self.alive = False
         self.last_used = time.monotonic()
         self.next_env = 0
         self.next_state = 0
@@ -289,22 +190,8 @@ class ReplProcess:
         self.contexts: dict[str, int] = {}
         #: tactic-mode states this process holds: (task id, steps) -> REPL proof state
         self.states: dict[tuple[str, tuple[str, ...]], int] = {}
-        self._buf = b""
-        to_r, self._to = os.pipe()
-        self._from, from_w = os.pipe()
-        # bash, not sh: dash cannot redirect from descriptors above 9. stderr stays the sandbox's capture.
-        cd = 'cd "$1" || exit 97; ' if toolchain.cwd else ""
-        script = f'{cd}shift; exec "$@" <&{to_r} >&{from_w}'
-        argv = ["/bin/bash", "-c", script, "bash", toolchain.cwd or ".", *toolchain.repl]
-        limits = Limits(wall_s=7 * 24 * 3600, cpu_s=7 * 24 * 3600, memory_mb=int(memory_mb * HARD_CAP_FACTOR), pids=256,
-                        output_bytes=1 << 20, file_size_mb=256, open_files=4096)
-        try:
-            self._proc: Running = sandbox.spawn(argv, dict(toolchain.files), limits, pass_fds=(to_r, from_w),
-                                                env=dict(toolchain.env))
-        finally:
-            os.close(to_r)
-            os.close(from_w)
-        self.alive = True
+        self._pipe = PipedProcess(toolchain, sandbox, (), what="the REPL", memory_mb=memory_mb, pids=256,
+                                  open_files=4096)
         try:
             reply = self.request(Command(cmd=header), header_timeout_s)
         except ReplFailure:
@@ -321,57 +208,26 @@ class ReplProcess:
 
     # ----------------------------------------------------------------- wire
 
-    def _send(self, payload: dict[str, Any]) -> None:
-        data = (json.dumps(payload, ensure_ascii=False) + "\n\n").encode()
-        if len(data) > 16384:  # a big request can fill both pipes at once: write from a thread while we read
-            threading.Thread(target=self._write_all, args=(data,), daemon=True).start()
-        else:
-            self._write_all(data)
+    @property
+    def alive(self) -> bool:
+        """Whether the REPL process is still running (a failed request kills it)."""
+        return self._pipe.alive
 
-    def _write_all(self, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._to, view):]
-        except OSError:
-            pass  # the process died; the read side reports it
+    def _send(self, payload: dict[str, Any]) -> None:
+        self._pipe.write((json.dumps(payload, ensure_ascii=False) + "\n\n").encode())
 
     def _frame(self, deadline: float) -> Any:
+        """The next JSON answer (frames are separated by blank lines; empty ones are skipped)."""
         while True:
-            at = self._buf.find(b"\n\n")
-            while at == 0:
-                self._buf = self._buf[2:]
-                at = self._buf.find(b"\n\n")
-            if at > 0:
-                frame, self._buf = self._buf[:at], self._buf[at + 2:]
-                if frame.strip():
-                    try:
-                        return json.loads(frame)
-                    except ValueError:
-                        self._die()
-                        raise ReplFailure("crash", f"the REPL printed something that is not JSON: "
-                                                   f"{frame[:300].decode('utf-8', 'replace')!r}") from None
+            frame = self._pipe.read_until(b"\n\n", deadline)
+            if not frame.strip():
                 continue
-            left = deadline - time.monotonic()
-            if left <= 0:
+            try:
+                return json.loads(frame)
+            except ValueError:
                 self._die()
-                raise ReplFailure("timeout", "the REPL did not answer in time; the process was killed")
-            ready, _, _ = select.select([self._from], [], [], min(left, _POLL_S))
-            if not ready:
-                if self.rss_mb() > self.memory_mb:
-                    self._die()
-                    raise ReplFailure("memory", f"the REPL passed {self.memory_mb} MB; the process was killed")
-                continue
-            chunk = os.read(self._from, 1 << 16)
-            if not chunk:
-                result = self._die()
-                if died_of_memory(result):
-                    raise ReplFailure("memory", f"the REPL ran out of memory (limit {self.memory_mb} MB)")
-                tail = (result.stderr.strip()[-300:] if result is not None else "") or "no message"
-                code = f"signal {result.signal}" if result is not None and result.signal else \
-                    f"exit {result.exit_code if result is not None else '?'}"
-                raise ReplFailure("crash", f"the REPL died ({code}): {tail}")
-            self._buf += chunk
+                raise ReplFailure("crash", f"the REPL printed something that is not JSON: "
+                                           f"{frame[:300].decode('utf-8', 'replace')!r}") from None
 
     def request(self, payload: BaseModel, timeout: float) -> Response:
         """Send one request, wait for its answer (see the module docstring for what fails and how)."""
@@ -392,9 +248,7 @@ class ReplProcess:
             self.next_env += 1
         elif isinstance(reply, ProofStepResponse):
             self.next_state = max(self.next_state, reply.proofState + 1)
-        if self.rss_mb() > self.memory_mb:
-            self._die()
-            raise ReplFailure("memory", f"the REPL passed {self.memory_mb} MB; the process was killed")
+        self._pipe.check_memory()
         return reply
 
     def command(self, cmd: str, env: int | None, timeout: float) -> CommandResponse:
@@ -428,150 +282,27 @@ class ReplProcess:
 
     def rss_mb(self) -> float:
         """Resident memory of the whole sandboxed tree now, MB (read from outside)."""
-        return tree_rss_kb(self._proc.pid) / 1024
+        return self._pipe.rss_mb()
 
-    def _die(self):
-        """Kill the process tree; its RunResult (for the stderr tail and the limit it hit), or None."""
-        if not self.alive:
-            return None
-        self.alive = False
-        for fd in (self._to, self._from):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._proc.kill()
-        return self._proc.wait(5)
+    def _die(self) -> Any:
+        return self._pipe.kill()
 
     def close(self) -> None:
         """Kill the REPL and free its sandbox slot."""
-        self._die()
+        self._pipe.kill()
 
 
 # --------------------------------------------------------------------------- pool
 
 
-class ReplPool:
-    """Warm REPL processes keyed by import header (see the module docstring)."""
+def repl_pool(toolchain: Toolchain, sandbox: Sandbox, *, max_processes: int | None = None, max_uses: int = MAX_USES,
+              recycle_mb: float = RECYCLE_MB, memory_mb: int = MEMORY_MB, header_timeout_s: float = HEADER_TIMEOUT_S,
+              wait_s: float = 600.0) -> ProcessPool:
+    """A pool of Lean REPLs keyed by import header (`PROOFSMITH_LEAN_REPLS` caps its size; default cores - 1)."""
 
-    def __init__(self, toolchain: Any, sandbox: Sandbox, *, max_processes: int | None = None,
-                 max_uses: int = MAX_USES, recycle_mb: float = RECYCLE_MB, memory_mb: int = MEMORY_MB,
-                 header_timeout_s: float = HEADER_TIMEOUT_S, wait_s: float = 600.0,
-                 factory: Callable[[str], Any] | None = None) -> None:
-        #: the toolchain the processes run (a LeanToolchain, or F*'s for fstar.py's pool)
-        self.toolchain: Any = toolchain
-        #: starts a process for a key; default: a Lean REPL with that import header (F* passes its own)
-        self._factory = factory
-        self.sandbox = sandbox
-        self.max_processes = max_processes or int(os.environ.get("PROOFSMITH_LEAN_REPLS", "0")) or \
-            max(1, (os.cpu_count() or 2) - 1)
-        self.max_uses = max_uses
-        self.recycle_mb = recycle_mb
-        self.memory_mb = memory_mb
-        self.header_timeout_s = header_timeout_s
-        self.wait_s = wait_s
-        self._cond = threading.Condition()
-        self._free: list[ReplProcess] = []
-        self._count = 0
-        self._closed = False
-        #: counters for tests and benchmarks
-        self.started = 0
-        self.retired = 0
-        self.failed = 0
+    def start(header: str) -> ReplProcess:
+        return ReplProcess(toolchain, sandbox, header, memory_mb=memory_mb, header_timeout_s=header_timeout_s)
 
-    def _take(self, header: str, prefer: Callable[[ReplProcess], bool] | None) -> ReplProcess | None:
-        same = [p for p in self._free if p.header == header and p.alive]
-        if prefer is not None:
-            same.sort(key=lambda p: not prefer(p))
-        if same:
-            self._free.remove(same[0])
-            return same[0]
-        return None
-
-    def _start(self, header: str) -> ReplProcess:
-        try:
-            if self._factory is not None:
-                proc = self._factory(header)
-            else:
-                proc = ReplProcess(self.toolchain, self.sandbox, header, memory_mb=self.memory_mb,
-                                   header_timeout_s=self.header_timeout_s)
-        except BaseException:
-            with self._cond:
-                self._count -= 1
-                self.failed += 1
-                self._cond.notify_all()
-            raise
-        with self._cond:
-            self.started += 1
-        return proc
-
-    def acquire(self, header: str, prefer: Callable[[ReplProcess], bool] | None = None) -> ReplProcess:
-        """A process with `header` elaborated, lent to the caller alone until `release`."""
-        deadline = time.monotonic() + self.wait_s
-        evict: ReplProcess | None = None
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise ReplFailure("internal", "the Lean REPL pool is closed")
-                proc = self._take(header, prefer)
-                if proc is not None:
-                    return proc
-                if self._count < self.max_processes:
-                    self._count += 1
-                    break
-                if self._free:  # room only by evicting the least recently used process of another header
-                    evict = min(self._free, key=lambda p: p.last_used)
-                    self._free.remove(evict)
-                    self.retired += 1
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ReplFailure("timeout", f"no Lean REPL became free in {self.wait_s:g} s")
-                self._cond.wait(left)
-        if evict is not None:
-            evict.close()
-        return self._start(header)
-
-    def release(self, proc: ReplProcess) -> None:
-        """Give a process back: kept warm, or retired (dead, used up, or grown past `recycle_mb`)."""
-        proc.uses += 1
-        keep = proc.alive and proc.uses < self.max_uses and proc.rss_mb() <= self.recycle_mb and not self._closed
-        if not keep:
-            if proc.alive:
-                with self._cond:
-                    self.retired += 1
-            proc.close()
-        with self._cond:
-            if keep:
-                self._free.append(proc)
-            else:
-                self._count -= 1
-            self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def checkout(self, header: str, prefer: Callable[[ReplProcess], bool] | None = None) -> Iterator[ReplProcess]:
-        """`acquire` and `release` around a block."""
-        proc = self.acquire(header, prefer)
-        try:
-            yield proc
-        finally:
-            self.release(proc)
-
-    def size(self) -> int:
-        """Processes alive now (lent or free)."""
-        with self._cond:
-            return self._count
-
-    def close(self) -> None:
-        """Kill every free process; lent ones die when given back."""
-        with self._cond:
-            self._closed = True
-            free, self._free = self._free, []
-            self._count -= len(free)
-            self._cond.notify_all()
-        for proc in free:
-            proc.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    size = max_processes or int(os.environ.get("PROOFSMITH_LEAN_REPLS", "0")) or max(1, (os.cpu_count() or 2) - 1)
+    return ProcessPool(toolchain, sandbox, start, max_processes=size, max_uses=max_uses, recycle_mb=recycle_mb,
+                       memory_mb=memory_mb, wait_s=wait_s, what="Lean REPL")

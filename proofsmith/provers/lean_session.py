@@ -1,7 +1,7 @@
 """Step mode for Lean: one tactic at a time in warm REPLs, the contract of `coq_session`.
 
 `LeanSessionPool.open(task) -> State` elaborates `<statement> := by sorry`
-on the task's context in a warm REPL (the same `ReplPool` whole checks use)
+on the task's context in a warm REPL (the same pool whole checks use)
 and takes the sorry's proof state as the root. `step(state, tactic) ->
 StepResult` runs one tactic (`{"tactic", "proofState"}`) from any State and
 returns the new goals, Lean's error, a solved flag and a stable hash of the
@@ -27,7 +27,8 @@ from typing import Self
 
 from proofsmith.provers import lean, lean_audit
 from proofsmith.provers.coq_session import SessionError, State, StepResult, state_hash
-from proofsmith.provers.lean_repl import LeanToolchain, ProofStep, ProofStepResponse, ReplError, ReplFailure, ReplPool
+from proofsmith.provers.lean_repl import ProofStep, ProofStepResponse, ReplError
+from proofsmith.provers.prover_process import ProcessPool, ReplFailure, Toolchain
 from proofsmith.sandbox import Sandbox, get_sandbox
 from proofsmith.schema import Candidate, Task, Verdict
 
@@ -44,10 +45,10 @@ def _goals_text(goals: list[str]) -> str:
 
 
 class LeanSessionPool:
-    """open/step/check over a `ReplPool` (see the module docstring)."""
+    """open/step/check over a pool of Lean REPLs (see the module docstring)."""
 
-    def __init__(self, sandbox: Sandbox | None = None, *, toolchain: LeanToolchain | None = None,
-                 pool: ReplPool | None = None, step_timeout_s: float = STEP_TIMEOUT_S) -> None:
+    def __init__(self, sandbox: Sandbox | None = None, *, toolchain: Toolchain | None = None,
+                 pool: ProcessPool | None = None, step_timeout_s: float = STEP_TIMEOUT_S) -> None:
         tc = toolchain or (pool.toolchain if pool is not None else None) or lean.toolchain_from_env()
         if tc is None:
             raise SessionError(lean.INSTALL_HINT)
