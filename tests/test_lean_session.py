@@ -8,6 +8,8 @@ timeouts, crashes, the whole-proof re-check), not Lean's behaviour.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from proofsmith.provers.coq_session import SessionError, state_hash
@@ -74,3 +76,27 @@ def test_a_statement_that_does_not_open_a_proof_is_a_session_error(sessions):
     broken = TASK.model_copy(update={"id": "broken", "context": "import NoSuchThing\n"})
     with pytest.raises(SessionError):
         sessions.open(broken)
+
+
+def test_the_search_checker_steps_lean_through_the_repl_next_to_a_real_coq_session(monkeypatch, bwrap):
+    """SearchChecker routes each State's steps to its own language's sessions; Lean needs a configured REPL."""
+    from coq_tasks import ADD_0_R
+
+    from proofsmith.search.checker import SearchChecker
+
+    if shutil.which("coqtop") is None:
+        pytest.skip("Coq is not installed (apt-get install coq)")
+    monkeypatch.delenv("PROOFSMITH_LEAN_REPL", raising=False)
+    assert not SearchChecker(sandbox="bwrap").can_step(TASK)
+    monkeypatch.setenv("PROOFSMITH_LEAN_REPL", "standin")
+    assert not SearchChecker(sandbox="docker").can_step(TASK)  # docker holds no warm process
+    with SearchChecker(sandbox="bwrap") as checker:
+        assert checker.can_step(TASK) and checker.can_step(ADD_0_R)
+        lean_root = checker.open(TASK)
+        coq_root = checker.open(ADD_0_R)
+        lean_1 = checker.step(lean_root, "intro h")
+        coq_1 = checker.step(coq_root, "intros n.")
+        assert lean_1.status == "ok" and lean_1.state.goals == "h : p\n⊢ q ∧ p"
+        assert coq_1.status == "ok" and "n + 0 = n" in coq_1.state.goals
+        lean_2 = checker.step(lean_1.state, "constructor")
+        assert lean_2.status == "ok" and lean_2.state.goals.count("⊢") == 2

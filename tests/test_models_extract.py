@@ -215,6 +215,11 @@ def test_tactics():
     assert extract_tactic(" intros b.\n   destruct b.\n", "coq") == "intros b."
     assert extract_tactic("```coq\n(* first *) apply Nat.add_comm.\n```", "coq") == "apply Nat.add_comm."
     assert extract_tactic("```lean\n  simp [Nat.add_comm] -- closes it\n```", "lean") == "simp [Nat.add_comm]"
+    # what the default model writes for a Lean step (seen in a search trace): the proof's `by` before the tactic
+    assert extract_tactic("by rw [hp, hq]", "lean") == "rw [hp, hq]"
+    assert extract_tactic(":= by\n  intro h", "lean") == "intro h"
+    assert extract_tactic("theorem t : True := by\n  trivial", "lean") == "trivial"
+    assert extract_tactic("bycases h", "lean") == "bycases h"  # a word that starts with `by` is kept whole
     with pytest.raises(ExtractionError):
         extract_tactic("I think you should use induction", "coq")
     assert extract_block("```fstar\nlet f (x:nat) : nat = x\n```", "fstar") == "let f (x:nat) : nat = x\n"

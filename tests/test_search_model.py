@@ -102,3 +102,25 @@ def test_same_seed_same_search(qwen, checker):
     first, second = steps(), steps()
     assert first[0], "the search made no steps"
     assert first == second
+
+
+def test_lean_tactic_search_runs_its_steps_in_the_repl(qwen, tmp_path, monkeypatch, bwrap_or_skip):
+    """MCTS on a Lean task in step mode: the model's tactics go to the Lean REPL stand-in (NOT Lean) one by one.
+
+    The stand-in's tactic rules are textual, so this shows the wiring (prompt,
+    extraction, the REPL's proof states in the trace), not Lean's judgement.
+    """
+    from proofsmith.schema import Limits, Task
+
+    monkeypatch.setenv("PROOFSMITH_LEAN_REPL", "standin")
+    task = Task(id="and_swap", language="lean", kind="proof", context="import Mathlib\n",
+                statement="theorem and_swap (p q : Prop) (hp : p) (hq : q) : p → q ∧ p", limits=Limits(wall_s=5))
+    trace = tmp_path / "trace.jsonl"
+    with SearchChecker(sandbox="bwrap") as lean_checker:
+        result = search(task, qwen, strategy=MCTS(), budget=Budget(model_calls=12), checker=lean_checker, seed=0,
+                        trace=trace)
+    nodes = [e for e in read_trace(trace) if e.event == "node"]
+    stepped = [e for e in nodes if e.status in ("ok", "solved")]
+    assert stepped, [(e.step, e.error) for e in nodes]
+    assert all("⊢" in e.goals or e.status == "solved" for e in stepped)
+    assert result.spend.checker_calls >= len(stepped)

@@ -267,7 +267,11 @@ def extract_tactic(text: str, language: str) -> str:
         raise ExtractionError("the output has no Coq tactic ending in a period")
     for line in body.splitlines():
         line = line.split("--", 1)[0].strip()
-        if line and not line.startswith(("theorem ", "lemma ", "example ", "by")):
+        if line.startswith(("theorem ", "lemma ", "example ")):
+            continue
+        # small models open their one tactic with the proof's `by` (`by simp`): the tactic is what follows
+        line = re.sub(r"^(?::=\s*)?by\b\s*", "", line)
+        if line:
             return line
     raise ExtractionError(f"the output has no {language} tactic")
 

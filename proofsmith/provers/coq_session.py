@@ -331,9 +331,11 @@ def _goals_text(trusted: str) -> str:
 
 
 def goal_count(goals: str) -> int:
-    """How many goals a goal display shows (`N goals`), 0 when it does not say."""
+    """How many goals a goal display shows: Coq's `N goals` header, else Lean's `⊢` lines (0 for none)."""
     m = re.match(r"(\d+) goals?\b", goals.strip())
-    return int(m.group(1)) if m else 0
+    if m:
+        return int(m.group(1))
+    return sum(1 for line in goals.splitlines() if line.lstrip().startswith("⊢"))
 
 
 # --------------------------------------------------------------------------- pool

@@ -287,7 +287,7 @@ def _print_one(result, task: Task) -> None:
             console.print(result.candidate.text.rstrip(), markup=False, highlight=False)
     spend = result.spend
     console.print(f"spent {spend.model_calls} model calls, {spend.tokens} tokens, {spend.checker_calls} checker "
-                  f"calls, {spend.wall_s:.1f} s; trace: {result.trace_path}", highlight=False)
+                  f"calls, {spend.wall_s:.1f} s; trace: {result.trace_path}", highlight=False, soft_wrap=True)
 
 
 def _print_line(console, result) -> None:
