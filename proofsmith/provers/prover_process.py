@@ -212,7 +212,8 @@ class PipedProcess:
     def __init__(self, toolchain: Toolchain, sandbox: Sandbox, args: Sequence[str], *, what: str, memory_mb: int,
                  pids: int, open_files: int, files: dict[str, str] | None = None) -> None:
         if not hasattr(sandbox, "spawn"):
-            raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot hold a warm {what}: use bwrap or process")
+            raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot keep a prover running ({what}): "
+                                     "use bwrap or process")
         self.what = what
         self.memory_mb = memory_mb
         self.alive = False
