@@ -88,7 +88,7 @@ WARN_ON_USE = 335
 DEFAULT_IMAGE = "proofsmith/fstar:2024.09.05"
 #: where F* comes from; in the image, where containers/fstar.Dockerfile installs it
 SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_FSTAR_IMAGE", default_image=DEFAULT_IMAGE,
-                    image_command=("/opt/fstar/bin/fstar.exe",))
+                    image_command=("/opt/fstar/bin/fstar.exe",), install_hint=INSTALL_HINT)
 CHECKER_VERSION = "1+" + hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_audit.py", "fstar_ide.py",
                                                                  "prover_process.py", "prover_check.py"))
@@ -141,13 +141,7 @@ def options_of(task: Task) -> FStarOptions:
 
 def validate(task: Task) -> str | None:
     """A one-line problem with an F* task, or None when it can be checked."""
-    if toolchain_from_env() is None and not SETUP.image_configured():
-        return INSTALL_HINT
-    try:
-        options_of(task)
-    except ValueError as exc:
-        return str(exc)
-    return None
+    return SETUP.problem(task, options_of)
 
 
 @functools.cache

@@ -103,7 +103,7 @@ INSTALL_HINT = ("no Lean REPL configured: build the image (`make images`, contai
 DEFAULT_IMAGE = "proofsmith/lean:v4.15.0"
 #: where the REPL comes from; in the image, the wrapper containers/lean.Dockerfile writes
 SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_LEAN_IMAGE", default_image=DEFAULT_IMAGE,
-                    image_command=("/usr/local/bin/lean-repl",))
+                    image_command=("/usr/local/bin/lean-repl",), install_hint=INSTALL_HINT)
 CHECKER_VERSION = "1+" + hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("lean.py", "lean_audit.py", "lean_repl.py",
                                                                  "prover_process.py", "prover_check.py"))
@@ -140,13 +140,7 @@ def options_of(task: Task) -> LeanOptions:
 
 def validate(task: Task) -> str | None:
     """A one-line problem with a Lean task, or None when it can be checked."""
-    if toolchain_from_env() is None and not SETUP.image_configured():
-        return INSTALL_HINT
-    try:
-        options_of(task)
-    except ValueError as exc:
-        return str(exc)
-    return None
+    return SETUP.problem(task, options_of)
 
 
 @functools.cache

@@ -47,6 +47,18 @@ class ProverSetup:
     default_image: str
     #: how the prover is started inside that image
     image_command: tuple[str, ...]
+    #: one line saying how to get the prover, for a task that cannot be checked without it
+    install_hint: str
+
+    def problem(self, task: Task, options_of: Callable[[Task], object]) -> str | None:
+        """A one-line problem with a task for this checker (no prover, bad options), or None when it can be checked."""
+        if self.from_env() is None and not self.image_configured():
+            return self.install_hint
+        try:
+            options_of(task)
+        except ValueError as exc:
+            return str(exc)
+        return None
 
     def image_configured(self) -> bool:
         """Whether the user named a checker image (so `--sandbox docker` can run the prover without a toolchain)."""
