@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from oneshot_sandbox import RunOnly
 
 from proofsmith.provers import UnsupportedTask, fstar, validate_task
 from proofsmith.provers import check as provers_check
@@ -171,21 +172,6 @@ def test_memory_past_the_limit_is_unknown_memory(make_pool):
     pool = make_pool(memory_mb=200, recycle_mb=150)
     v = run(fstar_task(wall_s=10), "let add_comm a b = () (* standin: leak=400 *)", pool)
     assert v.status == "unknown" and v.reason == "memory", v.diagnostics
-
-
-class RunOnly:
-    """bwrap with only `run`: the one-shot path the docker sandbox takes (no Docker engine here)."""
-
-    kind = "oneshot"
-
-    def __init__(self, box) -> None:
-        self._box = box
-
-    def layers(self):
-        return self._box.layers()
-
-    def run(self, *args, **kwargs):
-        return self._box.run(*args, **kwargs)
 
 
 @pytest.mark.parametrize(("text", "status", "reason"), [

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from oneshot_sandbox import DockerKind, RunOnly
 
 from proofsmith.provers import UnsupportedTask, lean, validate_task
 from proofsmith.provers import check as provers_check
@@ -288,21 +289,6 @@ def test_audit_alone_skip_kernel_is_caught_by_the_kernel_recheck(pool):
 # --------------------------------------------------------------------------- the docker path, one REPL run per check
 
 
-class RunOnly:
-    """bwrap with only `run`: drives the one-shot path the docker sandbox takes (no Docker engine here)."""
-
-    kind = "oneshot"
-
-    def __init__(self, box) -> None:
-        self._box = box
-
-    def layers(self) -> list[str]:
-        return self._box.layers()
-
-    def run(self, *args, **kwargs):
-        return self._box.run(*args, **kwargs)
-
-
 @pytest.mark.parametrize(("text", "status", "reason"), [
     ("by simp", "verified", None),
     ("by wrong", "refuted", "lean_error"),
@@ -358,12 +344,6 @@ def test_the_environment_points_the_checker_at_the_standin(monkeypatch, bwrap):
     assert validate_task(lean_task()) is None
     v = provers_check(lean_task(), cand(lean_task(), "by simp"), sandbox="bwrap", use_cache=False)
     assert v.status == "verified" and v.manifest.toolchain["repl"].startswith("stand-in")
-
-
-class DockerKind(RunOnly):
-    """A sandbox that says it is docker: the checker swaps in a docker sandbox on the Lean image."""
-
-    kind = "docker"
 
 
 def test_docker_without_an_engine_is_unknown_sandbox_in_one_line(bwrap, monkeypatch):
