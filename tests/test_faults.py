@@ -155,6 +155,34 @@ def test_fault_pool_exhausted_more_concurrent_python_checks_than_slots(bwrap_or_
     assert python_checker.check(task, cands[0], sandbox=box).status == "verified"
 
 
+def test_fault_every_slot_held_gives_unknown_sandbox_in_one_line_not_a_hang(bwrap_or_skip, monkeypatch):
+    """Inject: every slot of the shared bwrap sandbox held (as warm provers hold theirs), then a check.
+
+    Before SLOT_WAIT_S a run waited for a slot forever; now the check is
+    `unknown` (reason sandbox) with one line saying what to do, and the next
+    check, once a slot is free, is decided as usual.
+    """
+    from proofsmith.sandbox import get_sandbox, slots
+
+    monkeypatch.setattr(slots, "SLOT_WAIT_S", 0.5)
+    box = get_sandbox("bwrap")
+    task = py_task("add")
+    cand = Candidate(task_id=task.id, text="def add(a, b):\n    return a + b\n")
+    held = []
+    try:
+        while len(held) < box.slots.size:
+            held.append(box.slots.acquire(timeout=5))
+        started = time.monotonic()
+        busy = check(task, cand, sandbox="bwrap", use_cache=False)
+        assert time.monotonic() - started < 30
+    finally:
+        for slot in held:
+            box.slots.release(slot)
+    assert busy.status == "unknown" and busy.reason == "sandbox", busy.diagnostics
+    assert "no sandbox slot came free" in busy.diagnostics[0].message and "\n" not in busy.diagnostics[0].message
+    assert check(task, cand, sandbox="bwrap", use_cache=False).status == "verified"
+
+
 # --------------------------------------------------------------------------- a checker process killed
 
 

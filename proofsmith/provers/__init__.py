@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
 from proofsmith import __version__
-from proofsmith.sandbox import SandboxKind, SandboxUnsupported, get_sandbox
+from proofsmith.sandbox import SandboxBusy, SandboxKind, SandboxUnsupported, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Manifest, Task, Verdict, cache_key
 
 _CHECKERS: dict[str, str] = {
@@ -94,7 +94,7 @@ def check(
         verdict = module.check(task, candidate, sandbox=box, efficiency=efficiency)
     except Exception as exc:  # noqa: BLE001 - never let one check take a batch down
         detail = "".join(traceback.format_exception_only(exc)).strip()
-        reason = "sandbox" if isinstance(exc, (OSError, SandboxUnsupported)) else "internal"
+        reason = "sandbox" if isinstance(exc, (OSError, SandboxUnsupported, SandboxBusy)) else "internal"
         return _unknown(task, candidate, reason, detail, box.kind, started)
     if key is not None:
         verdict = verdict.model_copy(update={"cache_key": key})

@@ -142,7 +142,9 @@ def box_with_mounts(box: Sandbox, paths: Sequence[str]) -> Sandbox:
         if wanted not in _BOXES:
             from proofsmith.sandbox.bwrap import BwrapSandbox
 
-            _BOXES[wanted] = BwrapSandbox(4, extra_ro=[p for p in wanted if os.path.exists(p)])
+            # a slot per process a pool may start (cores - 1), and room for the one-off runs beside them
+            _BOXES[wanted] = BwrapSandbox(max(4, (os.cpu_count() or 2) + 2),
+                                          extra_ro=[p for p in wanted if os.path.exists(p)])
         return _BOXES[wanted]
 
 

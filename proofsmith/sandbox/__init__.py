@@ -19,11 +19,12 @@ from __future__ import annotations
 import threading
 from typing import Literal, Protocol
 
-from proofsmith.sandbox.supervise import RunResult, Running
+from proofsmith.sandbox.slots import SandboxBusy
+from proofsmith.sandbox.supervise import Running, RunResult
 
 SandboxKind = Literal["auto", "bwrap", "warm", "process", "docker"]
 
-__all__ = ["RunResult", "Running", "Sandbox", "SandboxKind", "SandboxUnsupported", "SpawningSandbox", "get_sandbox",
+__all__ = ["RunResult", "Running", "Sandbox", "SandboxBusy", "SandboxKind", "SandboxUnsupported", "SpawningSandbox", "get_sandbox",
            "sandbox_for_image"]
 
 

@@ -20,6 +20,12 @@ from proofsmith.sandbox.cgroups import SlotCgroup
 UID_BASE = 200_000
 #: Slot numbers are unique across every pool of this process (uids and cgroup names derive from them).
 _NEXT_SLOT = itertools.count()
+#: Seconds a run waits for a free slot before it gives up (a check then comes back `unknown`, reason sandbox).
+SLOT_WAIT_S = 600.0
+
+
+class SandboxBusy(RuntimeError):
+    """No slot came free in time: every sandboxed process slot stayed in use (too many warm provers or checks)."""
 
 
 @dataclass
@@ -52,7 +58,8 @@ class SlotPool:
         return slot
 
     def acquire(self, timeout: float | None = None) -> Slot:
-        """Take a free slot, creating one while fewer than `size` exist."""
+        """Take a free slot, creating one while fewer than `size` exist; SandboxBusy after `timeout` (SLOT_WAIT_S)."""
+        timeout = SLOT_WAIT_S if timeout is None else timeout
         try:
             return self._free.get_nowait()
         except queue.Empty:
@@ -60,7 +67,11 @@ class SlotPool:
         with self._lock:
             if self._created < self.size:
                 return self._new_slot()
-        return self._free.get(timeout=timeout)
+        try:
+            return self._free.get(timeout=timeout)
+        except queue.Empty:
+            raise SandboxBusy(f"no sandbox slot came free in {timeout:g} s (all {self.size} in use): run fewer "
+                              "checks or warm provers at once, or give the sandbox more slots") from None
 
     def any_slot(self) -> Slot:
         """A slot to look at (its cgroup's layers), without reserving it."""
