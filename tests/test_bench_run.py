@@ -122,8 +122,12 @@ def test_ctrl_c_stops_at_once_keeps_results_and_says_how_to_resume(tmp_path):
     spec_file.write_text(_spec_text(tasks))
     run_dir = tmp_path / "run"
     db = run_dir / "bench.sqlite"
-    proc = subprocess.Popen([sys.executable, "-m", "proofsmith", "bench", "run", str(spec_file), "--out", str(run_dir),
-                             "--jobs", "1", "--no-report"], cwd=ROOT, stdout=subprocess.DEVNULL,
+    # A foreground job's SIGINT disposition: under CI (or `nohup ... &`) the test may inherit SIGINT ignored, and a
+    # program that starts with SIGINT ignored rightly keeps ignoring it.
+    argv = ["bench", "run", str(spec_file), "--out", str(run_dir), "--jobs", "1", "--no-report"]
+    foreground = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                  "from proofsmith.cli import main; main(sys.argv[1:])")
+    proc = subprocess.Popen([sys.executable, "-c", foreground, *argv], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
@@ -139,7 +143,7 @@ def test_ctrl_c_stops_at_once_keeps_results_and_says_how_to_resume(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
     kept = _count(db)
-    assert kept < len(tasks), "the run finished before the interrupt: nothing was tested"
+    assert kept < len(tasks), f"the run finished before the interrupt: nothing was tested; {stderr[-1500:]}"
     assert proc.returncode == 130, stderr[-2000:]
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("error: interrupted: ") and f"--resume --out {run_dir}" in last, last
