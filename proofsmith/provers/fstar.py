@@ -232,9 +232,8 @@ def make_pool(toolchain: Toolchain, sandbox: Sandbox, *, memory_mb: int = 4096, 
 
     def start(key: str) -> FStarProcess:
         file_name, includes, context = json.loads(key)
-        return FStarProcess(toolchain, box_with_mounts(box, (*toolchain.ro_paths, *includes)), key,
-                            file_name=file_name, include_dirs=tuple(includes), file_text=context,
-                            memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
+        return FStarProcess(toolchain, box, key, file_name=file_name, include_dirs=tuple(includes),
+                            file_text=context, memory_mb=memory_mb, start_timeout_s=START_TIMEOUT_S)
 
     size = max_processes or max(1, (os.cpu_count() or 2) - 1)
     return ProcessPool(toolchain, box, start, max_processes=size, max_uses=max_uses,
@@ -276,8 +275,8 @@ def _judge(reply: IdeResponse, body_line: int) -> Outcome:
     if reply.status == "failure" or errors:
         return Outcome(status="refuted", reason="fstar_error", diagnostics=[diag(i) for i in (errors or issues)[:5]])
     if reply.status != "success":
-        return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
-            message=f"F* answered the push with status {reply.status!r}: {str(reply.response)[:300]}")])
+        return Outcome.unknown("crash", f"F* answered the push with status {reply.status!r}: "
+                                        f"{str(reply.response)[:300]}")
     assumed = [i for i in issues if i.number == WARN_ON_USE]
     if assumed:
         return Outcome(status="refuted", reason="assume", diagnostics=[
@@ -299,8 +298,7 @@ def _run_pooled(pool: ProcessPool, task: Task, opts: FStarOptions, code: str, bo
             loaded = proc.query(query, args, max(START_TIMEOUT_S, task.limits.wall_s))
             if loaded.status != "success" or any(i.level == "error" for i in loaded.issues()):
                 detail = next((i.message for i in loaded.issues() if i.level == "error"), str(loaded.response))
-                return Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
-                    message=f"the task's context does not load in F*: {detail[:500]}")])
+                return Outcome.unknown("toolchain", f"the task's context does not load in F*: {detail[:500]}")
             proc.prefix = name
         reply = proc.query("push", {"kind": "full", "code": code, "line": 1, "column": 0}, task.limits.wall_s)
         if reply.status == "success":
@@ -328,7 +326,7 @@ def _run_oneshot(box: Sandbox, tc: Toolchain, task: Task, opts: FStarOptions, co
     files = {**dict(tc.files), **({} if opts.checked_prefix else {opts.file(): _context(task, opts)})}
     result = box.run(argv, files, limits, stdin=stdin, env=dict(tc.env))
     if result.error:
-        return Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
+        return Outcome.unknown("sandbox", result.error)
     answers: dict[str, IdeResponse] = {}
     for line in result.stdout.splitlines():
         if line.startswith("{"):
@@ -338,8 +336,7 @@ def _run_oneshot(box: Sandbox, tc: Toolchain, task: Task, opts: FStarOptions, co
                     reply = IdeResponse.model_validate(obj)
                     answers[reply.query_id] = reply
             except (ValueError, ValidationError):
-                return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
-                    message=f"F*'s output is unreadable: {line[:200]}")])
+                return Outcome.unknown("crash", f"F*'s output is unreadable: {line[:200]}")
     prefix, cand = answers.get(f"p-{nonce}"), answers.get(f"c-{nonce}")
     if prefix is None or cand is None:
         reason = "memory" if died_of_memory(result) else \
@@ -348,8 +345,7 @@ def _run_oneshot(box: Sandbox, tc: Toolchain, task: Task, opts: FStarOptions, co
             message=f"F* stopped before answering (exit {result.exit_code}, signal {result.signal}, limit "
                     f"{result.limit_hit}): {result.stderr.strip()[-300:]}")])
     if prefix.status != "success":
-        return Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
-            message=f"the task's context does not load in F*: {str(prefix.response)[:500]}")])
+        return Outcome.unknown("toolchain", f"the task's context does not load in F*: {str(prefix.response)[:500]}")
     return _judge(cand, body_line)
 
 

@@ -274,8 +274,7 @@ def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandRes
                  axioms: CommandResponse, kernel: CommandResponse) -> Outcome:
     """The audit's verdict from its four answers (see the module docstring, point 3)."""
     if error_messages(canary):
-        return Outcome(status="unknown", reason="internal", diagnostics=[
-            Diagnostic(message=f"the audit's canary did not elaborate: {error_messages(canary)[0]}")])
+        return Outcome.unknown("internal", f"the audit's canary did not elaborate: {error_messages(canary)[0]}")
     said = _info(probe)
     if not said or not lean_audit.canary_ok(said[-1], audit.probe, audit.canary):
         return Outcome(status="refuted", reason="audit", diagnostics=[Diagnostic(
@@ -285,8 +284,7 @@ def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandRes
     found = [a for a in answers if a is not None]
     if len(found) != 1:
         detail = (error_messages(axioms) or _info(axioms) or ["no answer"])[0][:300]
-        return Outcome(status="unknown", reason="internal",
-                        diagnostics=[Diagnostic(message=f"`#print axioms {name}` gave no readable answer: {detail}")])
+        return Outcome.unknown("internal", f"`#print axioms {name}` gave no readable answer: {detail}")
     bad = lean_audit.axioms_allowed(found[0], extra=frozenset(opts.allowed_axioms),
                                     allow_native_decide=opts.allow_native_decide)
     if bad:
@@ -298,8 +296,7 @@ def _judge_audit(name: str, audit: _Audit, opts: LeanOptions, canary: CommandRes
             Diagnostic(message=f"the kernel rejects the proof on a re-check: {kernel_errors[0][:1000]}")])
     if kernel_errors or f"ps_kernel_ok_{audit.nonce}" not in _info(kernel):
         detail = (kernel_errors or ["no confirmation"])[0][:300]
-        return Outcome(status="unknown", reason="internal",
-                        diagnostics=[Diagnostic(message=f"the kernel re-check gave no confirmation: {detail}")])
+        return Outcome.unknown("internal", f"the kernel re-check gave no confirmation: {detail}")
     return Outcome(status="verified")
 
 
@@ -308,8 +305,8 @@ def _run_pooled(pool: ProcessPool, header: str, context: str, command: str, name
     with pool.checkout(header) as proc:
         ctx = proc.context_env(context, max(timeout, AUDIT_TIMEOUT_S))
         if error_messages(ctx):
-            return Outcome(status="unknown", reason="toolchain", diagnostics=[
-                Diagnostic(message=f"the task's context does not elaborate: {error_messages(ctx)[0][:500]}")])
+            return Outcome.unknown("toolchain",
+                                   f"the task's context does not elaborate: {error_messages(ctx)[0][:500]}")
         reply = proc.command(command, ctx.env, timeout)
         judged = _judge_candidate(reply, layout)
         if judged is not None:
@@ -345,7 +342,7 @@ def _run_oneshot(box: Sandbox, toolchain: Toolchain, header: str, context: str, 
                         file_size_mb=256, open_files=4096)
     result = box.run(argv, dict(toolchain.files), run_limits, stdin=stdin, env=dict(toolchain.env))
     if result.error:
-        return Outcome(status="unknown", reason="sandbox", diagnostics=[Diagnostic(message=result.error)])
+        return Outcome.unknown("sandbox", result.error)
     replies: list[CommandResponse] = []
     try:
         for frame in re.split(r"\n\s*\n", result.stdout):
@@ -355,27 +352,23 @@ def _run_oneshot(box: Sandbox, toolchain: Toolchain, header: str, context: str, 
                     raise ReplFailure("crash", f"answer {len(replies)} is out of step: {frame[:200]}")
                 replies.append(reply)
     except (ValueError, ReplFailure) as exc:
-        return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(message=f"the REPL's output "
-                                                                                           f"is unreadable: {exc}")])
+        return Outcome.unknown("crash", f"the REPL's output is unreadable: {exc}")
     by_env = {r.env: r for r in replies}
 
     def missing() -> Outcome:
         if result.limit_hit in ("wall", "cpu"):
-            return Outcome(status="unknown", reason="timeout", diagnostics=[Diagnostic(message="the REPL ran out "
-                                                                                                "of time")])
+            return Outcome.unknown("timeout", "the REPL ran out of time")
         if died_of_memory(result):
-            return Outcome(status="unknown", reason="memory", diagnostics=[Diagnostic(message="the REPL ran out "
-                                                                                               "of memory")])
-        return Outcome(status="unknown", reason="crash", diagnostics=[Diagnostic(
-            message=f"the REPL stopped early (exit {result.exit_code}, signal {result.signal}): "
-                    f"{result.stderr.strip()[-300:]}")])
+            return Outcome.unknown("memory", "the REPL ran out of memory")
+        return Outcome.unknown("crash", f"the REPL stopped early (exit {result.exit_code}, signal {result.signal}): "
+                                        f"{result.stderr.strip()[-300:]}")
 
     if 0 not in by_env or (context.strip() and 1 not in by_env):
         return missing()
     for env in range(ctx_env + 1):
         if error_messages(by_env[env]):
-            return Outcome(status="unknown", reason="toolchain", diagnostics=[Diagnostic(
-                message=f"the task's header or context does not elaborate: {error_messages(by_env[env])[0][:500]}")])
+            return Outcome.unknown("toolchain", f"the task's header or context does not elaborate: "
+                                                f"{error_messages(by_env[env])[0][:500]}")
     if cand_env not in by_env:
         return missing()
     judged = _judge_candidate(by_env[cand_env], layout)
@@ -391,8 +384,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     """Verify one Lean proof (see the module docstring). Never raises for anything the candidate does."""
     started = time.monotonic()
     tc, box, box_error = SETUP.resolve(toolchain, pool, sandbox)
-    frame = CheckFrame(task, candidate, manifest(task, box, efficiency, tc), started)
-    verdict = frame.verdict
+    verdict = CheckFrame(task, candidate, manifest(task, box, efficiency, tc), started).verdict
     if tc is None:
         return verdict(Outcome.unknown("toolchain", INSTALL_HINT))
     if box_error is not None:
@@ -402,7 +394,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     proof, offset, problem = lean_audit.split_candidate(task.statement, candidate.text)
     if problem is not None:
         return verdict(Outcome(status="refuted", reason="statement",
-                                diagnostics=[Diagnostic(message=problem.message, line=problem.line)]))
+                               diagnostics=[Diagnostic(message=problem.message, line=problem.line)]))
     if candidate.steps and not re.match(r"\s*by\b", proof):
         # a step-mode search gives its tactics one per line: the proof is their `by` block
         proof = "by\n" + "".join(f"  {line}\n" for line in proof.splitlines())
@@ -414,7 +406,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         if found is not None:
             line = found.line + first_line - 1 if found.line is not None else None
             return verdict(Outcome(status="refuted", reason="audit",
-                                    diagnostics=[Diagnostic(message=found.message, line=line, column=found.column)]))
+                                   diagnostics=[Diagnostic(message=found.message, line=line, column=found.column)]))
     if not lean_audit.strip_comments(proof).strip():
         return verdict(Outcome(status="refuted", reason="empty", diagnostics=[Diagnostic(message="no proof given")]))
     header, context = lean_audit.split_header(task.context)
