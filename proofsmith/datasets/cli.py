@@ -43,6 +43,16 @@ def _coq(split: str) -> Callable[[], list[Task]]:
     return load
 
 
+def _textbook() -> list[Task]:
+    from proofsmith.datasets.coq_library import LibraryError
+    from proofsmith.datasets.coq_textbook import load_tasks
+
+    try:
+        return load_tasks()
+    except LibraryError as exc:
+        raise _UserError(str(exc)) from None
+
+
 def _splits() -> dict[str, tuple[str, Callable[[], list[Task]]]]:
     """split name -> (where it comes from, loader)."""
     from proofsmith.datasets.coq_library import LIBRARIES, SPLITS
@@ -54,6 +64,7 @@ def _splits() -> dict[str, tuple[str, Callable[[], list[Task]]]]:
         package = LIBRARIES[lib].package
         what = "100 short stdlib lemmas, seed 0" if mini else f"every Qed theorem of {lib}"
         out[name] = (f"{what} (Debian {package})", _coq(name))
+    out["coq-textbook"] = ("100 user-style nat/list/bool/logic lemmas (proofsmith's own, Apache-2.0)", _textbook)
     return out
 
 
@@ -83,6 +94,10 @@ def list_splits() -> None:
             from proofsmith.provers.smt import z3_version
 
             state = "installed" if z3_version() else "not installed: pip install z3-solver"
+        elif name == "coq-textbook":
+            from proofsmith.provers.coq import coq_version
+
+            state = "installed" if coq_version() else "not installed: apt-get install coq"
         else:
             import importlib.util
 
