@@ -259,3 +259,84 @@ def test_bad_tasks_get_one_line_problems():
     no_spec = base.model_copy(update={"options": {k: v for k, v in base.options.items() if k != "spec"},
                                       "reference": None})
     assert "give a spec" in provers.validate_task(no_spec)
+
+
+# --------------------------------------------------------------------------- programs that do not load, or compute
+# something else than the translation says: each is correct-looking to a translator that reads only the called
+# function, and each would crash or answer wrong in CPython
+
+GRAY = "def gray_encode(x):\n    return x ^ (x >> 1)\n"
+
+#: (case, program for gray_encode or saturating_sub8, reason, a fragment of the message)
+NOT_LOADING = [
+    ("alias_builtin", "from builtins import min as max\ndef saturating_sub8(x, y):\n    return max(x - y, 0)\n",
+     "unsupported", "`as`"),
+    ("import_rebinds_entry", GRAY + "from operator import xor as gray_encode\n", "unsupported", "`as`"),
+    ("from_import_rebinds_entry", GRAY + "from operator import gray_encode\n", "unsupported",
+     "`gray_encode` is bound by an import"),
+    ("assignment_rebinds_entry", GRAY + "gray_encode = 0\n", "unsupported", "`gray_encode` is not a function"),
+    ("future_braces", "from __future__ import braces\n" + GRAY, "load_error", "not a chance"),
+    ("from_import_missing_name", "from math import nonexistent\n" + GRAY, "load_error", "ImportError"),
+    ("import_missing_module", "import winreg\n" + GRAY, "load_error", "ModuleNotFoundError"),
+    ("constant_then_function", "K = 0\ndef K():\n    return 1\ndef gray_encode(x):\n    return x ^ (x >> 1) ^ K\n",
+     "unsupported", "`K` is a function"),
+    ("duplicate_argument", "def helper(a, a):\n    return a\n" + GRAY, "load_error", "duplicate argument"),
+    ("unused_default_divides_by_zero", "def helper(a=1 // 0):\n    return a\n" + GRAY, "load_error",
+     "ZeroDivisionError"),
+    ("unused_undefined_decorator", "@cache\ndef helper(a):\n    return a\n" + GRAY, "unsupported", "decorator"),
+    ("unused_undefined_annotation", "def helper(a: Word) -> int:\n    return a\n" + GRAY, "load_error",
+     "NameError: name 'Word' is not defined"),
+    ("constant_read_before_bound", "A = B\nB = 1\n" + GRAY, "load_error", "NameError: name 'B' is not defined"),
+    ("star_import_shadows_builtin", "from builtins import *\ndef saturating_sub8(x, y):\n    return max(x - y, 0)\n",
+     "unsupported", "`*`"),
+    ("import_shadows_helper", "def g(x):\n    return x >> 1\nimport math as g\ndef gray_encode(x):\n"
+     "    return x ^ g(x)\n", "unsupported", "`as`"),
+]
+
+
+@pytest.mark.parametrize("program, reason, fragment", [c[1:] for c in NOT_LOADING], ids=[c[0] for c in NOT_LOADING])
+def test_a_program_that_does_not_load_or_computes_otherwise_is_refuted(program, reason, fragment):
+    task = TASKS["saturating_sub8"] if "saturating_sub8" in program else TASKS["gray_encode"]
+    verdict = check(task, program)
+    assert verdict.status == "refuted", (verdict.status, verdict.reason, verdict.diagnostics)
+    assert verdict.reason == reason, verdict.diagnostics
+    assert fragment in verdict.diagnostics[0].message, verdict.diagnostics[0].message
+
+
+@pytest.mark.parametrize("program", [
+    # what an honest program may carry and still load and compute what the translation says
+    "import math\n" + GRAY,
+    "from typing import List\n" + GRAY,
+    "from __future__ import annotations\ndef gray_encode(x: Word) -> int:\n    return x ^ (x >> 1)\n",
+    "def helper(a, b=3):\n    return a >> b\n" + GRAY,
+    "def gray_encode(x: int) -> int:\n    return x ^ half(x)\ndef half(x):\n    return x >> 1\n",
+    "K = 1\ndef gray_encode(x):\n    return x ^ (x >> K)\n",
+    "def K():\n    return 1\nK = 1\ndef gray_encode(x):\n    return x ^ (x >> K)\n",
+    "def shift(x, k=1):\n    return x >> k\ndef gray_encode(x):\n    return x ^ shift(x)\n",
+])
+def test_programs_that_load_and_compute_as_translated_still_verify(program):
+    verdict = check(TASKS["gray_encode"], program)
+    assert verdict.status == "verified", verdict.diagnostics
+
+
+def _warm_or_skip():
+    from proofsmith.sandbox import get_sandbox, probe
+
+    if not probe.bwrap_works():
+        pytest.skip("bubblewrap cannot create its namespaces here (the warm pool runs on it)")
+    return get_sandbox("warm")
+
+
+def test_under_the_warm_pool_smt_checks_decide_as_under_bwrap():
+    """`--sandbox warm` (kind `bwrap-warm`): Z3 and the candidate's runs go to bwrap, as under `--sandbox bwrap`."""
+    _warm_or_skip()
+    task = TASKS["turn_off_rightmost_one"]
+    wrong = "def turn_off_rightmost_one(x):\n    return x & (x + 1)\n"
+    for sandbox in ("bwrap", "warm"):
+        right = check(task, task.reference, sandbox=sandbox)
+        assert right.status == "verified", (sandbox, right.reason, right.diagnostics)
+        refuted = check(task, wrong, sandbox=sandbox)
+        assert (refuted.status, refuted.reason) == ("refuted", "counterexample"), (sandbox, refuted.diagnostics)
+        broken = check(task, "import winreg\n" + task.reference, sandbox=sandbox)
+        assert (broken.status, broken.reason) == ("refuted", "load_error"), (sandbox, broken.diagnostics)
+    assert right.manifest.sandbox == "bwrap-warm"

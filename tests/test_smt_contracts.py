@@ -62,3 +62,17 @@ def test_a_program_without_contracts_says_so():
     plain = "def clamp(x):\n    return max(0, min(x, 100))\n"
     [note] = _contract_notes(_check(_task(True), plain))
     assert "no `pre:`/`post:`" in note.message
+
+
+def test_under_the_warm_pool_crosshair_reports_what_it_reports_under_bwrap():
+    """`--sandbox warm` (kind `bwrap-warm`) runs CrossHair in bwrap: the same notes as `--sandbox bwrap`."""
+    from proofsmith.sandbox import probe
+
+    if not probe.bwrap_works():
+        pytest.skip("bubblewrap cannot create its namespaces here (the warm pool runs on it)")
+    for sandbox in ("bwrap", "warm"):
+        verdict = provers.check(_task(True), Candidate(task_id="contracts/clamp", text=BAD), sandbox=sandbox,
+                                use_cache=False)
+        assert verdict.status == "verified", (sandbox, verdict.diagnostics)
+        [note] = _contract_notes(verdict)
+        assert note.severity == "warning" and "clamp(100)" in note.message, (sandbox, note.message)
