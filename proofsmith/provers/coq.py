@@ -3,13 +3,26 @@
 A task gives the file text before the theorem (`context`), the theorem
 (`statement`) and `options` (see `CoqOptions`). The checker writes
 
-    Task.v = context + statement + Proof. + candidate + Qed. + closers
-             + a marker + Print Assumptions <name>.
+    Task.v = context + the statement under a fresh name, admitted
+             + statement + Proof. + candidate + Qed. + closers
+             + the exported-type comparison + a marker + Print Assumptions <name>.
 
 and compiles it with `coqc -q`. The candidate is verified only when the
-audit (coq_audit.py) accepts its text, coqc exits 0, and the axioms printed
-after the marker are among those the task's reference proof uses (computed
-once per task by checking the reference the same way, then cached).
+audit (coq_audit.py) accepts its text, coqc exits 0, the theorem exported
+after the closers has exactly the type of the task's statement, and the
+axioms printed after the marker are among those the task's reference proof
+uses (computed once per task by checking the reference the same way, then
+cached).
+
+Why the type comparison: a theorem in a Section is exported with the section
+variables its proof used. A proof that uses a hypothesis the statement does
+not need proves a weaker theorem (`False -> 1 = 2`) whose proof is closed.
+The fresh-named copy of the statement is admitted with an explicit `Proof
+using` (the task's own, else the one Coq suggests for the reference proof,
+else none beyond the statement's), so its type is the task's; after the
+closers, a command of proofsmith's own checks with `constr_eq` that the
+candidate's theorem has that very type. The copy is an axiom: citing it
+fails the assumption check.
 
 Repeated checks of one task are cheap through a compiled prefix: where the
 theorem is at top level, `Prefix.v` = context + statement + `Admitted.` is
@@ -44,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith import __version__
 from proofsmith.provers.coq_audit import audit_script
-from proofsmith.provers.coq_text import head_words, split_sentences
+from proofsmith.provers.coq_text import head_words, split_sentences, strip_comments
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
@@ -108,6 +121,8 @@ def validate(task: Task) -> str | None:
     words = head_words(task.statement, 1)
     if not words or split_sentences(task.statement).problem is not None:
         return f"task {task.id}: the statement must be one Coq sentence ending with '.'"
+    if renamed_statement(task.statement, opts.name.rsplit(".", 1)[-1], "x") is None:
+        return f"task {task.id}: {STATEMENT_HINT}"
     return None
 
 
@@ -181,19 +196,98 @@ class ProofFile(BaseModel):
     body_line: int
     body_lines: int
     marker: str
+    #: 1-based line of the `Proof ...` sentence, and whether the candidate wrote it
+    command_line: int = 0
+    command_is_candidates: bool = False
+    #: the message of the exported-type comparison's failure (None: the file has no comparison)
+    type_mismatch: str | None = None
 
 
 def _joined(*parts: str) -> str:
     return "".join(p if p.endswith("\n") else p + "\n" for p in parts if p)
 
 
-def cold_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None) -> ProofFile:
-    """Task.v for a cold check: the whole prefix, the proof, the closers, the assumption print."""
-    head = _joined(task.context, task.statement, proof_command or opts.proof_command)
+def cold_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None, *,
+              expected_using: str | None = None, suggest: bool = False) -> ProofFile:
+    """Task.v for a cold check: the whole prefix, the proof, the closers, the type check, the assumption print.
+
+    `expected_using` (a `Proof using ...` sentence) adds the statement under a
+    fresh name, admitted with it, and the comparison of the exported types
+    after the closers; `suggest` asks Coq which `Proof using` the proof needs
+    (for the reference proof, see `suggested_using`).
+    """
     marker = _MARKER + secrets.token_hex(8)
-    tail = _joined("Qed.", opts.closers, f"Locate {marker}.", f"Print Assumptions {opts.name}.")
+    short = opts.name.rsplit(".", 1)[-1]
+    expected: list[str] = []
+    compare: list[str] = []
+    mismatch = None
+    if expected_using is not None:
+        twin = f"ps_expected_{secrets.token_hex(6)}"
+        renamed = renamed_statement(task.statement, short, twin)
+        if renamed is None:
+            raise ValueError(f"task {task.id}: {STATEMENT_HINT}")
+        expected = [renamed, expected_using, "Admitted."]
+        qualifier = opts.name[: -len(short)]
+        mismatch = f"ps_type_mismatch_{secrets.token_hex(8)}"
+        compare = [f"Goal True. let a := type of @{opts.name} in let b := type of @{qualifier}{twin} in "
+                   f"tryif constr_eq a b then exact I else fail \"{mismatch}\". Qed."]
+    command = proof_sentence(opts, proof_command)
+    before = _joined(task.context, *expected, "Set Suggest Proof Using." if suggest else "", task.statement)
+    head = before + _joined(command)
+    tail = _joined("Qed.", opts.closers, *compare, f"Locate {marker}.", f"Print Assumptions {opts.name}.")
     return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
-                     body_lines=body.count("\n") + 1, marker=marker)
+                     body_lines=body.count("\n") + 1, marker=marker, command_line=before.count("\n") + 1,
+                     command_is_candidates=command != opts.proof_command, type_mismatch=mismatch)
+
+
+#: statements proofsmith can restate under another name (the loader's keywords, with attributes and modifiers)
+_STATEMENT_HEAD = re.compile(
+    r"\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic|Private)\s+)*"
+    r"(?:Theorem|Lemma|Remark|Fact|Corollary|Proposition|Property|Example)\s+([A-Za-z_][\w']*)(?![\w'])")
+STATEMENT_HINT = ("the statement must be `Theorem NAME ...` (or Lemma, Remark, Fact, Corollary, Proposition, "
+                  "Property, Example) with NAME the last part of options.name")
+
+
+def renamed_statement(statement: str, short: str, new: str) -> str | None:
+    """The statement with its theorem's name `short` replaced by `new` (comments dropped); None when it is not one."""
+    code = strip_comments(statement)
+    m = _STATEMENT_HEAD.match(code)
+    if m is None or m.group(1) != short:
+        return None
+    return code[:m.start(1)] + new + code[m.end(1):]
+
+
+_PROOF_USING = re.compile(r"Proof\s+using\b(.*?)(?:\s+with\b.*)?\.", re.DOTALL)
+
+
+def proof_sentence(opts: CoqOptions, candidates: str | None) -> str:
+    """The `Proof ...` sentence the proof runs under: the candidate's, except that a task's `Proof using` stays."""
+    if candidates is None or _PROOF_USING.fullmatch(opts.proof_command.strip()):
+        return opts.proof_command
+    return candidates
+
+
+def expected_using(opts: CoqOptions, suggested: str | None) -> str:
+    """The `Proof using` that fixes the task's exported type: the task's own, else Coq's suggestion for the
+    reference proof, else only the statement's own section variables (`Proof using .`)."""
+    m = _PROOF_USING.fullmatch(opts.proof_command.strip())
+    if m:
+        return f"Proof using {m.group(1).strip()}."
+    return suggested or "Proof using ."
+
+
+def suggested_using(stdout: str, short: str) -> str | None:
+    """The first `Proof using ...` Coq suggested for theorem `short` (`Set Suggest Proof Using`), or None.
+
+    Only read from the reference proof's run, whose text is the task's own.
+    """
+    found = None
+    # Coq's printer breaks long lines anywhere between words: match across whitespace.
+    for m in re.finditer(r"The\s+proof\s+of\s+(\S+)\s+should\s+start\s+with\s+one\s+of\s+the\s+following\s+"
+                         r"commands:\s*(Proof\s+using\b[^.]*\.)(?=\s|\Z)", re.sub(r"</?infomsg>", "", stdout)):
+        if m.group(1) == short:
+            found = " ".join(m.group(2).split())
+    return found
 
 
 _REISSUE_FIRST = {"Require", "From"}
@@ -224,29 +318,45 @@ def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | 
     """Task.v on top of Prefix.vo: reloads, restates, proves, compares the statement, prints assumptions."""
     first, after = _reissued(task.context)
     short = opts.name.rsplit(".", 1)[-1]
-    head = _joined(*first, "Require Import Prefix.", *after, task.statement, proof_command or opts.proof_command)
+    command = proof_sentence(opts, proof_command)
+    before = _joined(*first, "Require Import Prefix.", *after, task.statement)
+    head = before + _joined(command)
     marker = _MARKER + secrets.token_hex(8)
     same = (f"Goal True. let a := type of @{short} in let b := type of @Prefix.{short} in "
             f"constr_eq a b; exact I. Qed.")
     tail = _joined("Qed.", same, f"Locate {marker}.", f"Print Assumptions {short}.")
     return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
-                     body_lines=body.count("\n") + 1, marker=marker)
+                     body_lines=body.count("\n") + 1, marker=marker, command_line=before.count("\n") + 1,
+                     command_is_candidates=command != opts.proof_command)
 
 
 # --------------------------------------------------------------------------- output
 
 
-_ERROR = re.compile(r'File "[^"]*", line (\d+), characters (\d+)-(\d+):\n(.*?)(?=\nFile "|\Z)', re.DOTALL)
+#: One located message of coqc: `File "<path>", line N, characters A-B:` and its text, up to the next one.
+_LOCATED = re.compile(r'File "([^"\n]*)", line (\d+), characters (\d+)-(\d+):\n(.*?)(?=\nFile "|\Z)', re.DOTALL)
+#: The file every generated proof is compiled as (prefix mode compiles `Prefix.v` separately, unparsed).
+CHECKED_FILE = "Task.v"
 
 
-def parse_error(stderr: str, pf: ProofFile) -> tuple[Diagnostic, str]:
-    """Coq's first error as a Diagnostic relative to the candidate, and where it was: body, before, after."""
-    for m in _ERROR.finditer(stderr):
-        message = m.group(4).strip()
+def parse_error(stderr: str, pf: ProofFile, filename: str = CHECKED_FILE) -> tuple[Diagnostic, str]:
+    """Coq's first error in the checked file as a Diagnostic relative to the candidate, and where it was.
+
+    Where: `body`, `command` (the candidate's own `Proof ...` sentence), `before` (the task's text),
+    `after` (Qed, closers and proofsmith's own commands) or `unknown`. Only locations in `filename`
+    count: other tools coqc runs (the native compiler reports its generated `.ml` at line 1) are
+    never read as the task's context.
+    """
+    for m in _LOCATED.finditer(stderr):
+        if m.group(1).rsplit("/", 1)[-1] != filename:
+            continue
+        message = m.group(5).strip()
         if not message.startswith("Error") and "Error:" not in message:
             continue
         message = message.split("Error:", 1)[-1].strip() if message.startswith("Error") else message
-        line, col = int(m.group(1)), int(m.group(2))
+        line, col = int(m.group(2)), int(m.group(3))
+        if line == pf.command_line and pf.command_is_candidates:
+            return Diagnostic(message=message), "command"
         rel = line - pf.body_line + 1
         if rel < 1:
             return Diagnostic(message=message), "before"
@@ -257,12 +367,22 @@ def parse_error(stderr: str, pf: ProofFile) -> tuple[Diagnostic, str]:
     return Diagnostic(message=tail.split("Error:", 1)[-1].strip()), "unknown"
 
 
+#: `Print Assumptions`' own headers and summary: exact texts of Coq's printer (8.16), never an assumption.
+_ASSUMPTION_HEADERS = frozenset({"Axioms:", "Section Variables:", "Opaque constants:", "Transparent constants:",
+                                 "Closed under the global context"})
+#: coqtop's note when it reads proofs from a .vo; an assumption line is `name : type` or a lone name.
+_FETCHING = re.compile(r"Fetching [a-z ]+ from disk for [\w.']+")
+
+
 def parse_assumptions(stdout: str, marker: str) -> frozenset[str] | None:
     """The assumption lines `Print Assumptions` printed after the marker (None when the marker is missing).
 
-    Each assumption is its name and type as printed; continuation lines of a
-    long type are folded in. Anything that is not the `Closed under the
-    global context` line or a section header counts as an assumption.
+    Each assumption is its name and type as printed: an entry starts at
+    column 0, and indented lines continue it. Only Coq's own fixed lines
+    (the headers, `Closed under the global context`, coqtop's `Fetching ...
+    from disk for <library>`) are skipped, by their whole text: an entry is
+    a name followed by ` : ` or a lone identifier, so no name can pose as
+    one of them, and whatever else is printed counts as an assumption.
     """
     at = stdout.rfind(marker)
     if at < 0:
@@ -270,14 +390,15 @@ def parse_assumptions(stdout: str, marker: str) -> frozenset[str] | None:
     lines = re.sub(r"</?infomsg>", "", stdout[at:]).splitlines()[1:]
     found: list[str] = []
     for line in lines:
-        if not line.strip() or line.strip() == "Closed under the global context" or line.startswith("Fetching "):
+        text = line.strip()
+        if not text:
+            continue
+        if not line[:1].isspace() and (text in _ASSUMPTION_HEADERS or _FETCHING.fullmatch(text)):
             continue
         if line[:1].isspace() and found:
-            found[-1] += " " + line.strip()
-        elif re.fullmatch(r"[A-Z][\w ]*:", line.strip()):
-            continue  # "Axioms:", "Section Variables:" headers
+            found[-1] += " " + text
         else:
-            found.append(line.strip())
+            found.append(text)
     return frozenset(" ".join(a.split()) for a in found)
 
 
@@ -363,6 +484,12 @@ class Reference(BaseModel):
     #: assumptions the reference proof uses, as printed in that mode's file
     axioms: list[str] = Field(default_factory=list)
     message: str | None = None
+    #: the `Proof using ...` Coq suggested for the reference proof (cold mode, in a Section), else None
+    suggested_using: str | None = None
+
+    def expected_using(self, opts: CoqOptions) -> str:
+        """The `Proof using` sentence the task's exported type is fixed by (see `expected_using`)."""
+        return expected_using(opts, self.suggested_using)
 
 
 def compiled_prefix(sandbox: Sandbox, task: Task, opts: CoqOptions) -> bytes | None:
@@ -391,7 +518,7 @@ def _reference_check(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: str) 
             return Reference(ok=False, message="the prefix does not compile on its own")
         run = run_coqc(sandbox, task, opts, prefixed_file(task, opts, body, None), {"Prefix.vo": vo})
     else:
-        run = run_coqc(sandbox, task, opts, cold_file(task, opts, body, None))
+        run = run_coqc(sandbox, task, opts, cold_file(task, opts, body, None, suggest=True))
     res = run.result
     if not res.ok:
         diag, _ = parse_error(res.stderr, run.file)
@@ -400,7 +527,20 @@ def _reference_check(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: str) 
     axioms = parse_assumptions(res.stdout, run.file.marker)
     if axioms is None:
         return Reference(ok=False, message="no Print Assumptions output")
-    return Reference(ok=True, axioms=sorted(axioms))
+    ref = Reference(ok=True, axioms=sorted(axioms),
+                    suggested_using=suggested_using(res.stdout, opts.name.rsplit(".", 1)[-1]) if mode == "cold" else None)
+    if mode == "cold" and opts.closers.strip():
+        # A theorem in a Section: the reference must pass the exported-type check candidates face, or no
+        # candidate proving the same theorem could.
+        again = run_coqc(sandbox, task, opts, cold_file(task, opts, body, None,
+                                                        expected_using=ref.expected_using(opts)))
+        if not again.result.ok:
+            diag, _ = parse_error(again.result.stderr, again.file)
+            why = (f"{again.result.limit_hit} limit" if again.result.limit_hit
+                   else "its theorem's type is not the one its `Proof using` fixes"
+                   if again.file.type_mismatch and again.file.type_mismatch in diag.message else diag.message)
+            return Reference(ok=False, message=f"the reference proof does not check ({mode}): {why}")
+    return ref
 
 
 def reference(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: str) -> Reference:
@@ -466,7 +606,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         run = run_coqc(box, task, opts, prefixed_file(task, opts, audit.body, audit.proof_command),
                        {"Prefix.vo": vo})  # type: ignore[dict-item]  # vo is set on this path
     else:
-        run = run_coqc(box, task, opts, cold_file(task, opts, audit.body, audit.proof_command))
+        run = run_coqc(box, task, opts, cold_file(task, opts, audit.body, audit.proof_command,
+                                                  expected_using=ref.expected_using(opts)))
     res = run.result
     resources = Resources(cpu_s=res.cpu_s, wall_s=res.wall_s, peak_memory_kb=res.peak_memory_kb,
                           limit_hit=res.limit_hit)
@@ -485,6 +626,11 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         if where == "before":
             return verdict("unknown", "toolchain", [Diagnostic(message=f"the task's context does not compile: "
                                                                        f"{diag.message}")])
+        if where == "after" and run.file.type_mismatch and run.file.type_mismatch in diag.message:
+            return verdict("refuted", "statement", [Diagnostic(
+                message=f"the theorem exported after the closers, {opts.name}, does not have the task's type: the "
+                        f"proof uses a section variable the statement does not ({ref.expected_using(opts)} "
+                        f"fixes the ones it may)")])
         if where == "after" and diag.message.startswith("Tactic failure: Not equal"):
             return verdict("unknown", "internal", [Diagnostic(message="the restated theorem differs from Prefix's")])
         return verdict("refuted", "coq_error", [diag])
