@@ -123,7 +123,6 @@ def test_runtime_errors_are_counterexamples_the_run_confirms():
     ("def f(x):\n    return bin(x).count('1')\n", "call to `bin(x).count`"),
     ("def f(x):\n    return f(x - 1) if x else 0\n", "recursion"),
     ("def f(x):\n    return x / 2\n", "`/` operator"),
-    ("def f(x):\n    return x +\n", "does not parse"),
     # each of these would crash in CPython, so none may verify
     ("M = 5\ndef f(x):\n    y = x ^ M\n    M = 3\n    return y\n", "local name `M` may be read before"),
     ("import numpy\ndef f(x):\n    return x ^ (x >> 1)\n", "import of `numpy`"),
@@ -275,6 +274,7 @@ NOT_LOADING = [
     ("from_import_rebinds_entry", GRAY + "from operator import gray_encode\n", "unsupported",
      "`gray_encode` is bound by an import"),
     ("assignment_rebinds_entry", GRAY + "gray_encode = 0\n", "unsupported", "`gray_encode` is not a function"),
+    ("syntax_error", "def gray_encode(x):\n    return x +\n", "load_error", "SyntaxError: invalid syntax"),
     ("future_braces", "from __future__ import braces\n" + GRAY, "load_error", "not a chance"),
     ("from_import_missing_name", "from math import nonexistent\n" + GRAY, "load_error", "ImportError"),
     ("import_missing_module", "import winreg\n" + GRAY, "load_error", "ModuleNotFoundError"),
@@ -340,3 +340,35 @@ def test_under_the_warm_pool_smt_checks_decide_as_under_bwrap():
         broken = check(task, "import winreg\n" + task.reference, sandbox=sandbox)
         assert (broken.status, broken.reason) == ("refuted", "load_error"), (sandbox, broken.diagnostics)
     assert right.manifest.sandbox == "bwrap-warm"
+
+
+def test_where_the_run_disagrees_with_the_translation_cpython_decides(monkeypatch):
+    """Fault injection: `python_to_smt` is made to translate another program than the candidate (a translation
+    gap on purpose); Z3, the sandbox and CPython's runs are real."""
+    task = TASKS["gray_encode"]
+    real = smt.python_to_smt
+    translated = {"text": task.reference}
+    monkeypatch.setattr(smt, "python_to_smt", lambda source, entry, opts, inputs=None:
+                        real(translated["text"], entry, opts, inputs))
+    # the translation says correct, CPython computes something else: the probe run shows it, and CPython's own
+    # result breaks the spec, so it is a counterexample
+    wrong = check(task, "def gray_encode(x):\n    return x ^ (x >> 2)\n")
+    assert (wrong.status, wrong.reason) == ("refuted", "counterexample"), wrong.diagnostics
+    args, expected = cex_of(wrong.diagnostics[0].message)
+    assert args[0] ^ (args[0] >> 1) == expected and args[0] ^ (args[0] >> 2) != expected
+    # the translation says wrong, CPython's result at the counterexample meets the spec: no verdict can stand on it
+    translated["text"] = "def gray_encode(x):\n    return x ^ (x >> 2)\n"
+    gap = check(task, task.reference)
+    assert (gap.status, gap.reason) == ("unknown", "internal"), gap.diagnostics
+    assert "translation gap" in gap.diagnostics[0].message
+
+
+def test_probe_inputs_cover_the_edges_and_are_reproducible():
+    task = TASKS["signed_average_floor"]
+    opts = smt.options_of(task)
+    cand = Candidate(task_id=task.id, text=task.reference)
+    inputs = smt.probe_inputs(task, cand, opts)
+    assert len(inputs) == smt.PROBES and inputs[:3] == [[0, 0], [2**31 - 1, 2**31 - 1], [-2**31, -2**31]]
+    assert all(-2**31 <= a < 2**31 for row in inputs for a in row)
+    assert inputs == smt.probe_inputs(task, cand, opts)
+    assert inputs != smt.probe_inputs(task, cand.model_copy(update={"text": task.reference + "\n"}), opts)

@@ -26,12 +26,23 @@ zero, negative shift count, failed assert) or returns None fails the spec.
 Verdicts: Z3 proves `precondition and not (no failure and spec(candidate))`
 unsatisfiable -> verified. A model -> refuted, with the counterexample input,
 the expected output (the reference's, where the task has one) and the actual
-output; for Python candidates the checker then runs the candidate on that input
-in the sandbox and reports what the run returned (if the run disagrees with
-Z3's prediction, the verdict is unknown/internal, never a wrong refutation).
-Z3 timeout, `unknown`, or a Z3 killed by the sandbox -> unknown with the
-reason. A Python candidate outside the subset, or an ill-formed SMT-LIB term,
-is refuted with a message naming the construct.
+output. Z3 timeout, `unknown`, or a Z3 killed by the sandbox -> unknown with
+the reason. A Python candidate outside the subset, or an ill-formed SMT-LIB
+term, is refuted with a message naming the construct; one that certainly fails
+to load (it does not compile, or its top level raises) is refuted `load_error`.
+
+A proof about the translation is only as good as the translation, so a Python
+candidate is also run for real, whatever Z3 answered: one sandboxed CPython
+run (the interpreter the Python checker runs candidates with) compiles and
+loads the program, then calls the entry point on `PROBES` inputs (edges and
+inputs drawn from a hash of the task and the candidate) and on the
+counterexample, if any. A program that fails to load there is refuted
+`load_error`. Where a call does not do what the translation predicts, the
+translation missed something, and the verdict rests on CPython's own result:
+Z3 checks it against the spec at that input (refuted `counterexample` when it
+breaks the spec; unknown/internal when it does not, since the rest of the
+proof cannot be trusted). Only a program that loaded and agreed with its
+translation on every run is verified.
 
 Z3 runs as the `z3` binary of the `z3-solver` wheel inside the sandbox (bwrap,
 with the binary bound read-only; or the process sandbox), with the task's wall
@@ -47,6 +58,7 @@ import functools
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -54,14 +66,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NamedTuple
 
 import z3
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith import __version__
 from proofsmith.provers import smt_sexpr
-from proofsmith.provers.smt_python import Param, Unsupported, Val, as_int, extend, translate
+from proofsmith.provers.smt_python import Param, Unsupported, Val, WontLoad, as_int, extend, translate
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
@@ -73,6 +85,11 @@ CHECKER_VERSION = "1+" + hashlib.sha256(
 ).hexdigest()[:12]
 _SORT = re.compile(r"^(?:(u|i)(\d+)|int|bool)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The sandbox kinds in which Z3, CrossHair and the candidate's confirming runs go to bwrap (the warm pool's
+#: zygotes are for the Python checker's judge + candidate pairs only).
+BWRAP_KINDS = ("bwrap", "bwrap-warm")
+#: How many inputs a Python candidate is run on besides a counterexample (edges first, then drawn ones).
+PROBES = 6
 _RESERVED = frozenset({"result", "true", "false", "let", "forall", "exists", "ite", "not", "and", "or", "distinct"})
 
 
@@ -183,6 +200,29 @@ def is_smtlib(text: str) -> bool:
     return text.lstrip().startswith("(")
 
 
+class Prediction(BaseModel):
+    """What the translation says one call does: the failure it raises, or the exact value it returns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    args: list[int | bool]
+    failure: str | None = None
+    #: the exact Python value (True counts as 1), before the cut to the result's width; None: not a constant
+    value: int | None = None
+
+    def agrees(self, observed: Observed) -> bool:
+        """Whether a real run did what the translation predicts (any exception counts as the failure)."""
+        if observed.outcome == "raised" or observed.is_none:
+            return self.failure is not None
+        if self.failure is not None or self.value is None or observed.value is None:
+            return False
+        return int(observed.value) == self.value
+
+    def text(self) -> str:
+        """`failure ...` or the value, for messages."""
+        return f"a failure ({self.failure})" if self.failure is not None else repr(self.value)
+
+
 class Translated(BaseModel):
     """A Python function as SMT-LIB text: its result (of the result sort) and its failure code."""
 
@@ -191,19 +231,89 @@ class Translated(BaseModel):
     result: str
     failure: str
     messages: list[str]
+    #: what the function does on the inputs asked for
+    predictions: list[Prediction] = Field(default_factory=list)
 
 
-def python_to_smt(source: str, entry_point: str, opts: SmtOptions) -> Translated:
-    """Translate a Python function of the subset; raises `Unsupported`."""
+def python_to_smt(source: str, entry_point: str, opts: SmtOptions,
+                  inputs: list[list[int | bool]] | None = None) -> Translated:
+    """Translate a Python function of the subset, and predict its calls on `inputs`; raises `Unsupported`."""
     mode = mode_of(opts)
     # a context of its own: checks run on several threads, and z3 contexts are not thread-safe
     zctx = z3.Context()
-    value, failures = translate(source, entry_point, params_of(opts, zctx), mode)
+    params = params_of(opts, zctx)
+    value, failures = translate(source, entry_point, params, mode)
     result = _result_term(value, opts.result, mode)
     code: z3.ArithRef = z3.IntVal(0, zctx)
     for index in range(len(failures), 0, -1):  # the first failure on a path is the one Python raises
         code = z3.If(failures[index - 1].cond, z3.IntVal(index, zctx), code)
-    return Translated(result=result.sexpr(), failure=code.sexpr(), messages=[f.message for f in failures])
+    messages = [f.message for f in failures]
+    predictions = [_predict(value, code, messages, params, args, mode) for args in inputs or []]
+    return Translated(result=result.sexpr(), failure=code.sexpr(), messages=messages, predictions=predictions)
+
+
+def _predict(value: Val, code: z3.ArithRef, messages: list[str], params: list[Param], args: list[int | bool],
+             mode: str) -> Prediction:
+    """The translation evaluated at one input (ground terms simplified to constants: nothing is solved)."""
+    subst = []
+    for param, arg in zip(params, args, strict=True):
+        ctx = param.const.ctx
+        if param.kind == "bool":
+            subst.append((param.const, z3.BoolVal(bool(arg), ctx)))
+        elif mode == "int":
+            subst.append((param.const, z3.IntVal(int(arg), ctx)))
+        else:
+            subst.append((param.const, z3.BitVecVal(int(arg), param.const.size(), ctx)))  # type: ignore[attr-defined]
+    failed = z3.simplify(z3.substitute(code, *subst))
+    if not z3.is_int_value(failed):
+        return Prediction(args=args)
+    if failed.as_long():  # type: ignore[attr-defined]
+        index = failed.as_long()  # type: ignore[attr-defined]
+        return Prediction(args=args, failure=messages[index - 1] if index <= len(messages) else f"failure {index}")
+    got = z3.simplify(z3.substitute(value.expr, *subst))
+    if value.kind == "bool":
+        return Prediction(args=args, value=int(z3.is_true(got))) if z3.is_bool(got) and \
+            (z3.is_true(got) or z3.is_false(got)) else Prediction(args=args)
+    if mode == "bv" and z3.is_bv_value(got):
+        return Prediction(args=args, value=got.as_signed_long())  # type: ignore[attr-defined]
+    if mode == "int" and z3.is_int_value(got):
+        return Prediction(args=args, value=got.as_long())  # type: ignore[attr-defined]
+    return Prediction(args=args)
+
+
+def probe_inputs(task: Task, candidate: Candidate, opts: SmtOptions) -> list[list[int | bool]]:
+    """The inputs a Python candidate is run on besides a counterexample: zeros, the sorts' edges, then drawn ones.
+
+    Drawn from a hash of the task and the candidate, so that a verdict is reproducible and a candidate cannot
+    know its inputs without being itself.
+    """
+    rng = random.Random(hashlib.sha256(f"{task.id}\0{candidate.text}".encode()).digest())
+
+    def edges(sort: str) -> list[int | bool]:
+        if sort == "bool":
+            return [False, True, True]
+        if sort == "int":
+            return [0, 1 << 40, -(1 << 40)]
+        w = _width(sort)
+        return [0, (1 << w) - 1, 0] if sort[0] == "u" else [0, (1 << (w - 1)) - 1, -(1 << (w - 1))]
+
+    def drawn(sort: str) -> int | bool:
+        if sort == "bool":
+            return rng.random() < 0.5
+        if sort == "int":
+            return rng.randint(-(1 << 33), 1 << 33)
+        w = _width(sort)
+        return rng.randrange(1 << w) if sort[0] == "u" else rng.randrange(1 << w) - (1 << (w - 1))
+
+    sorts = [s for _, s in opts.params]
+    out: list[list[int | bool]] = []
+    for i in range(3):
+        row = [edges(s)[i] for s in sorts]
+        if row not in out:
+            out.append(row)
+    while len(out) < PROBES:
+        out.append([drawn(s) for s in sorts])
+    return out
 
 
 def _result_term(value: Val, sort: str, mode: str) -> z3.ExprRef:
@@ -269,6 +379,7 @@ def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
         toolchain={"z3": z3_version() or "missing", "z3_path": binary or "missing", "z3py": z3.get_version_string()},
         options={"solver_timeout_s": timeout, "seed": raw.get("seed", 0),
                  "candidate_format": raw.get("candidate_format", "python"),
+                 "probes": PROBES if raw.get("candidate_format", "python") == "python" else 0,
                  "z3_args": _z3_flags(task.limits, timeout, raw.get("seed", 0))},
         limits=task.limits,
         sandbox=sandbox.kind,
@@ -313,7 +424,7 @@ def z3_runner(sandbox: Sandbox) -> tuple[Sandbox, str]:
     binary = z3_binary()
     if binary is None:
         raise FileNotFoundError(INSTALL_HINT)
-    if sandbox.kind in ("bwrap", "warm"):
+    if sandbox.kind in BWRAP_KINDS:
         return BoundBwrap.get(((binary, SANDBOX_Z3),)), SANDBOX_Z3
     if sandbox.kind == "process":
         return sandbox, binary
@@ -340,6 +451,8 @@ class Query(BaseModel):
     failure_messages: list[str] = Field(default_factory=list)
     reference_messages: list[str] = Field(default_factory=list)
     has_expected: bool = False
+    #: a Python candidate: what its translation predicts on the probe inputs
+    probes: list[Prediction] = Field(default_factory=list)
 
 
 def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
@@ -347,7 +460,7 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
     names = [n for n, _ in opts.params]
     rsort = smt_sort(opts.result)
     head = ["(set-option :print-success false)", "(set-option :produce-models true)", '(echo "@@candidate")']
-    failure, messages = "0", []
+    failure, messages, probes = "0", [], []
     if opts.candidate_format == "smtlib":
         smt_sexpr.check_term(candidate.text)
         # defined before anything of the task's, so the term cannot call the reference or the spec
@@ -355,8 +468,58 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
         head.append(f"(define-fun ps_cand ({formals}) {rsort}\n{candidate.text.strip()}\n)")
         result = f"(ps_cand {' '.join(names)})"
     else:
-        translated = python_to_smt(candidate.text, task.entry_point or "", opts)
+        translated = python_to_smt(candidate.text, task.entry_point or "", opts, probe_inputs(task, candidate, opts))
         result, failure, messages = translated.result, translated.failure, translated.messages
+        probes = translated.predictions
+    query = _task_query(task, opts, head, result, failure)
+    tail = []
+    # small inputs first: a counterexample there is as real, and says more to a model than f(2046538756)
+    for tier, bound in enumerate(SMALL_BOUNDS):
+        small = _small_inputs(opts, bound)
+        if small:
+            tail += ["(push)", f"(set-option :timeout {SMALL_TIMEOUT_MS})", f"(assert {small})",
+                     f'(echo "@@check_small{tier}")', "(check-sat)", f'(echo "@@model_small{tier}")',
+                     _get_values(query.values), "(pop)"]
+    tail += [f"(set-option :timeout {max(1, int(solver_timeout(task, opts) * 1000))})", '(echo "@@check")',
+             "(check-sat)", '(echo "@@reason")', "(get-info :reason-unknown)", '(echo "@@model")',
+             _get_values(query.values), '(echo "@@end")']
+    return query.model_copy(update={"text": query.text + "\n".join(tail) + "\n", "failure_messages": messages,
+                                    "probes": probes})
+
+
+def point_query(task: Task, opts: SmtOptions, args: list[int | bool], observed: Observed) -> Query:
+    """The script asking whether what a real run did at one input breaks the spec there (sat: it does)."""
+    fixed = [f"(assert (= {n} {_literal(a, s)}))" for (n, s), a in zip(opts.params, args, strict=True)]
+    got = normalise(observed.value, opts.result) if observed.outcome == "returned" else None
+    failed = got is None  # raised, returned None, or returned something that is no value of the result sort
+    result = _literal(False if opts.result == "bool" else 0, opts.result) if failed else _literal(got, opts.result)
+    head = ["(set-option :print-success false)", "(set-option :produce-models true)"]
+    query = _task_query(task, opts, head, result, "1" if failed else "0", fixed)
+    tail = [f"(set-option :timeout {max(1, int(solver_timeout(task, opts) * 1000))})", '(echo "@@check")',
+            "(check-sat)", '(echo "@@reason")', "(get-info :reason-unknown)", '(echo "@@model")',
+            _get_values(query.values), '(echo "@@end")']
+    what = observed.error if observed.outcome == "raised" else f"returned {observed.repr}"
+    return query.model_copy(update={"text": query.text + "\n".join(tail) + "\n", "failure_messages": [what]})
+
+
+def _literal(value: int | bool, sort: str) -> str:
+    """A Python value of a signature sort as an SMT-LIB constant."""
+    if sort == "bool":
+        return "true" if value else "false"
+    if sort == "int":
+        return str(int(value)) if int(value) >= 0 else f"(- {-int(value)})"
+    return f"(_ bv{int(value) % (1 << _width(sort))} {_width(sort)})"
+
+
+def _get_values(names: list[str]) -> str:
+    return f"(get-value ({' '.join(names)}))"
+
+
+def _task_query(task: Task, opts: SmtOptions, head: list[str], result: str, failure: str,
+                extra: list[str] | None = None) -> Query:
+    """The query up to its checks: the inputs, the candidate's result and failure, the reference and the spec."""
+    names = [n for n, _ in opts.params]
+    rsort = smt_sort(opts.result)
     body = ['(echo "@@task")']
     body += [f"(declare-const {n} {smt_sort(s)})" for n, s in opts.params]
     body.append(f"(define-fun result () {rsort} {result})")
@@ -377,19 +540,9 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
     if opts.precondition:
         body.append(f"(assert {opts.precondition})")
     body.append("(assert (not (and (= ps_failure 0) ps_ok)))")
-    get = f"(get-value ({' '.join(values)}))"
-    tail = []
-    # small inputs first: a counterexample there is as real, and says more to a model than f(2046538756)
-    for tier, bound in enumerate(SMALL_BOUNDS):
-        small = _small_inputs(opts, bound)
-        if small:
-            tail += ["(push)", f"(set-option :timeout {SMALL_TIMEOUT_MS})", f"(assert {small})",
-                     f'(echo "@@check_small{tier}")', "(check-sat)", f'(echo "@@model_small{tier}")', get, "(pop)"]
-    tail += [f"(set-option :timeout {max(1, int(solver_timeout(task, opts) * 1000))})", '(echo "@@check")',
-             "(check-sat)", '(echo "@@reason")', "(get-info :reason-unknown)", '(echo "@@model")', get,
-             '(echo "@@end")']
-    return Query(text="\n".join([*head, *body, *tail]) + "\n", values=values, failure_messages=messages,
-                 reference_messages=ref_messages, has_expected=bool(task.reference))
+    body += extra or []
+    return Query(text="\n".join([*head, *body]) + "\n", values=values, reference_messages=ref_messages,
+                 has_expected=bool(task.reference))
 
 
 #: Z3's time for each small-input search before the full one, ms.
@@ -442,69 +595,137 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     opts = options_of(task)
     resources = Resources()
 
-    def verdict(status: str, reason: str | None, message: str | None = None, line: int | None = None) -> Verdict:
-        return Verdict(task_id=task.id, candidate_id=candidate.id, status=status, reason=reason,  # type: ignore[arg-type]
-                       reward=1.0 if status == "verified" else 0.0,
-                       diagnostics=[Diagnostic(message=message, line=line)] if message else [],
-                       resources=resources, wall_s=time.monotonic() - started, manifest=man)
+    def verdict(decision: Decision) -> Verdict:
+        return Verdict(task_id=task.id, candidate_id=candidate.id, status=decision.status,
+                       reason=decision.reason, reward=1.0 if decision.status == "verified" else 0.0,
+                       diagnostics=[Diagnostic(message=decision.message, line=decision.line)] if decision.message
+                       else [], resources=resources, wall_s=time.monotonic() - started, manifest=man)
 
     try:
         query = build_query(task, candidate, opts)
+    except WontLoad as exc:
+        return verdict(Decision("refuted", "load_error", f"the program fails when it loads: {exc.what}", exc.line))
     except Unsupported as exc:
-        return verdict("refuted", "unsupported", f"unsupported construct: {exc.what}. The checker translates a "
-                       "subset of Python: int and bool arithmetic, comparisons, if/else, assignments and return; "
-                       "no loops, lists, strings or library calls.", exc.line)
+        return verdict(Decision("refuted", "unsupported", f"unsupported construct: {exc.what}. The checker "
+                                "translates a subset of Python: int and bool arithmetic, comparisons, if/else, "
+                                "assignments and return; no loops, lists, strings or library calls.", exc.line))
     except smt_sexpr.SExprError as exc:
-        return verdict("refuted", "syntax", f"the candidate is not one SMT-LIB term: {exc}")
+        return verdict(Decision("refuted", "syntax", f"the candidate is not one SMT-LIB term: {exc}"))
     runner, binary = z3_runner(box)
-    timeout = solver_timeout(task, opts)
-    run = runner.run([binary, *_z3_flags(task.limits, timeout, opts.seed), "query.smt2"], {"query.smt2": query.text},
-                     solver_limits(task.limits))
+    run = _solve(task, opts, query, runner, binary)
     resources = Resources(cpu_s=run.cpu_s, wall_s=run.wall_s, peak_memory_kb=run.peak_memory_kb,
                           limit_hit=run.limit_hit)
+    decided = _decide(task, opts, query, run)
+    if opts.candidate_format == "python":
+        # the proof is about the translation: CPython must load the program and agree with it before any verdict
+        decided = _confirm(task, opts, candidate.text, query, decided, box, runner, binary)
+    if isinstance(decided, Counterexample):
+        return verdict(Decision("refuted", "counterexample", decided.message()))
+    return verdict(decided)
+
+
+class Decision(NamedTuple):
+    """A verdict's status, reason and message, before the verdict is made."""
+
+    status: Literal["verified", "refuted", "unknown"]
+    reason: str | None
+    message: str | None = None
+    line: int | None = None
+
+
+VERIFIED = Decision("verified", None)
+
+
+def _solve(task: Task, opts: SmtOptions, query: Query, runner: Sandbox, binary: str) -> RunResult:
+    """Z3 on the query, in the sandbox, under the task's limits."""
+    return runner.run([binary, *_z3_flags(task.limits, solver_timeout(task, opts), opts.seed), "query.smt2"],
+                      {"query.smt2": query.text}, solver_limits(task.limits))
+
+
+def _decide(task: Task, opts: SmtOptions, query: Query, run: RunResult) -> Decision | Counterexample:
+    """What Z3's run says: verified, a counterexample, or why there is no answer."""
+    timeout = solver_timeout(task, opts)
     if run.error:
-        return verdict("unknown", "sandbox", run.error)
+        return Decision("unknown", "sandbox", run.error)
     if run.limit_hit in ("wall", "cpu"):
-        return verdict("unknown", "timeout", f"Z3 was killed at the {run.limit_hit} limit "
-                       f"({task.limits.wall_s:g} s) before it decided")
+        return Decision("unknown", "timeout", f"Z3 was killed at the {run.limit_hit} limit "
+                        f"({task.limits.wall_s:g} s) before it decided")
     if run.limit_hit == "memory":
-        return verdict("unknown", "memory", f"Z3 was killed at the memory limit ({task.limits.memory_mb} MB)")
+        return Decision("unknown", "memory", f"Z3 was killed at the memory limit ({task.limits.memory_mb} MB)")
     parts = segments(run.stdout)
     cand_errors = _errors(parts.get("candidate", ""))
     if cand_errors:
-        return verdict("refuted", "syntax", "Z3 rejected the candidate term: " + "; ".join(cand_errors[:3]))
+        return Decision("refuted", "syntax", "Z3 rejected the candidate term: " + "; ".join(cand_errors[:3]))
     task_errors = _errors(parts.get("task", ""))
     if task_errors:
-        return verdict("unknown", "internal", "Z3 rejected the query built from the task: " + "; ".join(task_errors[:3]))
+        return Decision("unknown", "internal", "Z3 rejected the query built from the task: " +
+                        "; ".join(task_errors[:3]))
     answer = parts.get("check", "").strip()
     if answer == "unsat":
-        return verdict("verified", None)
+        return VERIFIED
     if answer in ("unknown", "timeout", "") or answer.startswith("(error"):
         why = parts.get("reason", "").strip() or answer or "no answer"
         tail = (run.stderr or run.stdout)[-300:].strip()
         if "timeout" in why or "canceled" in why or answer == "timeout":
-            return verdict("unknown", "timeout", f"Z3 gave up after its {timeout:g} s timeout ({why})")
+            return Decision("unknown", "timeout", f"Z3 gave up after its {timeout:g} s timeout ({why})")
         if "memory" in why or "memory" in answer:
-            return verdict("unknown", "memory", f"Z3 ran out of memory ({why})")
+            return Decision("unknown", "memory", f"Z3 ran out of memory ({why})")
         if not answer:
-            return verdict("unknown", "crash", f"Z3 ended without an answer (exit {run.exit_code}): {tail}")
-        return verdict("unknown", "undecided" if answer == "unknown" else "crash", f"Z3 could not decide: {why}")
+            return Decision("unknown", "crash", f"Z3 ended without an answer (exit {run.exit_code}): {tail}")
+        return Decision("unknown", "undecided" if answer == "unknown" else "crash", f"Z3 could not decide: {why}")
     if answer != "sat":
-        return verdict("unknown", "crash", f"unexpected answer from Z3: {answer[:200]}")
+        return Decision("unknown", "crash", f"unexpected answer from Z3: {answer[:200]}")
     try:
         found = [f"model_small{i}" for i in range(len(SMALL_BOUNDS)) if parts.get(f"check_small{i}", "").strip() == "sat"]
         model = _read_model(parts.get(found[0] if found else "model", ""), query)
     except (smt_sexpr.SExprError, ValueError) as exc:
-        return verdict("unknown", "internal", f"cannot read Z3's model: {exc}")
+        return Decision("unknown", "internal", f"cannot read Z3's model: {exc}")
     cex = counterexample(task, opts, query, model)
     if cex.reference_error:
-        return verdict("unknown", "internal", f"the task's reference fails on {cex.call}: {cex.reference_error}")
-    if opts.candidate_format == "python":
-        observed = run_candidate(task, candidate.text, cex.args, box)
+        return Decision("unknown", "internal", f"the task's reference fails on {cex.call}: {cex.reference_error}")
+    return cex
+
+
+def _confirm(task: Task, opts: SmtOptions, program: str, query: Query, decided: Decision | Counterexample,
+             box: Sandbox, runner: Sandbox, binary: str) -> Decision | Counterexample:
+    """Z3's decision about a Python candidate, or what one real run of it (load, probes, counterexample) overrides."""
+    cex = decided if isinstance(decided, Counterexample) else None
+    calls = [p.args for p in query.probes] + ([cex.args] if cex is not None else [])
+    ran = run_program(task, program, calls, box)
+    if ran.broken:
+        return Decision("unknown", ran.broken_reason, "the program could not be run in CPython to confirm the "
+                        f"verdict: {ran.broken}")
+    if ran.load_error is not None:
+        return Decision("refuted", "load_error", f"the program fails when CPython loads it: {ran.load_error}")
+    call = (task.entry_point or "candidate") + "({})"
+    for prediction, observed in zip(query.probes, ran.calls, strict=False):
+        if not prediction.agrees(observed):
+            said = f"the SMT translation predicted {prediction.text()} on " \
+                   f"{call.format(', '.join(map(repr, prediction.args)))}"
+            return _at_point(task, opts, prediction.args, observed, said, runner, binary)
+    if cex is not None:
+        observed = ran.calls[-1]
         problem = cex.confirm(observed)
         if problem:
-            return verdict("unknown", "internal", problem)
-    return verdict("refuted", "counterexample", cex.message())
+            return _at_point(task, opts, cex.args, observed, problem, runner, binary)
+    return decided
+
+
+def _at_point(task: Task, opts: SmtOptions, args: list[int | bool], observed: Observed, said: str,
+              runner: Sandbox, binary: str) -> Decision | Counterexample:
+    """A run disagreed with the translation: refuted if CPython's own result breaks the spec there, else unknown."""
+    got = observed.error if observed.outcome == "raised" else f"returned {observed.repr}"
+    gap = f"{said}, but CPython {'raised ' if observed.outcome == 'raised' else ''}{got} (a translation gap; " \
+          "please report it)"
+    query = point_query(task, opts, args, observed)
+    decided = _decide(task, opts, query, _solve(task, opts, query, runner, binary))
+    if isinstance(decided, Counterexample):
+        decided.observed = observed
+        return decided
+    if decided.status == "verified":  # unsat: CPython's result meets the spec at this input
+        return Decision("unknown", "internal", f"{gap}: not verified, since the proof was about the translation")
+    return Decision("unknown", "internal", f"{gap}; Z3 could not check CPython's result there either "
+                    f"({decided.message})")
 
 
 def _read_model(text: str, query: Query) -> dict[str, int | bool]:
@@ -655,38 +876,92 @@ def counterexample(task: Task, opts: SmtOptions, query: Query, model: dict[str, 
 
 # --------------------------------------------------------------------------- running the candidate
 
-_RUNNER = r'''
+_RUNNER = r"""
 import json, sys
-spec = json.loads(open("call.json").read())
+spec = json.loads(open("calls.json").read())
+
+
+def seen(value):
+    # ints as hex: a JSON number or a str() of a huge int would hit CPython's digit limit
+    out = {"outcome": "returned", "repr": repr(value)[:200] if type(value) is not int else hex(value)[:200],
+           "is_none": value is None}
+    if type(value) is bool:
+        out["bool"] = value
+    elif type(value) is int:
+        out["int"] = hex(value)
+    return out
+
+
+report = {"load_error": None, "calls": []}
 ns = {"__name__": "candidate"}
 try:
-    exec(compile(open("candidate.py").read(), "candidate.py", "exec"), ns)
-    value = ns[spec["entry_point"]](*spec["args"])
-    out = {"outcome": "returned", "repr": repr(value)[:200], "is_none": value is None,
-           "value": value if type(value) in (int, bool) else None}
+    exec(compile(open("candidate.py").read(), "candidate.py", "exec", dont_inherit=True), ns)
+    function = ns[spec["entry_point"]]
 except BaseException as exc:
-    out = {"outcome": "raised", "error": f"{type(exc).__name__}: {exc}"[:200]}
-sys.stdout.write("\n" + spec["marker"] + json.dumps(out) + "\n")
-'''
+    report["load_error"] = f"{type(exc).__name__}: {exc}"[:300]
+else:
+    for args in spec["calls"]:
+        try:
+            report["calls"].append(seen(function(*args)))
+        except BaseException as exc:
+            report["calls"].append({"outcome": "raised", "error": f"{type(exc).__name__}: {exc}"[:200]})
+sys.stdout.write("\n" + spec["marker"] + json.dumps(report) + "\n")
+"""
 
 
-def run_candidate(task: Task, program: str, args: list[int | bool], sandbox: Sandbox) -> Observed:
-    """Run `task.entry_point(*args)` of `program` in the sandbox (CPython, as the Python checker runs candidates)."""
+class ProgramRun(BaseModel):
+    """One real run of a Python candidate: whether it loaded, and what each call did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: why the run itself failed (no result to read); empty when it ran
+    broken: str = ""
+    broken_reason: str = "sandbox"
+    #: the exception loading the program raised (compile, top-level code, no such function), if any
+    load_error: str | None = None
+    calls: list[Observed] = Field(default_factory=list)
+
+
+def _observed(raw: dict) -> Observed:
+    value: int | bool | None = None
+    if "bool" in raw:
+        value = bool(raw["bool"])
+    elif "int" in raw:
+        value = int(raw["int"], 16)
+    return Observed(outcome=raw.get("outcome", "broken"), repr=raw.get("repr", ""), value=value,
+                    is_none=bool(raw.get("is_none")), error=raw.get("error", ""))
+
+
+def run_program(task: Task, program: str, calls: list[list[int | bool]], sandbox: Sandbox) -> ProgramRun:
+    """Load `program` in CPython (as the Python checker runs candidates) in the sandbox and call the entry point."""
     from proofsmith.provers.python import CANDIDATE_PYTHON
 
-    box = sandbox if hasattr(sandbox, "spawn") else get_sandbox("bwrap")
+    if sandbox.kind in BWRAP_KINDS:
+        box = get_sandbox("bwrap")
+    elif sandbox.kind == "process":
+        box = sandbox
+    else:
+        raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run SMT candidates: use bwrap or process")
     marker = "@@result" + hashlib.sha256(os.urandom(16)).hexdigest()[:16] + ":"
-    call = json.dumps({"entry_point": task.entry_point, "args": args, "marker": marker})
+    spec = json.dumps({"entry_point": task.entry_point, "calls": calls, "marker": marker})
     limits = Limits(wall_s=task.limits.wall_s, cpu_s=task.limits.cpu_s, memory_mb=max(256, task.limits.memory_mb),
                     pids=4, output_bytes=1 << 20, file_size_mb=1, open_files=32)
     run: RunResult = box.run([CANDIDATE_PYTHON, "-I", "-S", "runner.py"],
-                             {"runner.py": _RUNNER, "candidate.py": program, "call.json": call}, limits)
-    if run.error or run.limit_hit:
-        return Observed(outcome="broken", error=run.error or f"the run hit its {run.limit_hit} limit")
+                             {"runner.py": _RUNNER, "candidate.py": program, "calls.json": spec}, limits)
+    if run.error:
+        return ProgramRun(broken=run.error)
+    if run.limit_hit:
+        # the subset has no loops and bounded ints: a run over its limits means a busy machine, not the candidate
+        return ProgramRun(broken=f"the run hit its {run.limit_hit} limit",
+                          broken_reason="timeout" if run.limit_hit in ("wall", "cpu") else "sandbox")
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith(marker)]
     if not lines:
-        return Observed(outcome="broken", error=f"no result (exit {run.exit_code}): {run.stderr[-300:]}")
+        return ProgramRun(broken=f"no result (exit {run.exit_code}): {run.stderr[-300:]}")
     try:
-        return Observed.model_validate_json(lines[-1][len(marker):])
-    except ValidationError as exc:
-        return Observed(outcome="broken", error=f"unreadable result: {exc.errors()[0]['msg']}")
+        raw = json.loads(lines[-1][len(marker):])
+        ran = ProgramRun(load_error=raw["load_error"], calls=[_observed(c) for c in raw["calls"]])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return ProgramRun(broken=f"unreadable result: {exc}")
+    if ran.load_error is None and len(ran.calls) != len(calls):
+        return ProgramRun(broken=f"{len(ran.calls)} results for {len(calls)} calls")
+    return ran

@@ -82,9 +82,9 @@ def check_contracts(program: str, sandbox: Sandbox, limits: Limits) -> ContractR
     if site is None:
         return ContractReport(status="unknown", messages=["CrossHair is not installed (pip install crosshair-tool)"])
     from proofsmith.provers.python import CANDIDATE_PYTHON
-    from proofsmith.provers.smt import BoundBwrap
+    from proofsmith.provers.smt import BWRAP_KINDS, BoundBwrap
 
-    if sandbox.kind in ("bwrap", "warm"):
+    if sandbox.kind in BWRAP_KINDS:  # the warm pool's zygotes run judge + candidate pairs only
         box, inside = BoundBwrap.get(((site, SANDBOX_SITE),)), SANDBOX_SITE
     elif sandbox.kind == "process":
         box, inside = sandbox, site

@@ -11,14 +11,26 @@ unbounded `int` parameters) values are Z3 integers and bitwise operators are
 not supported.
 
 Supported: one function (plus helper functions it calls, inlined, and
-top-level constant assignments); positional parameters; int and bool
-constants; `+ - * // % ** & | ^ ~ << >>` (`**` by a constant exponent up to 64;
-shifts by amounts whose range is known), unary `- + ~ not`; comparisons
+top-level constant assignments); positional parameters (defaults too); int and
+bool constants; `+ - * // % ** & | ^ ~ << >>` (`**` by a constant exponent up
+to 64; shifts by amounts whose range is known), unary `- + ~ not`; comparisons
 (chained too); `and`/`or` (returning an operand, as Python does); if-expressions;
 `abs`, `min`, `max`, `int`, `bool`; assignments (also `a, b = b, a`),
 augmented assignments, `if`/`elif`/`else`, `return`, `pass`, `assert`, `raise`,
-docstrings and imports (ignored). Anything else raises `Unsupported`, naming
-the construct and its line.
+docstrings, and `import m` / `from m import n` of the standard library. Anything
+else raises `Unsupported`, naming the construct and its line.
+
+The module is modelled as CPython loads it: the source must `compile`; the
+top-level statements run in order against one namespace (a later binding of a
+name replaces an earlier one, whatever it was: constant, function or import);
+every `def` evaluates its defaults and annotations when it runs (not only the
+functions that are called; no decorators); a function reads the namespace as
+it is when it is called (the entry point: once the whole module has loaded).
+A name bound by an import is opaque: the program may not use it, and since the
+checker does not know what it holds, `as` aliases and `from m import *` are
+refused. A program that certainly fails while loading (a syntax error, a name
+read before it is bound, `1 // 0` in a default) raises `WontLoad`. The SMT
+checker also loads and runs the program in CPython before it says verified.
 
 Runtime errors are part of the meaning: a division by zero, a negative shift
 count, a failed `assert`, a reached `raise`, or a path that
@@ -29,6 +41,8 @@ each with the condition under which it happens.
 from __future__ import annotations
 
 import ast
+import builtins
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,6 +65,10 @@ class Unsupported(Exception):
         self.line = getattr(node, "lineno", None)
         super().__init__(f"line {self.line}: {what}" if self.line else what)
         self.what = what
+
+
+class WontLoad(Unsupported):
+    """The program fails before its function can be called: it does not compile, or loading it raises."""
 
 
 @dataclass(frozen=True)
@@ -97,14 +115,43 @@ class Param:
     unsigned: bool = False
 
 
+@dataclass(frozen=True)
+class _Value:
+    """A module-level name bound to an int or bool."""
+
+    val: Val
+    line: int
+
+
+@dataclass(frozen=True)
+class _Function:
+    """A module-level name bound to a function, with the defaults its `def` evaluated (None: not an int/bool)."""
+
+    node: ast.FunctionDef
+    defaults: tuple[Val | None, ...]
+
+
+@dataclass(frozen=True)
+class _Imported:
+    """A module-level name bound by an import: an object the translation does not model."""
+
+    statement: str
+    line: int
+
+
+_Binding = _Value | _Function | _Imported
+
+
 @dataclass
 class _Ctx:
     mode: Mode
     #: the Z3 context every term of this translation lives in (one per translation: z3 contexts are not
     #: thread-safe, and checks run on several threads)
     z: z3.Context
-    functions: dict[str, ast.FunctionDef]
-    globals_: dict[str, Val]
+    #: the module's one namespace, as far as loading has got (CPython's module dict)
+    namespace: dict[str, _Binding] = field(default_factory=dict)
+    #: `from __future__ import annotations`: annotations are kept as strings, never evaluated
+    lazy_annotations: bool = False
     failures: list[Failure] = field(default_factory=list)
     paths: int = 0
     depth: int = 0
@@ -125,50 +172,163 @@ def param_value(param: Param, mode: Mode) -> Val:
 
 def translate(source: str, entry_point: str, params: list[Param], mode: Mode) -> tuple[Val, list[Failure]]:
     """The value `entry_point(*params)` returns and the failures it may raise; `Unsupported` otherwise."""
-    try:
-        module = ast.parse(source)
-    except SyntaxError as exc:
-        raise Unsupported(f"the program does not parse: {exc.msg}", exc) from None
+    module = parse_module(source)
     zctx = params[0].const.ctx if params else z3.main_ctx()
-    ctx = _Ctx(mode=mode, z=zctx, functions={}, globals_={})
-    for stmt in module.body:
-        if isinstance(stmt, ast.FunctionDef):
-            ctx.functions[stmt.name] = stmt
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            _check_import(stmt)
-        elif _is_docstring(stmt):
-            continue
-        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            ctx.globals_[stmt.targets[0].id] = _Expr(ctx, {}, z3.BoolVal(True, zctx)).eval(stmt.value)
-        else:
-            raise Unsupported(f"top-level `{_describe(stmt)}` (only functions, constants and imports)", stmt)
-    if entry_point not in ctx.functions:
+    ctx = _Ctx(mode=mode, z=zctx)
+    _load(ctx, module)
+    binding = ctx.namespace.get(entry_point)
+    if binding is None:
         raise Unsupported(f"no function named `{entry_point}`")
+    if isinstance(binding, _Imported):
+        raise Unsupported(f"`{entry_point}` is bound by an import (`{binding.statement}`, line {binding.line}), "
+                          "not a function the checker can translate")
+    if isinstance(binding, _Value):
+        raise Unsupported(f"`{entry_point}` is not a function once the module has loaded (line {binding.line} "
+                          "binds it to a value)")
     args = [param_value(p, mode) for p in params]
-    value = _call(ctx, ctx.functions[entry_point], args, z3.BoolVal(True, zctx), None)
+    value = _call(ctx, binding, args, z3.BoolVal(True, zctx), None)
     return value, ctx.failures
 
 
-def _call(ctx: _Ctx, fn: ast.FunctionDef, args: list[Val], pc: z3.BoolRef, node: ast.AST | None) -> Val:
-    spec = fn.args
-    if spec.vararg or spec.kwarg or spec.kwonlyargs or spec.posonlyargs or spec.defaults:
-        raise Unsupported(f"function `{fn.name}` has *args, **kwargs, keyword-only or default parameters", fn)
-    if fn.decorator_list:
-        raise Unsupported(f"decorator on function `{fn.name}`", fn)
-    for annotation in [a.annotation for a in spec.args] + [fn.returns]:
-        # evaluated when the `def` runs: an undefined name there fails the whole program
-        if annotation is not None and not (isinstance(annotation, ast.Name) and annotation.id in ("int", "bool")) \
-                and not (isinstance(annotation, ast.Constant) and isinstance(annotation.value, str)):
-            raise Unsupported(f"annotation `{ast.unparse(annotation)}` of `{fn.name}` (only int and bool)", fn)
-    if len(spec.args) != len(args):
-        raise Unsupported(f"`{fn.name}` takes {len(spec.args)} parameters, called with {len(args)}", node or fn)
-    if ctx.depth >= MAX_CALL_DEPTH:
-        raise Unsupported(f"calls nested deeper than {MAX_CALL_DEPTH} (recursion?) at `{fn.name}`", node or fn)
-    ctx.depth += 1
-    ctx.scopes.append(_local_names(fn))
+def parse_module(source: str) -> ast.Module:
+    """The program's syntax tree, once CPython's compiler accepts it (`WontLoad` with its message otherwise)."""
     try:
-        env = {a.arg: v for a, v in zip(spec.args, args, strict=True)}
-        return _block(ctx, list(fn.body), env, pc, fn)
+        # compiling checks what the parser alone lets through: repeated parameters, `from __future__ import braces`,
+        # misplaced future imports, `return` outside a function; nothing runs
+        compile(source, "candidate.py", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise WontLoad(f"{type(exc).__name__}: {exc.msg}", exc) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise WontLoad(f"the program does not compile: {type(exc).__name__}: {exc}") from None
+    return ast.parse(source)
+
+
+def _load(ctx: _Ctx, module: ast.Module) -> None:
+    """Run the module's top-level statements in order, as CPython does when it loads the program."""
+    for stmt in module.body:
+        if _is_docstring(stmt):
+            continue
+        if isinstance(stmt, ast.FunctionDef):
+            ctx.namespace[stmt.name] = _define(ctx, stmt)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for name in _import(ctx, stmt):
+                ctx.namespace[name] = _Imported(ast.unparse(stmt), stmt.lineno)
+        elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+            value = _module_expr(ctx).eval(stmt.value)
+            for target in stmt.targets:
+                ctx.namespace[target.id] = _Value(value, stmt.lineno)  # type: ignore[attr-defined]
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.simple:
+            _annotation(ctx, stmt.annotation, f"`{stmt.target.id}`")
+            if stmt.value is not None:
+                ctx.namespace[stmt.target.id] = _Value(_module_expr(ctx).eval(stmt.value), stmt.lineno)
+        else:
+            raise Unsupported(f"top-level `{_describe(stmt)}` (only functions, constants and imports)", stmt)
+        _settle_load_failures(ctx)
+
+
+def _module_expr(ctx: _Ctx) -> _Expr:
+    return _Expr(ctx, {}, z3.BoolVal(True, ctx.z))
+
+
+def _settle_load_failures(ctx: _Ctx) -> None:
+    """Top-level code has no inputs: each failure it recorded either certainly happens (WontLoad) or never does."""
+    for failure in ctx.failures:
+        cond = z3.simplify(failure.cond)
+        if z3.is_true(cond):
+            raise WontLoad(failure.message)
+        if not z3.is_false(cond):
+            raise Unsupported(f"a top-level value that may fail ({failure.message}) depending on nothing known")
+    ctx.failures.clear()
+
+
+def _define(ctx: _Ctx, fn: ast.FunctionDef) -> _Function:
+    """What a `def` does when it runs: evaluate decorators, defaults and annotations, in CPython's order."""
+    if fn.decorator_list:
+        raise Unsupported(f"decorator `@{ast.unparse(fn.decorator_list[0])}` on `{fn.name}` (decorators are not "
+                          "modelled)", fn)
+    spec = fn.args
+    ev = _module_expr(ctx)
+    defaults = tuple(_default(ev, d) for d in spec.defaults)
+    for d in spec.kw_defaults:
+        if d is not None:
+            _default(ev, d)
+    if not ctx.lazy_annotations:
+        every = [*spec.posonlyargs, *spec.args, *([spec.vararg] if spec.vararg else []), *spec.kwonlyargs,
+                 *([spec.kwarg] if spec.kwarg else [])]
+        for arg in every:
+            if arg.annotation is not None:
+                _annotation(ctx, arg.annotation, f"`{arg.arg}` of `{fn.name}`")
+        if fn.returns is not None:
+            _annotation(ctx, fn.returns, f"the result of `{fn.name}`")
+    return _Function(fn, defaults)
+
+
+def _default(ev: _Expr, node: ast.expr) -> Val | None:
+    """A default's value; None for a constant that is not an int or bool (evaluating it cannot fail)."""
+    if isinstance(node, ast.Constant) and not isinstance(node.value, int):
+        return None
+    return ev.eval(node)
+
+
+def _annotation(ctx: _Ctx, node: ast.expr, of: str) -> None:
+    """Evaluate an annotation for its failures only (its value is never used)."""
+    if isinstance(node, ast.Constant):
+        return
+    if isinstance(node, ast.Name):
+        if node.id not in ctx.namespace and not hasattr(builtins, node.id):
+            raise WontLoad(f"NameError: name '{node.id}' is not defined (the annotation of {of})", node)
+        return
+    raise Unsupported(f"annotation `{ast.unparse(node)}` of {of} (only names and strings)", node)
+
+
+#: `from __future__` features the compiler accepts change nothing the translation models, except this one.
+_LAZY_ANNOTATIONS = "annotations"
+
+
+def _import(ctx: _Ctx, stmt: ast.Import | ast.ImportFrom) -> list[str]:
+    """The names an import binds; it must be of the standard library, bind plain names and alias nothing."""
+    what = ast.unparse(stmt)
+    for alias in stmt.names:
+        if alias.asname is not None:
+            raise Unsupported(f"import with `as` (`{what}`): the checker does not model what an alias binds", stmt)
+    if isinstance(stmt, ast.Import):
+        modules = [a.name for a in stmt.names]
+    else:
+        if stmt.level:
+            raise Unsupported("relative import", stmt)
+        modules = [stmt.module or ""]
+        if any(a.name == "*" for a in stmt.names):
+            raise Unsupported(f"`{what}` with `*`: the checker does not model the names it binds", stmt)
+    for module in modules:
+        if module != "__future__" and (module.split(".")[0] not in sys.stdlib_module_names
+                                       or module.startswith("_")):
+            raise Unsupported(f"import of `{module}` (only the standard library)", stmt)
+    if isinstance(stmt, ast.Import):
+        return [a.name.split(".")[0] for a in stmt.names]
+    if stmt.module == "__future__" and any(a.name == _LAZY_ANNOTATIONS for a in stmt.names):
+        ctx.lazy_annotations = True
+    return [a.name for a in stmt.names]
+
+
+def _call(ctx: _Ctx, fn: _Function, args: list[Val], pc: z3.BoolRef, node: ast.AST | None) -> Val:
+    spec = fn.node.args
+    name = fn.node.name
+    if spec.vararg or spec.kwarg or spec.kwonlyargs or spec.posonlyargs:
+        raise Unsupported(f"function `{name}` has *args, **kwargs, keyword-only or positional-only parameters",
+                          fn.node)
+    first_default = len(spec.args) - len(fn.defaults)
+    if not first_default <= len(args) <= len(spec.args):
+        raise Unsupported(f"`{name}` takes {len(spec.args)} parameters, called with {len(args)}", node or fn.node)
+    filled = list(fn.defaults[len(args) - first_default:])
+    if any(v is None for v in filled):
+        raise Unsupported(f"a default of `{name}` that is not an int or bool is used", node or fn.node)
+    if ctx.depth >= MAX_CALL_DEPTH:
+        raise Unsupported(f"calls nested deeper than {MAX_CALL_DEPTH} (recursion?) at `{name}`", node or fn.node)
+    ctx.depth += 1
+    ctx.scopes.append(_local_names(fn.node))
+    try:
+        env = {a.arg: v for a, v in zip(spec.args, [*args, *filled], strict=True)}  # type: ignore[list-item]
+        return _block(ctx, list(fn.node.body), env, pc, fn.node)
     finally:
         ctx.depth -= 1
         ctx.scopes.pop()
@@ -180,18 +340,6 @@ def _local_names(fn: ast.FunctionDef) -> frozenset[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
     return frozenset(names)
-
-
-def _check_import(stmt: ast.Import | ast.ImportFrom) -> None:
-    """Imports are ignored, but must be of the standard library: any other could fail when the program loads."""
-    import sys
-
-    modules = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
-    for module in modules:
-        if stmt.__class__ is ast.ImportFrom and stmt.level:
-            raise Unsupported("relative import", stmt)
-        if module.split(".")[0] not in sys.stdlib_module_names and module != "__future__":
-            raise Unsupported(f"import of `{module}` (only the standard library)", stmt)
 
 
 def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef, fn: ast.FunctionDef) -> Val:
@@ -335,11 +483,23 @@ class _Expr:
             return self.env[node.id]
         if self.ctx.scopes and node.id in self.ctx.scopes[-1]:
             raise Unsupported(f"local name `{node.id}` may be read before it is assigned", node)
-        if node.id in self.ctx.globals_:
-            return self.ctx.globals_[node.id]
-        if node.id in ("True", "False"):
-            return Val("bool", z3.BoolVal(node.id == "True", self.ctx.z))
+        binding = self.ctx.namespace.get(node.id)
+        if isinstance(binding, _Value):
+            return binding.val
+        if isinstance(binding, _Function):
+            raise Unsupported(f"`{node.id}` is a function here, read as a value", node)
+        if isinstance(binding, _Imported):
+            raise Unsupported(f"`{node.id}` is bound by an import (`{binding.statement}`, line {binding.line}), "
+                              "read as a value", node)
+        if hasattr(builtins, node.id):
+            raise Unsupported(f"the builtin `{node.id}` read as a value", node)
+        self.undefined(node)
         raise Unsupported(f"name `{node.id}` is not assigned on every path before it is read", node)
+
+    def undefined(self, node: ast.Name) -> None:
+        """A name bound nowhere: at the top level, on a path that runs, loading the program raises NameError."""
+        if not self.ctx.scopes and z3.is_true(z3.simplify(self.pc)):
+            raise WontLoad(f"NameError: name '{node.id}' is not defined", node)
 
     # ------------------------------------------------------------------ operators
 
@@ -533,11 +693,19 @@ class _Expr:
         name = node.func.id
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise Unsupported(f"keyword or starred arguments in a call to `{name}`", node)
-        if name in self.env or name in self.ctx.globals_ or (self.ctx.scopes and name in self.ctx.scopes[-1]):
+        binding = self.ctx.namespace.get(name)
+        if name in self.env or isinstance(binding, _Value) or (self.ctx.scopes and name in self.ctx.scopes[-1]):
             raise Unsupported(f"call to `{name}`, which is a variable here", node)
-        if name in self.ctx.functions:
+        if isinstance(binding, _Imported):
+            raise Unsupported(f"call to `{name}`, which is bound by an import (`{binding.statement}`, line "
+                              f"{binding.line})", node)
+        if isinstance(binding, _Function):
             args = [self.eval(a) for a in node.args]
-            return _call(self.ctx, self.ctx.functions[name], args, self.pc, node)
+            return _call(self.ctx, binding, args, self.pc, node)
+        if name not in _BUILTINS:
+            if not hasattr(builtins, name):
+                self.undefined(node.func)
+            raise Unsupported(f"call to `{name}`", node)
         args = [self.eval(a) for a in node.args]
         if name == "abs" and len(args) == 1:
             v = as_int(args[0], self.mode)
@@ -555,6 +723,9 @@ class _Expr:
             return Val("bool", self.truth(args[0]))
         raise Unsupported(f"call to `{name}`", node)
 
+
+#: The builtins the translation models, when no module-level name hides them.
+_BUILTINS = frozenset({"abs", "min", "max", "int", "bool"})
 
 _OPS = {"Add": "+", "Sub": "-", "Mult": "*", "FloorDiv": "//", "Mod": "%", "Pow": "**", "BitAnd": "&", "BitOr": "|",
         "BitXor": "^", "LShift": "<<", "RShift": ">>", "Div": "/", "MatMult": "@", "In": "in", "NotIn": "not in",
