@@ -7,7 +7,9 @@ found, its verdict (from the full checker) and the trace path are printed.
 Several tasks: a table, and with `--output` one SearchResult per line,
 written as each task finishes, so an interrupted run resumes where it
 stopped. Mistakes (a wrong path, an unknown task or model) are one `error:`
-line and exit status 2; exit status 1 means some task was not solved.
+line and exit status 2; exit status 1 means some task was not solved. A task
+that cannot be searched at all (its context does not load in the prover) is
+one `error:` line too, and the batch goes on with the next task.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
         raise _UserError(str(exc)) from None
     tag = f".{prm.name}" if prm is not None else ""
     results = []
+    failed = 0
     with policy, SearchChecker() as checker:
         for task in todo:
             trace = Path(trace_dir) / f"{_slug(task.id)}.{chosen.name}{tag}.s{seed}.jsonl"
@@ -201,6 +204,13 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
                                     trace=trace, on_event=live.update, prm=prm)
                 except ModelError as exc:
                     raise _UserError(str(exc)) from None
+                except Exception as exc:  # noqa: BLE001  # one task's failure never ends a batch
+                    result, problem = None, _one_line(exc).removeprefix(f"task {task.id}: ")
+            if result is None:
+                # not written to --output, so a later run tries the task again
+                failed += 1
+                console.print(f"error: {task.id}: {problem}", highlight=False, markup=False, soft_wrap=True)
+                continue
             results.append(result)
             if output is not None:
                 _append(output, result)
@@ -210,9 +220,15 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
                 _print_one(result, task)
             else:
                 _print_line(console, result)
-    if not as_json and len(todo) > 1:
-        _print_summary(results, collect)
-    return EXIT_OK if all(r.solved for r in results) else EXIT_UNSOLVED
+    if not as_json and len(todo) > 1 and results:
+        _print_summary(results, collect, failed)
+    return EXIT_OK if not failed and all(r.solved for r in results) else EXIT_UNSOLVED
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: its type when it has no message, whitespace folded, at most 300 characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _slug(task_id: str) -> str:
@@ -297,7 +313,7 @@ def _print_line(console, result) -> None:
                   highlight=False)
 
 
-def _print_summary(results, collect: bool) -> None:
+def _print_summary(results, collect: bool, failed: int = 0) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -308,6 +324,8 @@ def _print_summary(results, collect: bool) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("solved", f"{solved}/{len(results)} ({100 * solved / len(results):.1f} %)")
+    if failed:
+        table.add_row("tasks that failed (error: lines)", str(failed))
     if collect:
         n = min(r.checked for r in results)
         for k in sorted({1, 10, n} - {0}):
