@@ -372,3 +372,14 @@ def test_probe_inputs_cover_the_edges_and_are_reproducible():
     assert all(-2**31 <= a < 2**31 for row in inputs for a in row)
     assert inputs == smt.probe_inputs(task, cand, opts)
     assert inputs != smt.probe_inputs(task, cand.model_copy(update={"text": task.reference + "\n"}), opts)
+
+
+def test_the_translation_reads_the_bytes_cpython_imports():
+    """A coding cookie changes what CPython reads from the file: `unicode_escape` turns `\\u000a` in a comment into
+    a line break, so a branch hidden in a comment of the text runs when the module is imported."""
+    task = TASKS["gray_encode"]
+    hidden = ("# coding: unicode_escape\ndef gray_encode(x):\n    # \\u000a    if x == 12345:\\u000a        return 0\n"
+              "    return x ^ (x >> 1)\n")
+    verdict = check(task, hidden)
+    assert (verdict.status, verdict.reason) == ("refuted", "counterexample"), verdict.diagnostics
+    assert "gray_encode(12345) returned 0" in verdict.diagnostics[0].message

@@ -895,7 +895,8 @@ def seen(value):
 report = {"load_error": None, "calls": []}
 ns = {"__name__": "candidate"}
 try:
-    exec(compile(open("candidate.py").read(), "candidate.py", "exec", dont_inherit=True), ns)
+    # bytes, as an import reads them (a coding declaration is honoured, as the translation honours it)
+    exec(compile(open("candidate.py", "rb").read(), "candidate.py", "exec", dont_inherit=True), ns)
     function = ns[spec["entry_point"]]
 except BaseException as exc:
     report["load_error"] = f"{type(exc).__name__}: {exc}"[:300]

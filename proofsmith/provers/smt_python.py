@@ -191,16 +191,24 @@ def translate(source: str, entry_point: str, params: list[Param], mode: Mode) ->
 
 
 def parse_module(source: str) -> ast.Module:
-    """The program's syntax tree, once CPython's compiler accepts it (`WontLoad` with its message otherwise)."""
+    """The program's syntax tree, once CPython's compiler accepts it (`WontLoad` with its message otherwise).
+
+    Read from the UTF-8 bytes the program is run from, as an import reads a file: a coding declaration
+    (`# coding: unicode_escape`) changes what the text means, and the tree must be the one CPython runs.
+    """
+    try:
+        data = source.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise WontLoad(f"the program is not UTF-8 text ({exc.reason})") from None
     try:
         # compiling checks what the parser alone lets through: repeated parameters, `from __future__ import braces`,
         # misplaced future imports, `return` outside a function; nothing runs
-        compile(source, "candidate.py", "exec", dont_inherit=True)
+        compile(data, "candidate.py", "exec", dont_inherit=True)
+        return ast.parse(data)
     except SyntaxError as exc:
         raise WontLoad(f"{type(exc).__name__}: {exc.msg}", exc) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except (ValueError, RecursionError, MemoryError, LookupError, UnicodeError) as exc:
         raise WontLoad(f"the program does not compile: {type(exc).__name__}: {exc}") from None
-    return ast.parse(source)
 
 
 def _load(ctx: _Ctx, module: ast.Module) -> None:
