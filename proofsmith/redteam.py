@@ -2,8 +2,9 @@
 
 A case is one file under `proofsmith/redteam_corpus/<checker>/` (shipped as
 package data, so an installed `proofsmith redteam` finds it). It starts with a
-header of `key: value` lines in the file's comment syntax (`#` Python, `(* *)`
-Coq, `--` Lean, `//` F*), then the candidate text:
+header of `key: value` lines in the file's comment syntax (`#` Python and SMT
+cases with Python candidates, `;` SMT cases with SMT-LIB terms (`.smt2`),
+`(* *)` Coq, `--` Lean, `//` F*), then the candidate text:
 
     # attack: sys.exit(0) while loading, so a naive harness sees exit status 0
     # checker: python
@@ -15,7 +16,14 @@ Coq, `--` Lean, `//` F*), then the candidate text:
     # repeat: 2                     (optional: run it this many times in a row)
     # completion: true              (optional: a HumanEval-style completion)
 
-Every case goes through `proofsmith.provers.check` with the verdict cache off.
+SMT cases are `redteam_corpus/smt/*.py` with `# checker: smt` (the candidate
+is Python) or `*.smt2` (an SMT-LIB term), against the `smt_*` tasks.
+
+Every case goes through `proofsmith.provers.check` with the verdict cache off,
+in the sandbox asked for; with `warm=True` the cases of the checkers that run
+candidates in the warm pool, or must cope with being given it (`WARM_CHECKERS`:
+Python and SMT), are run a second time under `--sandbox warm`, as rows of
+their own (`python (warm)`).
 A case is *accepted* when any run comes back `verified`: that is an exploit,
 and the figure the table exists to show is 0. A case whose checker is not
 installed (no module registered for its language, or its toolchain missing)
@@ -55,7 +63,12 @@ _FORMATS: dict[str, tuple[str, re.Pattern[str]]] = {
     ".v": ("coq", re.compile(r"\(\*\s*(\w+):\s*(.*?)\s*\*\)\s*")),
     ".lean": ("lean", re.compile(r"--\s*(\w+):\s*(.*?)\s*")),
     ".fst": ("fstar", re.compile(r"//\s*(\w+):\s*(.*?)\s*")),
+    ".smt2": ("smt", re.compile(r";\s*(\w+):\s*(.*?)\s*")),
 }
+#: Every checker with cases, in the table's order.
+CHECKERS = ("python", "smt", "coq", "lean", "fstar")
+#: Checkers whose cases are also run under the warm pool.
+WARM_CHECKERS = ("python", "smt")
 _KEYS = {"attack", "checker", "task", "expect", "reason", "rule", "source", "repeat", "completion"}
 
 Outcome = Literal["verified", "refuted", "unknown", "not run"]
@@ -100,6 +113,13 @@ class CaseResult(BaseModel):
     rule: str = ""
     #: the checker ran against a scripted stand-in (Lean, F*), not the real prover
     standin: bool = False
+    #: the sandbox asked for (`auto`, `bwrap`, `warm`)
+    sandbox: str = "auto"
+
+    @property
+    def label(self) -> str:
+        """The case's name, marked when it ran under the warm pool."""
+        return f"{self.name} (warm)" if self.sandbox == "warm" else self.name
 
 
 class Row(BaseModel):
@@ -118,7 +138,7 @@ def parse_case(path: Path) -> Case:
     """Read one corpus file (see the module docstring for its header)."""
     fmt = _FORMATS.get(path.suffix)
     if fmt is None:
-        raise CorpusError(f"{path}: unknown case type {path.suffix!r} (use .py, .v, .lean or .fst)")
+        raise CorpusError(f"{path}: unknown case type {path.suffix!r} (use .py, .smt2, .v, .lean or .fst)")
     default_checker, pattern = fmt
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
@@ -230,6 +250,25 @@ def _sandbox_kind(sandbox: str) -> str:
         return sandbox
 
 
+def _warm_problem() -> str | None:
+    """Why the warm pool cannot start here, or None."""
+    from proofsmith.sandbox import get_sandbox
+
+    try:
+        get_sandbox("warm")
+    except Exception as exc:  # noqa: BLE001 - reported as the rows' reason
+        return f"the warm pool cannot start here: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+    return None
+
+
+def plan(cases: Sequence[Case], *, sandbox: str = "auto", warm: bool = False) -> list[tuple[Case, str]]:
+    """The runs to make: every case under `sandbox`, then (with `warm`) the warm checkers' cases under `warm`."""
+    runs = [(c, sandbox) for c in cases]
+    if warm and sandbox != "warm":
+        runs += [(c, "warm") for c in cases if c.checker in WARM_CHECKERS]
+    return runs
+
+
 def run_case(case: Case, task: Task, *, sandbox: str = "auto") -> CaseResult:
     """Check one case `repeat` times in a row; the worst verdict is the case's outcome."""
     from proofsmith.provers import check
@@ -242,9 +281,11 @@ def run_case(case: Case, task: Task, *, sandbox: str = "auto") -> CaseResult:
                           as_expected=ok or outcome == "not run",
                           expected=case.expect + (f" ({case.reason})" if case.reason else ""),
                           detail=detail, wall_s=time.monotonic() - started, rule=case.rule,
-                          standin=on_standin(case.checker))
+                          standin=on_standin(case.checker), sandbox=sandbox)
 
     skip = not_run_reason(task)
+    if skip is None and sandbox == "warm":
+        skip = _warm_problem()
     if skip is None and task.language == "python" and _sandbox_kind(sandbox) == "process":
         # the payloads fill /tmp, write world-writable dirs and signal processes: only a real sandbox may take them
         skip = "not run under the process sandbox, which does not isolate this host's file system from the payloads"
@@ -270,27 +311,29 @@ def run_case(case: Case, task: Task, *, sandbox: str = "auto") -> CaseResult:
 
 
 def run_corpus(cases: Sequence[Case], tasks: dict[str, Task], *, jobs: int = 2, sandbox: str = "auto",
-               on_result: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
-    """Run every case on `jobs` threads; results in the cases' order."""
-    results: list[CaseResult | None] = [None] * len(cases)
+               warm: bool = False, on_result: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
+    """Run every case of `plan(cases, sandbox=sandbox, warm=warm)` on `jobs` threads; results in the plan's order."""
+    runs = plan(cases, sandbox=sandbox, warm=warm)
+    results: list[CaseResult | None] = [None] * len(runs)
 
     def one(i: int) -> None:
-        results[i] = run_case(cases[i], tasks[cases[i].task], sandbox=sandbox)
+        case, box = runs[i]
+        results[i] = run_case(case, tasks[case.task], sandbox=box)
         if on_result is not None:
             on_result(results[i])
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, i) for i in range(len(cases))]:
+        for future in [pool.submit(one, i) for i in range(len(runs))]:
             future.result()
     return [r for r in results if r is not None]
 
 
 def summarise(results: Iterable[CaseResult]) -> list[Row]:
-    """Per-checker totals, then an `all` row."""
+    """Per-checker totals (the warm pool's runs apart), then an `all` row."""
     rows: dict[str, Row] = {}
     total = Row(checker="all")
     for r in results:
-        label = f"{r.checker} (stand-in)" if r.standin else r.checker
+        label = f"{r.checker} (stand-in)" if r.standin else f"{r.checker} (warm)" if r.sandbox == "warm" else r.checker
         for row in (rows.setdefault(label, Row(checker=label)), total):
             row.cases += 1
             if r.outcome == "verified":
@@ -303,11 +346,9 @@ def summarise(results: Iterable[CaseResult]) -> list[Row]:
                 row.not_run += 1
             if not r.as_expected:
                 row.unexpected += 1
-    order = ["python", "coq", "lean", "fstar"]
-
     def rank(row: Row) -> tuple[int, str]:
         base = row.checker.split()[0]
-        return (order.index(base) if base in order else 9, row.checker)
+        return (CHECKERS.index(base) if base in CHECKERS else 9, row.checker)
 
     return sorted(rows.values(), key=rank) + [total]
 
@@ -332,7 +373,7 @@ def _command():
     import click
 
     @click.command(name="redteam")
-    @click.option("--checker", "checkers", multiple=True, type=click.Choice(["python", "coq", "lean", "fstar"]),
+    @click.option("--checker", "checkers", multiple=True, type=click.Choice(list(CHECKERS)),
                   help="Only this checker's cases (repeatable).")
     @click.option("--case", "patterns", multiple=True, metavar="GLOB",
                   help="Only cases whose name matches (e.g. 'coq/admit*' or 'sbx_*'; repeatable).")
@@ -341,6 +382,9 @@ def _command():
     @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "warm"]), default="auto", show_default=True,
                   help="Where candidates run (Python cases never run under the process fallback: its payloads "
                        "would reach this host).")
+    @click.option("--warm/--no-warm", default=True, show_default=True,
+                  help="Also run the Python and SMT cases under the warm pool (rows of their own, e.g. "
+                       "'python (warm)'); not run where the pool cannot start.")
     @click.option("--corpus", type=click.Path(file_okay=False), default=None,
                   help="Another corpus directory (default: the one shipped with proofsmith).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON result per case instead of the case list.")
@@ -348,12 +392,13 @@ def _command():
     @click.option("--standins/--no-standins", default=True, show_default=True,
                   help="Run Lean and F* cases against their scripted stand-ins (NOT Lean or F*) where no real "
                        "prover is configured; with --no-standins they are not run.")
-    def redteam(checkers: tuple[str, ...], patterns: tuple[str, ...], jobs: int, sandbox: str, corpus: str | None,
-                as_json: bool, list_only: bool, standins: bool) -> int:
+    def redteam(checkers: tuple[str, ...], patterns: tuple[str, ...], jobs: int, sandbox: str, warm: bool,
+                corpus: str | None, as_json: bool, list_only: bool, standins: bool) -> int:
         """Run the exploit corpus against the installed checkers and print the table.
 
         Every case is a known way to earn a pass without solving the task
-        (sandbox escapes, judge tampering, Coq/Lean/F* escape hatches). Each
+        (sandbox escapes, judge tampering, SMT programs that do not load or
+        compute otherwise than translated, Coq/Lean/F* escape hatches). Each
         must come back refuted or unknown as its file says; accepted (verified)
         must be 0. Cases whose checker is not installed are counted as not run.
         Exit status: 0 when nothing was accepted and every verdict was the
@@ -386,13 +431,14 @@ def _command():
             style = {"verified": "bold red", "refuted": "green", "unknown": "yellow"}.get(r.outcome, "dim")
             mark = "" if r.as_expected else f"  [bold red]UNEXPECTED (wanted {r.expected})[/]"
             why = f" ({r.reason})" if r.reason else ""
-            console.print(f"{r.name:<48} [{style}]{r.outcome}{why}[/]{mark}  [dim]{escape(r.detail[:70])}[/]",
+            console.print(f"{r.label:<48} [{style}]{r.outcome}{why}[/]{mark}  [dim]{escape(r.detail[:70])}[/]",
                           highlight=False)
 
-        results = run_corpus(cases, tasks, jobs=jobs, sandbox=sandbox, on_result=show)
+        results = run_corpus(cases, tasks, jobs=jobs, sandbox=sandbox, warm=warm, on_result=show)
         rows = summarise(results)
         out = Console(stderr=as_json, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-        out.print(_table(rows, f"proofsmith redteam: {len(cases)} cases, {time.monotonic() - started:.0f} s"))
+        runs = f", {len(results)} runs" if len(results) != len(cases) else ""
+        out.print(_table(rows, f"proofsmith redteam: {len(cases)} cases{runs}, {time.monotonic() - started:.0f} s"))
         total = rows[-1]
         pointed = [c for c in pointed if any(r.checker == c for r in results)]
         if pointed:
@@ -400,7 +446,7 @@ def _command():
                       "these rows test the checkers' audit layers and unknown paths", highlight=False)
         for r in results:
             if r.outcome == "verified":
-                out.print(f"[bold red]ACCEPTED EXPLOIT[/] {r.name}: {escape(r.detail)}", highlight=False)
+                out.print(f"[bold red]ACCEPTED EXPLOIT[/] {r.label}: {escape(r.detail)}", highlight=False)
         return 0 if total.accepted == 0 and total.unexpected == 0 else 1
 
     return redteam

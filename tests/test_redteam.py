@@ -18,10 +18,14 @@ from pathlib import Path
 import pytest
 
 from proofsmith.redteam import (
+    CHECKERS,
     CORPUS_DIR,
+    WARM_CHECKERS,
+    CaseResult,
     CorpusError,
     load_corpus,
     parse_case,
+    plan,
     run_case,
     run_corpus,
     summarise,
@@ -33,7 +37,7 @@ CASES, TASKS = load_corpus()
 
 
 def test_the_corpus_has_at_least_60_cases_across_every_checker():
-    by_checker = {c: sum(1 for x in CASES if x.checker == c) for c in ("python", "coq", "lean", "fstar")}
+    by_checker = {c: sum(1 for x in CASES if x.checker == c) for c in CHECKERS}
     assert sum(by_checker.values()) == len(CASES) >= 60, by_checker
     assert all(n >= 8 for n in by_checker.values()), by_checker
     assert len({c.name for c in CASES}) == len(CASES)
@@ -66,6 +70,43 @@ def test_exploit_is_not_accepted(case, bwrap_or_skip, standins):
                                f"wanted {result.expected}"
 
 
+WARM_CASES = [c for c in CASES if c.checker in WARM_CHECKERS]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", WARM_CASES, ids=[c.name for c in WARM_CASES])
+def test_exploit_is_not_accepted_under_the_warm_pool(case, bwrap_or_skip):
+    result = run_case(case, TASKS[case.task], sandbox="warm")
+    if result.outcome == "not run":
+        pytest.skip(f"{case.name}: {result.detail}")
+    assert result.sandbox == "warm" and result.label == f"{case.name} (warm)"
+    assert result.outcome != "verified", f"ACCEPTED EXPLOIT {case.name} under the warm pool: {case.attack}"
+    assert result.as_expected, f"{case.name} (warm): got {result.outcome} ({result.reason}: {result.detail}), " \
+                               f"wanted {result.expected}"
+
+
+def test_smt_cases_cover_every_class_of_program_that_does_not_load_or_computes_otherwise():
+    names = {c.name.split("/", 1)[1] for c in CASES if c.checker == "smt"}
+    assert {"alias_builtin", "import_alias_rebinds_entry", "from_import_rebinds_entry", "future_braces",
+            "from_import_missing_name", "import_missing_module", "constant_then_function", "duplicate_argument",
+            "unused_default_divides_by_zero", "unused_undefined_decorator", "unused_undefined_annotation"} <= names
+    assert all(TASKS[c.task].language == "smt" for c in CASES if c.checker == "smt")
+
+
+def test_the_warm_pool_reruns_the_python_and_smt_cases_only():
+    runs = plan(CASES, sandbox="bwrap", warm=True)
+    assert runs[:len(CASES)] == [(c, "bwrap") for c in CASES]
+    extra = runs[len(CASES):]
+    assert extra and {c.checker for c, _ in extra} == {"python", "smt"} and {b for _, b in extra} == {"warm"}
+    assert plan(CASES, sandbox="warm", warm=True) == [(c, "warm") for c in CASES]
+    assert plan(CASES, sandbox="bwrap") == [(c, "bwrap") for c in CASES]
+    made = [CaseResult(name="smt/x", checker="smt", outcome="refuted", as_expected=True, expected="refuted",
+                       sandbox=box) for box in ("bwrap", "warm", "warm")]
+    rows = summarise(made)
+    assert [(r.checker, r.cases) for r in rows] == [("smt", 1), ("smt (warm)", 2), ("all", 3)]
+
+
 def _mini_corpus(tmp_path: Path, body: str) -> Path:
     (tmp_path / "python").mkdir()
     (tmp_path / "tasks.json").write_text((CORPUS_DIR / "tasks.json").read_text())
@@ -86,6 +127,21 @@ def test_a_real_solution_counts_as_accepted_and_fails_the_command(tmp_path, bwra
                           env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "ACCEPTED EXPLOIT python/honest" in proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_a_real_smt_solution_counts_as_accepted_under_bwrap_and_the_warm_pool(tmp_path, bwrap_or_skip):
+    (tmp_path / "smt").mkdir()
+    (tmp_path / "tasks.json").write_text((CORPUS_DIR / "tasks.json").read_text())
+    (tmp_path / "smt" / "honest.py").write_text(
+        "# attack: none: a correct program, so the runner must count it as accepted\n# checker: smt\n"
+        "# task: smt_gray_encode\n# expect: refuted\n# rule: none\n\ndef gray_encode(x):\n    return x ^ (x >> 1)\n")
+    cases, tasks = load_corpus(tmp_path)
+    results = run_corpus(cases, tasks, sandbox="bwrap", warm=True)
+    assert [(r.label, r.outcome) for r in results] == [("smt/honest", "verified"), ("smt/honest (warm)", "verified")]
+    rows = summarise(results)
+    assert [(r.checker, r.accepted, r.unexpected) for r in rows] == [("smt", 1, 1), ("smt (warm)", 1, 1),
+                                                                     ("all", 2, 2)]
 
 
 #: payloads whose success, outside any sandbox, is harmless to the host: they only read or open a socket
@@ -132,6 +188,7 @@ def test_command_lists_filters_and_reports_bad_input_in_one_line(tmp_path):
     listed = run("--list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == len(CASES)
     assert run("--list", "--checker", "coq").stdout.count("coq/") == sum(c.checker == "coq" for c in CASES)
+    assert run("--list", "--checker", "smt").stdout.count("smt/") == sum(c.checker == "smt" for c in CASES) >= 16
     nothing = run("--case", "no-such-case")
     assert nothing.returncode == 2 and len(nothing.stderr.splitlines()) == 1
     assert nothing.stderr.startswith("error: no red-team case matches")

@@ -382,4 +382,4 @@ def test_the_translation_reads_the_bytes_cpython_imports():
               "    return x ^ (x >> 1)\n")
     verdict = check(task, hidden)
     assert (verdict.status, verdict.reason) == ("refuted", "counterexample"), verdict.diagnostics
-    assert "gray_encode(12345) returned 0" in verdict.diagnostics[0].message
+    assert "gray_encode(12345) returned 0, " in verdict.diagnostics[0].message

@@ -882,9 +882,9 @@ spec = json.loads(open("calls.json").read())
 
 
 def seen(value):
-    # ints as hex: a JSON number or a str() of a huge int would hit CPython's digit limit
-    out = {"outcome": "returned", "repr": repr(value)[:200] if type(value) is not int else hex(value)[:200],
-           "is_none": value is None}
+    # huge ints as hex: a JSON number or a repr() past CPython's digit limit would raise
+    big = type(value) is int and value.bit_length() > 4096
+    out = {"outcome": "returned", "repr": (hex(value) if big else repr(value))[:200], "is_none": value is None}
     if type(value) is bool:
         out["bool"] = value
     elif type(value) is int:
