@@ -289,6 +289,10 @@ NOT_LOADING = [
     ("constant_read_before_bound", "A = B\nB = 1\n" + GRAY, "load_error", "NameError: name 'B' is not defined"),
     ("star_import_shadows_builtin", "from builtins import *\ndef saturating_sub8(x, y):\n    return max(x - y, 0)\n",
      "unsupported", "`*`"),
+    # a function's builtins are its module's `__builtins__` when the def runs: rebinding it breaks abs() on the one
+    # input that reaches it, which no probe is likely to draw
+    ("dunder_builtins", "def __builtins__():\n    return 0\ndef gray_encode(x):\n    if x == 12345:\n"
+     "        return abs(x) ^ (x >> 1)\n    return x ^ (x >> 1)\n", "unsupported", "`__builtins__`"),
     ("import_shadows_helper", "def g(x):\n    return x >> 1\nimport math as g\ndef gray_encode(x):\n"
      "    return x ^ g(x)\n", "unsupported", "`as`"),
 ]

@@ -217,21 +217,29 @@ def _load(ctx: _Ctx, module: ast.Module) -> None:
         if _is_docstring(stmt):
             continue
         if isinstance(stmt, ast.FunctionDef):
-            ctx.namespace[stmt.name] = _define(ctx, stmt)
+            _bind(ctx, stmt.name, _define(ctx, stmt), stmt)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             for name in _import(ctx, stmt):
-                ctx.namespace[name] = _Imported(ast.unparse(stmt), stmt.lineno)
+                _bind(ctx, name, _Imported(ast.unparse(stmt), stmt.lineno), stmt)
         elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
             value = _module_expr(ctx).eval(stmt.value)
             for target in stmt.targets:
-                ctx.namespace[target.id] = _Value(value, stmt.lineno)  # type: ignore[attr-defined]
+                _bind(ctx, target.id, _Value(value, stmt.lineno), stmt)  # type: ignore[attr-defined]
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.simple:
             _annotation(ctx, stmt.annotation, f"`{stmt.target.id}`")
             if stmt.value is not None:
-                ctx.namespace[stmt.target.id] = _Value(_module_expr(ctx).eval(stmt.value), stmt.lineno)
+                _bind(ctx, stmt.target.id, _Value(_module_expr(ctx).eval(stmt.value), stmt.lineno), stmt)
         else:
             raise Unsupported(f"top-level `{_describe(stmt)}` (only functions, constants and imports)", stmt)
         _settle_load_failures(ctx)
+
+
+def _bind(ctx: _Ctx, name: str, binding: _Binding, stmt: ast.stmt) -> None:
+    """Bind a module-level name; never a dunder name (`__builtins__` is where the module's functions find abs, min,
+    ...: rebinding it changes what every call to a builtin does)."""
+    if name.startswith("__") and name.endswith("__"):
+        raise Unsupported(f"top-level binding of `{name}` (a module's dunder names change how it runs)", stmt)
+    ctx.namespace[name] = binding
 
 
 def _module_expr(ctx: _Ctx) -> _Expr:
