@@ -85,8 +85,10 @@ def test_the_mini_split_is_deterministic_short_top_level_and_tactic_only():
 def test_the_stdlib_scan_matches_the_notes_counts():
     stats = cl.ScanStats()
     tasks = cl.library_tasks("stdlib", stats)
-    # notes/datasets.md 3.2: 11,317 Qed statements in the stdlib (Init included); Init is left out here
-    assert 9_000 < stats.tasks < 11_317
+    # notes/datasets.md 3.2: 11,317 Qed statements in the stdlib (Init included); Init is left out here, and so
+    # are the theorems no check could decide: in functors (about 3,000) and after the file names itself
+    undecidable = stats.skipped["functor"] + stats.skipped["self_qualified"]
+    assert 9_000 < stats.tasks + undecidable < 11_317 and stats.tasks > 6_000
     assert stats.skipped["module_signature"] > 1_000 and stats.skipped["defined"] > 100
     assert any(t.options["closers"] for t in tasks) and any(t.options["in_section"] for t in tasks)
 
@@ -109,3 +111,44 @@ def test_an_unknown_theorem_name_is_one_line():
         cl.find_task("coq-stdlib-mini", "no_such_theorem_anywhere")
     assert "\n" not in str(err.value) and "no theorem" in str(err.value)
     assert cl.find_task("coq-stdlib-mini", "orb_negb_r").id == "stdlib:Coq.Bool.Bool.orb_negb_r"
+
+
+# --------------------------------------------------------------------------- tasks coqc or coqtop could never load
+
+
+SELF_QUALIFIED = '''Definition x := 1.
+Lemma before : x = 1. Proof. reflexivity. Qed.
+Register x as my.x.
+#[deprecated(note="use Foo.x")] Definition y := 2.
+Lemma uses_self : Foo.x = 1. Proof. reflexivity. Qed.
+Lemma after : True. Proof. exact I. Qed.
+'''
+
+
+def test_theorems_after_the_file_names_itself_are_dropped_and_counted():
+    # the task's text is compiled as another module (Task.v, coqtop's Top): `Foo.x` resolves nowhere there
+    stats: Counter[str] = Counter()
+    found = [f.qualified for f in cl.scan_file(SELF_QUALIFIED, stats, module="Foo")]
+    assert found == ["before"] and stats["self_qualified"] == 2
+    # a Register name or a string is not a reference to the file
+    assert [f.qualified for f in cl.scan_file(SELF_QUALIFIED.replace("Foo.x = 1", "x = 1"), module="Foo")] == [
+        "before", "uses_self", "after"]
+
+
+def test_theorems_inside_a_functor_or_module_type_are_dropped_and_counted():
+    # after `End F`, `Print Assumptions F.l` names nothing: such a task could never be decided
+    text = ("Module Type T. Parameter p : nat. Axiom p0 : p = 0. Lemma in_type : True. Proof. exact I. Qed. End T.\n"
+            "Module F (X : T).\nSection S.\nLemma l : X.p = 0. Proof. exact X.p0. Qed.\nEnd S.\nEnd F.\n"
+            "Lemma top : True. Proof. exact I. Qed.\n")
+    stats: Counter[str] = Counter()
+    assert [f.qualified for f in cl.scan_file(text, stats)] == ["top"]
+    assert stats["functor"] == 2
+
+
+@needs_stdlib
+def test_the_qarith_theorem_whose_prefix_did_not_load_in_coqtop_is_no_longer_a_task():
+    # issue #18: QArith_base.v writes `QArith_base.Qnum` inside a proof; as Task.v or in coqtop it fails, the
+    # proof stays open, and the next statement is a nested proof
+    with pytest.raises(cl.LibraryError):
+        cl.find_task("coq-stdlib", "stdlib:Coq.QArith.QArith_base.Qle_shift_div_r")
+    assert cl.find_task("coq-stdlib", "stdlib:Coq.QArith.QArith_base.Qeq_refl")

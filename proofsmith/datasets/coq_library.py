@@ -5,9 +5,13 @@ context is the file up to the theorem, the statement is its sentence, the
 reference is its original proof, and the closers end the Sections and
 Modules open at it (notes/datasets.md, section 3.4). Skipped, and counted:
 theorems inside a Module with a signature (closing it early breaks the
-signature), `Defined` proofs (later code may compute with them), Admitted or
-Abort, direct terms (`Lemma x : T := t.`), `Program` statements and proofs
-that never end. The loader reads the files where the packages installed them;
+signature), inside a functor or a Module Type (after its `End`, `Print
+Assumptions` has no name to print), `Defined` proofs (later code may compute
+with them), Admitted or Abort, direct terms (`Lemma x : T := t.`), `Program`
+statements, proofs that never end, and theorems after the file names itself
+(`QArith_base.Qnum` inside QArith_base.v: the task's text is compiled as
+another module, in coqc and in coqtop, where that name resolves nowhere; the
+failed proof then stays open and the next statement is a nested proof). The loader reads the files where the packages installed them;
 nothing is copied into proofsmith.
 
 Splits: `coq-stdlib` and `coq-mathcomp` (every task), and `coq-stdlib-mini`,
@@ -133,6 +137,8 @@ class _Open(BaseModel):
     kind: str  # "section" | "module"
     name: str
     signature: bool = False
+    #: a functor (a module with parameters) or a Module Type: its theorems have no name after its End
+    functor: bool = False
 
 
 def _core(sentence: str) -> tuple[list[str], str]:
@@ -150,6 +156,7 @@ def _module_opening(code: str) -> _Open | None:
     if not m:
         return None
     rest = m.group(3)
+    functor = bool(m.group(1)) or rest.startswith("(")
     while rest.startswith("("):  # functor parameters
         depth = 0
         for i, ch in enumerate(rest):
@@ -164,7 +171,8 @@ def _module_opening(code: str) -> _Open | None:
     plain = re.sub(r"with\s+(Module|Definition)\s+[\w'.]+\s*:=\s*[\w'.]+", "", rest)
     if ":=" in plain:
         return None
-    return _Open(kind="module", name=m.group(2), signature=not m.group(1) and rest.startswith((":", "<:")))
+    return _Open(kind="module", name=m.group(2), signature=not m.group(1) and rest.startswith((":", "<:")),
+                 functor=functor)
 
 
 class Found(BaseModel):
@@ -179,14 +187,18 @@ class Found(BaseModel):
     in_section: bool
 
 
-def scan_file(text: str, stats: Counter[str] | None = None, *, unfinished: bool = False) -> Iterator[Found]:
+def scan_file(text: str, stats: Counter[str] | None = None, *, unfinished: bool = False,
+              module: str | None = None) -> Iterator[Found]:
     """Every Qed-ended theorem of one file, in order; skipped statements are counted in `stats`.
 
     With `unfinished`, theorems still to be proved (ending in `Admitted.` or
     `Abort.`, or with no proof at all) come too, with an empty `reference`.
+    `module` is the file's own short module name (its stem): theorems from
+    the first sentence that names it on are skipped (`self_qualified`).
     """
     stats = stats if stats is not None else Counter()
     sentences = split_sentences(text).sentences
+    names_itself = _first_self_reference(sentences, module) if module else None
     stack: list[_Open] = []
     i = 0
     while i < len(sentences):
@@ -207,10 +219,25 @@ def scan_file(text: str, stats: Counter[str] | None = None, *, unfinished: bool 
                 stats["program"] += 1
         elif head in STATEMENT_KEYWORDS and len(words) > 1:
             found, i = _theorem(sentences, i, text, stack, stats, unfinished)
-            if found is not None:
+            if found is not None and names_itself is not None and names_itself < sentences[i - 1].end:
+                stats["self_qualified"] += 1
+            elif found is not None:
                 yield found
             continue
         i += 1
+
+
+def _first_self_reference(sentences: list[Sentence], module: str) -> int | None:
+    """Offset of the first sentence that names the file's own module (`QArith_base.Qnum`), or None.
+
+    Strings and `Register ... as` names are not references to it.
+    """
+    pattern = re.compile(rf"(?<![\w']){re.escape(module)}\.[A-Za-z_]")
+    for sentence in sentences:
+        code = re.sub(r'"(?:[^"]|"")*"', '""', strip_comments(sentence.text))
+        if head_words(code, 1) != ["Register"] and pattern.search(code):
+            return sentence.start
+    return None
 
 
 def _theorem(sentences: list[Sentence], i: int, text: str, stack: list[_Open],
@@ -219,7 +246,7 @@ def _theorem(sentences: list[Sentence], i: int, text: str, stack: list[_Open],
 
     def todo(next_index: int) -> tuple[Found | None, int]:
         # a theorem still to prove: no reference, and nothing of the abandoned proof is kept
-        if not unfinished or any(o.signature for o in stack):
+        if not unfinished or any(o.signature or o.functor for o in stack):
             return None, next_index
         return _found(sentences[i], name, proof_command, "", stack), next_index
 
@@ -258,6 +285,9 @@ def _theorem(sentences: list[Sentence], i: int, text: str, stack: list[_Open],
     if any(o.signature for o in stack):
         stats["module_signature"] += 1
         return None, j + 1
+    if any(o.functor for o in stack):
+        stats["functor"] += 1
+        return None, j + 1
     return _found(sentences[i], name, proof_command, text[body_start:sentences[j].start].strip("\n"), stack), j + 1
 
 
@@ -284,7 +314,7 @@ def tasks_of_file(lib: Library, path: Path, stats: Counter[str] | None = None) -
     module = lib.module_of(path)
     seen: Counter[str] = Counter()
     out = []
-    for found in scan_file(text, stats):
+    for found in scan_file(text, stats, module=path.stem):
         seen[found.qualified] += 1
         suffix = f"#{seen[found.qualified]}" if seen[found.qualified] > 1 else ""
         out.append(Task(
@@ -322,9 +352,9 @@ def task_from_file(path: str | os.PathLike[str], theorem: str) -> Task:
     if not file.is_file():
         raise LibraryError(f"{file}: no such file")
     text = file.read_text(encoding="utf-8", errors="replace")
-    found = [f for f in scan_file(text, unfinished=True) if theorem in (f.name, f.qualified)]
+    found = [f for f in scan_file(text, unfinished=True, module=file.stem) if theorem in (f.name, f.qualified)]
     if not found:
-        names = [f.qualified for f in scan_file(text, unfinished=True)]
+        names = [f.qualified for f in scan_file(text, unfinished=True, module=file.stem)]
         listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "") if names else "none found"
         raise LibraryError(f"{file}: no theorem {theorem!r} (theorems: {listed})")
     item = found[0]
