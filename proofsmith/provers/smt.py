@@ -703,11 +703,10 @@ def _confirm(task: Task, opts: SmtOptions, program: str, query: Query, decided: 
             said = f"the SMT translation predicted {prediction.text()} on " \
                    f"{call.format(', '.join(map(repr, prediction.args)))}"
             return _at_point(task, opts, prediction.args, observed, said, runner, binary)
-    if cex is not None:
-        observed = ran.calls[-1]
-        problem = cex.confirm(observed)
-        if problem:
-            return _at_point(task, opts, cex.args, observed, problem, runner, binary)
+    if cex is not None and cex.confirm(ran.calls[-1]):
+        predicted = f"a failure ({cex.failure})" if cex.failure is not None else repr(cex.actual)
+        return _at_point(task, opts, cex.args, ran.calls[-1],
+                         f"the SMT translation predicted {predicted} on {cex.call}", runner, binary)
     return decided
 
 
