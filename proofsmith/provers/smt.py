@@ -369,6 +369,8 @@ def solver_timeout(task: Task, opts: SmtOptions) -> float:
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
     """The manifest every verdict of this checker carries: Z3's version, options, seed and limits."""
+    from proofsmith.provers.python import CANDIDATE_PYTHON
+
     binary = z3_binary()
     raw = task.options
     timeout = raw.get("solver_timeout_s") or round(0.7 * task.limits.wall_s, 3)
@@ -376,7 +378,9 @@ def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
         checker="smt",
         checker_version=CHECKER_VERSION,
         proofsmith_version=__version__,
-        toolchain={"z3": z3_version() or "missing", "z3_path": binary or "missing", "z3py": z3.get_version_string()},
+        # the CPython that loads and runs Python candidates before a verdict
+        toolchain={"z3": z3_version() or "missing", "z3_path": binary or "missing", "z3py": z3.get_version_string(),
+                   "python": CANDIDATE_PYTHON},
         options={"solver_timeout_s": timeout, "seed": raw.get("seed", 0),
                  "candidate_format": raw.get("candidate_format", "python"),
                  "probes": PROBES if raw.get("candidate_format", "python") == "python" else 0,
