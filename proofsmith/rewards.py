@@ -4,21 +4,30 @@
   reward-function signature (`GRPOTrainer(reward_funcs=[trl_reward])`).
   `completions` are strings or, for conversational datasets, lists of
   messages (the last message's `content` is used). Every dataset column
-  arrives as a keyword list; the task of sample i is `task[i]` (a Task, its
-  dict or its JSON) or `task_id[i]` looked up among tasks given to
-  `configure(tasks=...)` / `register_tasks`. Other keywords TRL passes
-  (`completion_ids`, `trainer_state`, ...) are ignored.
+  arrives as a keyword list; the task of sample i is `task_id[i]` looked up
+  among tasks given to `configure(tasks=...)` / `register_tasks`, or
+  `task[i]` (a Task, its dict, its JSON, or a registered id). When TRL passes
+  `log_metric`, the share of unknown verdicts in the batch is logged as
+  `rewards/<name>/unknown_share`; when it passes `log_extra`, each sample's
+  verdict (`verified`, `refuted: <reason>`, `unknown: <reason>`) becomes a
+  `<name>/verdict` column of TRL's completions table. Other keywords TRL
+  passes (`completion_ids`, `trainer_state`, ...) are ignored.
 - `async_trl_reward`: the same, as a coroutine (TRL runs async reward
   functions concurrently with the others).
-- `compute_score(data_source, solution_str, ground_truth, extra_info=None)`:
-  verl's custom reward signature; `ground_truth` is the task (Task, dict,
-  JSON, or a registered task id), or `extra_info["task"]` is.
+- `compute_score(data_source, solution_str, ground_truth, extra_info=None,
+  **options)`: verl's custom reward signature; `ground_truth` is the task
+  (Task, dict, JSON, or a registered task id), or `extra_info["task"]` is.
+  It returns the same dict every time: `{"score": float, "unknown": bool,
+  "reason": str}` (verl puts the extra keys in `reward_extra_info`).
 
 The reward of a sample is 1.0 when its candidate is verified and 0.0 when it
-is refuted (including output with no usable answer in it); an `unknown`
-verdict (timeout, crash, sandbox or toolchain failure, deadline) gives
-`None`, which TRL masks out of the loss and verl users must mask likewise:
-an unknown is never read as a pass nor as a failure.
+is refuted (including output with no usable answer in it). An `unknown`
+verdict (timeout, crash, sandbox or toolchain failure, deadline) is never read
+as a pass nor as a failure where the trainer can mask: `trl_reward` gives
+`None`, which TRL turns into NaN and keeps out of the loss (the sample's
+advantage is 0). verl's reward managers need a number for every sample, so
+`compute_score` gives an unknown `unknown_score` (a `RewardConfig` option,
+default 0.0) and `"unknown": True`, never `None`.
 
 Efficiency can be blended in with `efficiency_weight = w` in [0, 1]: a
 verified Python candidate then earns `(1 - w) + w * efficiency.score`, where
@@ -38,15 +47,16 @@ import asyncio
 import json
 import os
 import threading
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.schema import Candidate, Task, Verdict
 
-__all__ = ["RewardConfig", "Rewarder", "async_trl_reward", "compute_score", "configure", "make_trl_reward",
-           "register_tasks", "score", "task_column", "trl_reward"]
+__all__ = ["RewardConfig", "Rewarder", "VerlScore", "async_trl_reward", "compute_score", "configure",
+           "make_trl_reward", "register_tasks", "score", "task_column", "trl_reward", "verl_score"]
 
 
 class RewardConfig(BaseModel):
@@ -70,6 +80,9 @@ class RewardConfig(BaseModel):
     extract: bool = True
     #: pairs per request to the service
     batch_size: int = Field(64, ge=1)
+    #: the score `compute_score` gives verl for an unknown verdict: verl's reward managers need a number for
+    #: every sample and cannot mask one (TRL can: `trl_reward` returns None there)
+    unknown_score: float = 0.0
 
 
 def score(verdict: Verdict, efficiency_weight: float = 0.0) -> float | None:
@@ -81,6 +94,28 @@ def score(verdict: Verdict, efficiency_weight: float = 0.0) -> float | None:
     if efficiency_weight and verdict.efficiency is not None:
         return (1.0 - efficiency_weight) + efficiency_weight * verdict.efficiency.score
     return 1.0
+
+
+class VerlScore(TypedDict):
+    """What `compute_score` returns to verl, the same keys every time (verl's batches need one shape)."""
+
+    score: float
+    #: the checker could not decide; `score` is then `RewardConfig.unknown_score`
+    unknown: bool
+    #: the verdict's reason (`tests_failed`, `timeout`, ...); "" when verified
+    reason: str
+
+
+def verl_score(verdict: Verdict, efficiency_weight: float = 0.0, unknown_score: float = 0.0) -> VerlScore:
+    """verl's view of one verdict: `score(verdict)`, with `unknown_score` where that is None."""
+    reward = score(verdict, efficiency_weight)
+    return VerlScore(score=unknown_score if reward is None else reward, unknown=reward is None,
+                     reason=verdict.reason or "")
+
+
+def _label(verdict: Verdict) -> str:
+    """A verdict in a few words, for TRL's completions table."""
+    return verdict.status if verdict.status == "verified" else f"{verdict.status}: {verdict.reason or '-'}"
 
 
 def _text(completion: Any) -> str:
@@ -240,24 +275,36 @@ class Rewarder:
             raise ValueError(f"{len(values)} tasks for {n} completions")
         return [self.task_of(v) for v in values]
 
-    def trl(self, prompts: Sequence[Any] | None, completions: Sequence[Any], **columns: Any) -> list[float | None]:
-        """TRL reward function: one reward per completion, None where unknown."""
-        tasks = self._tasks_from_columns(len(completions), columns)
-        return self.rewards(tasks, [_text(c) for c in completions])
+    def _report_to_trl(self, name: str, verdicts: Sequence[Verdict], columns: Mapping[str, Any]) -> list[float | None]:
+        """Rewards for TRL, and the unknown share and verdicts through TRL's `log_metric` / `log_extra` if given."""
+        rewards = [score(v, self.config.efficiency_weight) for v in verdicts]
+        log_metric, log_extra = columns.get("log_metric"), columns.get("log_extra")
+        if callable(log_metric) and rewards:
+            log_metric(f"rewards/{name}/unknown_share", sum(r is None for r in rewards) / len(rewards))
+        if callable(log_extra):
+            log_extra(f"{name}/verdict", [_label(v) for v in verdicts])
+        return rewards
 
-    async def atrl(self, prompts: Sequence[Any] | None, completions: Sequence[Any],
-                   **columns: Any) -> list[float | None]:
+    def trl(self, prompts: Sequence[Any] | None, completions: Sequence[Any], *, reward_name: str = "trl_reward",
+            **columns: Any) -> list[float | None]:
+        """TRL reward function: one reward per completion, None where unknown (`reward_name` names its metrics)."""
+        tasks = self._tasks_from_columns(len(completions), columns)
+        return self._report_to_trl(reward_name, self.verdicts(tasks, [_text(c) for c in completions]), columns)
+
+    async def atrl(self, prompts: Sequence[Any] | None, completions: Sequence[Any], *,
+                   reward_name: str = "async_trl_reward", **columns: Any) -> list[float | None]:
         """Async TRL reward function."""
         tasks = self._tasks_from_columns(len(completions), columns)
         verdicts = await self.averdicts(tasks, [_text(c) for c in completions])
-        return [score(v, self.config.efficiency_weight) for v in verdicts]
+        return self._report_to_trl(reward_name, verdicts, columns)
 
     def verl(self, data_source: str, solution_str: str, ground_truth: Any,
-             extra_info: Mapping[str, Any] | None = None) -> float | None:
-        """verl `compute_score`: the reward of one response, None where unknown."""
+             extra_info: Mapping[str, Any] | None = None) -> VerlScore:
+        """verl `compute_score`: the score of one response; an unknown scores `config.unknown_score`."""
         value = extra_info.get("task") if extra_info and extra_info.get("task") is not None else ground_truth
         task = self.task_of(value)
-        return self.rewards([task], [solution_str])[0]
+        verdict = self.verdicts([task], [solution_str])[0]
+        return verl_score(verdict, self.config.efficiency_weight, self.config.unknown_score)
 
 
 _DEFAULT: Rewarder | None = None
@@ -270,6 +317,7 @@ def configure(tasks: Iterable[Task] | None = None, **config: Any) -> Rewarder:
     rewarder = Rewarder(RewardConfig(**config), tasks)
     with _DEFAULT_LOCK:
         _DEFAULT = rewarder
+        _OVERRIDES.clear()
     return rewarder
 
 
@@ -288,19 +336,60 @@ def register_tasks(tasks: Iterable[Task]) -> None:
 
 def trl_reward(prompts: Sequence[Any] | None, completions: Sequence[Any], **columns: Any) -> list[float | None]:
     """TRL GRPO reward function: 1.0 verified, 0.0 refuted, None unknown (masked). See the module docstring."""
-    return _default().trl(prompts, completions, **columns)
+    return _default().trl(prompts, completions, reward_name="trl_reward", **columns)
 
 
 async def async_trl_reward(prompts: Sequence[Any] | None, completions: Sequence[Any],
                            **columns: Any) -> list[float | None]:
     """`trl_reward` as a coroutine, for TRL's concurrent async reward functions."""
-    return await _default().atrl(prompts, completions, **columns)
+    return await _default().atrl(prompts, completions, reward_name="async_trl_reward", **columns)
+
+
+#: keywords verl's reward-loop managers pass to every custom reward; a checker has no use for them
+_VERL_PASSES = frozenset({"reward_router_address", "reward_model_tokenizer"})
+_WARNED: set[str] = set()
+#: rewarders with verl's reward_kwargs on top of the module-level one (emptied by `configure`)
+_OVERRIDES: dict[str, Rewarder] = {}
+
+
+def _verl_rewarder(options: Mapping[str, Any]) -> Rewarder:
+    """The module-level rewarder, or one with `options` (RewardConfig fields) on top of its configuration.
+
+    verl runs reward functions in its own worker processes, where `configure()` was never called: its
+    `custom_reward_function.reward_kwargs` (which arrive here as keywords) are how a run configures them.
+    """
+    base = _default()
+    settings: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in RewardConfig.model_fields:
+            settings[key] = value
+        elif key not in _VERL_PASSES and key not in _WARNED:
+            _WARNED.add(key)
+            warnings.warn(f"compute_score ignores the keyword {key!r}: it is no RewardConfig field "
+                          f"({', '.join(RewardConfig.model_fields)})", stacklevel=3)
+    if not settings:
+        return base
+    cache_key = json.dumps(settings, sort_keys=True, default=str)
+    with _DEFAULT_LOCK:
+        rewarder = _OVERRIDES.get(cache_key)
+        if rewarder is None:
+            rewarder = Rewarder(RewardConfig(**{**base.config.model_dump(), **settings}))
+            rewarder.tasks = base.tasks  # tasks registered later are found too
+            _OVERRIDES[cache_key] = rewarder
+        return rewarder
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any,
-                  extra_info: Mapping[str, Any] | None = None) -> float | None:
-    """verl custom reward: the reward of one response; None where the verdict is unknown (mask it)."""
-    return _default().verl(data_source, solution_str, ground_truth, extra_info)
+                  extra_info: Mapping[str, Any] | None = None, **options: Any) -> VerlScore:
+    """verl custom reward: `{"score", "unknown", "reason"}` for one response, never None.
+
+    An unknown verdict scores `unknown_score` (default 0.0) with `"unknown": True`: verl cannot mask a
+    sample. Keywords that name `RewardConfig` fields (`unknown_score=-1.0`, `url=...`, `jobs=4`; in verl,
+    `custom_reward_function.reward_kwargs`) override the module-level configuration; the ones verl's
+    reward-loop managers add (`reward_router_address`, `reward_model_tokenizer`) are ignored, and any
+    other keyword is ignored with a warning naming it.
+    """
+    return _verl_rewarder(options).verl(data_source, solution_str, ground_truth, extra_info)
 
 
 def make_trl_reward(tasks: Iterable[Task] | None = None, *, name: str = "proofsmith_reward", asynchronous: bool = False,
@@ -309,10 +398,10 @@ def make_trl_reward(tasks: Iterable[Task] | None = None, *, name: str = "proofsm
     rewarder = Rewarder(RewardConfig(**config), tasks)
     if asynchronous:
         async def reward(prompts, completions, **columns):
-            return await rewarder.atrl(prompts, completions, **columns)
+            return await rewarder.atrl(prompts, completions, reward_name=name, **columns)
     else:
         def reward(prompts, completions, **columns):
-            return rewarder.trl(prompts, completions, **columns)
+            return rewarder.trl(prompts, completions, reward_name=name, **columns)
     reward.__name__ = reward.__qualname__ = name
     reward.rewarder = rewarder  # type: ignore[attr-defined]
     return reward

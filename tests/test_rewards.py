@@ -80,12 +80,46 @@ def test_conversational_completions_task_ids_and_async(tasks):
 
 def test_verl_compute_score_and_a_coq_proof(tasks):
     right, wrong = _completions(tasks)[0], _completions(tasks)[3]
-    assert rewards.compute_score("humaneval", right, rewards.task_column(tasks[0])) == 1.0
-    assert rewards.compute_score("humaneval", wrong, None, {"task": tasks[0].model_dump()}) == 0.0
-    assert rewards.compute_score("humaneval", SLEEPS, SLEEPY) is None
+    assert rewards.compute_score("humaneval", right, rewards.task_column(tasks[0])) == \
+        {"score": 1.0, "unknown": False, "reason": ""}
+    assert rewards.compute_score("humaneval", wrong, None, {"task": tasks[0].model_dump()}) == \
+        {"score": 0.0, "unknown": False, "reason": "tests_failed"}
     proof = "```coq\nTheorem t : forall n : nat, n + 0 = n.\nProof.\n  intros n. auto with arith.\nQed.\n```"
-    assert rewards.compute_score("coq", proof, COQ) == 1.0
-    assert rewards.compute_score("coq", proof.replace("auto with arith", "reflexivity"), COQ) == 0.0
+    assert rewards.compute_score("coq", proof, COQ)["score"] == 1.0
+    assert rewards.compute_score("coq", proof.replace("auto with arith", "reflexivity"), COQ)["score"] == 0.0
+
+
+def test_verl_never_gets_none_and_takes_the_keywords_verl_passes(recwarn):
+    """verl's managers put the score in a float tensor: an unknown is `unknown_score` (default 0.0), flagged."""
+    unknown = {"score": 0.0, "unknown": True, "reason": "timeout"}
+    assert rewards.compute_score("humaneval", SLEEPS, SLEEPY) == unknown
+    # what verl's reward-loop managers add, and `custom_reward_function.reward_kwargs` spread as keywords
+    assert rewards.compute_score(data_source="humaneval", solution_str=SLEEPS, ground_truth=SLEEPY, extra_info={},
+                                 reward_router_address=None, reward_model_tokenizer=None,
+                                 unknown_score=-1.0, use_cache=False) == {**unknown, "score": -1.0}
+    assert not recwarn.list
+    rewards.configure(unknown_score=0.25, use_cache=False)
+    assert rewards.compute_score("humaneval", SLEEPS, SLEEPY)["score"] == 0.25
+    with pytest.warns(UserWarning, match="ignores the keyword 'unknwon_score'"):
+        assert rewards.compute_score("humaneval", SLEEPS, SLEEPY, unknwon_score=-1.0)["score"] == 0.25
+    with pytest.raises(ValueError):
+        rewards.compute_score("humaneval", SLEEPS, SLEEPY, jobs=0)
+
+
+def test_trl_logs_the_unknown_share_and_the_verdicts_through_trl(tasks):
+    metrics, columns = [], []
+    completions = [_completions(tasks)[0], _completions(tasks)[3], SLEEPS, SLEEPS]
+    out = rewards.trl_reward(None, completions, task=[tasks[0], tasks[0], SLEEPY, SLEEPY],
+                             log_metric=lambda name, value: metrics.append((name, value)),
+                             log_extra=lambda column, values: columns.append((column, values)))
+    assert out == [1.0, 0.0, None, None]
+    assert metrics == [("rewards/trl_reward/unknown_share", 0.5)]
+    assert columns == [("trl_reward/verdict", ["verified", "refuted: tests_failed", "unknown: timeout",
+                                                "unknown: timeout"])]
+    named = rewards.make_trl_reward(name="code_reward", use_cache=False)
+    metrics.clear()
+    named(None, completions[:1], task=[tasks[0]], log_metric=lambda name, value: metrics.append((name, value)))
+    assert metrics == [("rewards/code_reward/unknown_share", 0.0)]
 
 
 def test_efficiency_weight_blends_the_documented_way():
