@@ -160,4 +160,4 @@ def test_remote_rewards_match_local(tasks):
         reward = rewards.make_trl_reward(url=server.url, asynchronous=True, batch_size=3, use_cache=False)
         assert inspect.iscoroutinefunction(reward)
         assert asyncio.run(reward(None, completions, task=columns)) == EXPECTED
-        assert rewards.compute_score("humaneval", completions[0], columns[0]) == 1.0
+        assert rewards.compute_score("humaneval", completions[0], columns[0])["score"] == 1.0
