@@ -48,6 +48,15 @@ def bwrap_or_skip() -> None:
 
 
 @pytest.fixture(scope="session")
+def warm_or_skip() -> None:
+    """Skip the test where the warm pool cannot start (its zygotes run in bubblewrap)."""
+    _bwrap_or_skip()
+    from proofsmith.sandbox import get_sandbox
+
+    get_sandbox("warm")
+
+
+@pytest.fixture(scope="session")
 def process_sandbox():
     """The fallback sandbox (rlimits + slot uid + cgroups); needs root. Created without its warning."""
     if os.geteuid() != 0:
