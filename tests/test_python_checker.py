@@ -330,21 +330,85 @@ def test_infinite_output_at_load_is_refuted(py_task, candidate):
     assert "File too large" in messages(v)
 
 
+# The candidate's wall budget runs out: its fault on a healthy machine, so refuted (reason timeout).
+# HumanEval's limits (cpu_s == wall_s) are the case where the wall budget, not RLIMIT_CPU, ends a busy loop.
+ENDLESS = {
+    "sleep_in_call": "import time\ndef add(a, b):\n    time.sleep(3600)\n",
+    "sleep_at_load": "import time\ntime.sleep(3600)\n" + WRONG,
+    "sleeping_loop_in_call": "import time\ndef add(a, b):\n    while True:\n        time.sleep(0.01)\n",
+}
+
+
 @pytest.mark.timeout(60)
-def test_sleeping_past_the_timeout_is_unknown_timeout(py_task, candidate):
+@pytest.mark.parametrize("sandbox", ["bwrap", "warm"])
+@pytest.mark.parametrize("how", sorted(ENDLESS))
+def test_never_answering_is_refuted_timeout(py_task, candidate, sandbox, how):
     task = py_task(limits=Limits(wall_s=2, cpu_s=2, memory_mb=256))
     started = time.monotonic()
-    v = check(task, candidate(task, "import time\ndef add(a, b):\n    time.sleep(3600)\n"), use_cache=False)
-    assert v.status == "unknown" and v.reason == "timeout", v
-    assert v.reward == 0.0
+    v = check(task, candidate(task, ENDLESS[how]), sandbox=sandbox, use_cache=False)
+    assert_not_verified(v)
+    assert v.reason == "timeout", v
+    assert "did not answer within its 2 s wall-clock budget" in messages(v), messages(v)
     assert time.monotonic() - started < 2 + 5
 
 
 @pytest.mark.timeout(60)
-def test_sleeping_at_load_is_unknown_timeout(py_task, candidate):
+@pytest.mark.parametrize("sandbox", ["bwrap", "warm"])
+def test_busy_endless_loop_with_cpu_equal_to_wall_is_refuted_timeout(py_task, candidate, sandbox):
+    """HumanEval's limits: cpu_s == wall_s, so the wall budget ends the loop before RLIMIT_CPU does."""
     task = py_task(limits=Limits(wall_s=2, cpu_s=2, memory_mb=256))
-    v = check(task, candidate(task, "import time\ntime.sleep(3600)\n" + WRONG), use_cache=False)
-    assert v.status == "unknown" and v.reason == "timeout", v
+    v = check(task, candidate(task, "def add(a, b):\n    while True:\n        pass\n"), sandbox=sandbox,
+              use_cache=False)
+    if v.status == "unknown" and v.reason == "overload":
+        pytest.skip(f"this machine was overloaded during the check: {messages(v)}")
+    assert_not_verified(v)
+    assert v.reason in ("timeout", "cpu_limit"), v
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("sandbox", ["bwrap", "warm"])
+def test_a_candidate_that_makes_its_own_cpu_contention_is_refuted_not_overload(py_task, candidate, sandbox):
+    """Forked busy loops queue the candidate's own processes for a CPU: that is not the machine's overload."""
+    task = py_task(limits=Limits(wall_s=2, cpu_s=20, memory_mb=256, pids=32))
+    v = check(task, candidate(task, """
+        import os
+        def add(a, b):
+            for _ in range(12):
+                if os.fork() == 0:
+                    while True:
+                        pass
+            while True:
+                pass
+    """), sandbox=sandbox, use_cache=False)
+    assert_not_verified(v)
+    assert v.reason == "timeout", v
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("sandbox", ["bwrap", "warm"])
+def test_an_int_too_big_for_a_float_on_a_tolerance_test_is_refuted(py_task, candidate, sandbox):
+    task = py_task(test_code=None, io_tests=[IOTest(args=[1, 2], expected=3.0, atol=1e-6),
+                                             IOTest(args=[2, 2], expected=4.0, atol=1e-6)])
+    v = check(task, candidate(task, "def add(a, b):\n    return 10**400 if a == 1 else a + b\n"), sandbox=sandbox,
+              use_cache=False)
+    assert_not_verified(v)
+    assert v.reason == "tests_failed", v
+    assert v.partial.passed == 1 and v.partial.total == 2
+    assert "io_tests[0]" in messages(v)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sandbox", ["bwrap", "warm"])
+def test_an_answer_at_the_message_cap_that_parses_to_millions_of_objects_is_refuted(py_task, candidate, sandbox):
+    """Just under 16 MiB of `[[],[],...]`: millions of lists in the judge, past its memory, if it parsed them."""
+    task = py_task(test_code=None, io_tests=[IOTest(args=[1, 2], expected=3)],
+                   limits=Limits(wall_s=20, cpu_s=20, memory_mb=512))
+    v = check(task, candidate(task, """
+        def add(a, b):
+            return [[]] * ((16 << 20) // 3 - 64)
+    """), sandbox=sandbox, use_cache=False)
+    assert_not_verified(v)
+    assert "too large" in messages(v), messages(v)
 
 
 @pytest.mark.timeout(60)
