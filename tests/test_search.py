@@ -48,7 +48,7 @@ def toolchains(bwrap_or_skip) -> None:
 @pytest.fixture(scope="module")
 def checker(toolchains):
     """One SearchChecker (warm Coq sessions) shared by the module."""
-    with SearchChecker(max_sessions=2) as c:
+    with SearchChecker(max_sessions=2, automation=False, retrieval=False) as c:
         yield c
 
 
@@ -325,12 +325,15 @@ def test_beam_restarts_when_every_step_fails(checker):
     trace = TraceWriter(None)
     result = Beam(width=2, expand=3).run(ADD_0_R, policy, checker, None, Budget(model_calls=6), trace=trace)
     assert not result.solved and result.candidate is None
-    assert result.stats == {"restarts": 2, "duplicate_steps": 2}
+    # the second expansion of the root proposes the same two tactics: neither is checked again
+    assert result.stats == {"restarts": 2, "duplicate_steps": 2, "repeats_skipped": 2}
     assert [steps_in(p) for p in policy.prompts] == [(), ()]
-    assert result.spend.checker_calls == 4  # the duplicate tactic ran once per expansion
+    assert result.spend.checker_calls == 2
     nodes = node_events(trace.events)
-    assert [e.status for e in nodes] == ["error"] * 4 and {e.parent for e in nodes} == {0}
+    assert [e.status for e in nodes] == ["error"] * 2 and {e.parent for e in nodes} == {0}
     assert "bogus" in (nodes[1].error or "")
+    # and the second prompt shows the model what already failed there, with Coq's error
+    assert "already failed here" in policy.prompts[1] and "apply bogus." in policy.prompts[1]
 
 
 def test_beam_writes_python_a_chunk_at_a_time(checker, py_task):
@@ -374,8 +377,9 @@ def test_mcts_counts_transpositions_drops_cycles_and_solves(checker):
     assert result.solved and result.candidate is not None
     assert result.candidate.steps == ["intros.", "induction n.", "reflexivity.", "simpl.", "rewrite IHn.",
                                       "reflexivity."]
-    assert result.stats["transpositions"] == 2  # intros n. (= intros.) and revert n. (= the root)
-    assert result.stats["cycles"] == 1
+    assert result.stats["transpositions"] == 1  # intros n. (= intros.)
+    # revert n. goes back to the root: the space prunes it (a state on its own path) before MCTS sees a cycle
+    assert result.stats["pruned"] == 1 and "cycles" not in result.stats
     assert "restarts" not in result.stats
     # the cycle was not followed: nothing was ever proposed after `revert n.`, and no `intros n.` branch
     expanded = [steps_in(p) for p in policy.prompts]
@@ -383,7 +387,8 @@ def test_mcts_counts_transpositions_drops_cycles_and_solves(checker):
                         (*prefix, "reflexivity.", "simpl.", "rewrite IHn.")]
     root_hash = checker.open(ADD_0_R).hash
     revert = [e for e in node_events(trace.events) if e.step == "revert n."]
-    assert len(revert) == 1 and revert[0].status == "ok" and revert[0].state_hash == root_hash
+    assert len(revert) == 1 and revert[0].status == "error" and revert[0].state_hash == root_hash
+    assert "at least as hard" in (revert[0].error or "")
     same = {e.step: e.state_hash for e in node_events(trace.events) if e.parent == 0}
     assert same["intros."] == same["intros n."]
 

@@ -30,10 +30,14 @@ def load_policy(
     """A llama.cpp policy for a registry name (or alias), or for a path to your own `.gguf` file.
 
     Registry models are checked against their pinned sha256 before first use;
-    a file you name by path is yours and is not checked.
+    a file you name by path is yours and is not checked. `none` is the empty
+    policy (`models.no_model`): search by automation alone.
     """
     from proofsmith.models.llamacpp import LlamaCppPolicy
+    from proofsmith.models.no_model import NO_MODEL, NoModel
 
+    if model == NO_MODEL:
+        return NoModel()
     spec = None
     if model.endswith(".gguf"):
         path = Path(model)

@@ -125,6 +125,8 @@ def build_messages(
     feedback: Feedback | None = None,
     system: str = "",
     counterexamples: Sequence[str] = (),
+    lemmas: Sequence[str] = (),
+    failed: Sequence[tuple[str, str]] = (),
 ) -> list[Message]:
     """The chat for one task: instructions, solved examples as earlier turns, the task, and any repair feedback.
 
@@ -132,7 +134,10 @@ def build_messages(
     under the task (the `cegis` strategy) without the answers themselves.
 
     For step-level prompts (`step=True`), `goals` is the prover's current goal
-    display and `steps` the tactics applied so far.
+    display and `steps` the tactics applied so far; `lemmas` are lemmas that
+    exist here and fit the goal (`name : type`), `failed` the tactics that
+    already failed at this state with the checker's error, so the model
+    neither invents names nor repeats itself.
     """
     kind = kind_for(task, step=step)
     fence = FENCE[kind]
@@ -144,6 +149,11 @@ def build_messages(
         # shown closed without the indent the reply starts with: the model copies a fence that follows "  "
         user = (f"{_INSTRUCTIONS[kind]}\n\n{similar}The proof so far:\n```{fence}\n{body.rstrip()}\n```\n\n"
                 f"Current goals:\n```\n{_clip_goals(goals or '')}\n```")
+        if lemmas:
+            user += "\n\nLemmas that exist here and may help:\n" + "\n".join(f"- {lem[:300]}" for lem in lemmas)
+        if failed:
+            user += "\n\nTactics that already failed here (do not repeat them):\n" + "\n".join(
+                f"- {tactic[:200]}  (error: {' '.join(error.split())[:160]})" for tactic, error in failed)
         messages.append(Message(role="user", content=user))
         # small models restate the theorem instead of answering; starting their reply inside the
         # proof, right after the last tactic, leaves them only the next tactic to write

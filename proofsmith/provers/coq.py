@@ -92,6 +92,18 @@ class CoqOptions(BaseModel):
     proof_command: str = "Proof."
     #: allow the compiled-prefix speed-up for this task
     cache_prefix: bool = True
+    #: proofsmith adds `From Hammer Require Import Hammer.` after the context, so proofs may use CoqHammer's
+    #: tactics (`sauto`, `hauto`, reconstructions; they need no ATPs); recorded in the verdict's manifest
+    hammer: bool = False
+
+
+#: The import the `hammer` option adds after a task's context.
+HAMMER_IMPORT = "From Hammer Require Import Hammer."
+
+
+def context_of(task: Task, opts: CoqOptions) -> str:
+    """The task's context as checked: its own text, then the imports its options allow proofsmith to add."""
+    return _joined(task.context, HAMMER_IMPORT) if opts.hammer else task.context
 
 
 def options_of(task: Task) -> CoqOptions:
@@ -146,7 +158,8 @@ def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
         checker_version=CHECKER_VERSION,
         proofsmith_version=__version__,
         toolchain={"coqc": coq_version() or "missing", "coqc_path": COQC},
-        options={"load_paths": opts.get("load_paths", []), "flags": opts.get("flags", [])},
+        options={"load_paths": opts.get("load_paths", []), "flags": opts.get("flags", []),
+                 **({"hammer": True} if opts.get("hammer") else {})},
         limits=task.limits,
         sandbox=sandbox.kind,
         isolation=sandbox.layers(),
@@ -232,7 +245,8 @@ def cold_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None
         compare = [f"Goal True. let a := type of @{opts.name} in let b := type of @{qualifier}{twin} in "
                    f"tryif constr_eq a b then exact I else fail \"{mismatch}\". Qed."]
     command = proof_sentence(opts, proof_command)
-    before = _joined(task.context, *expected, "Set Suggest Proof Using." if suggest else "", task.statement)
+    before = _joined(context_of(task, opts), *expected, "Set Suggest Proof Using." if suggest else "",
+                     task.statement)
     head = before + _joined(command)
     tail = _joined("Qed.", opts.closers, *compare, f"Locate {marker}.", f"Print Assumptions {opts.name}.")
     return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
@@ -311,12 +325,12 @@ def _reissued(context: str) -> tuple[list[str], list[str]]:
 
 def prefix_source(task: Task, opts: CoqOptions) -> str:
     """Prefix.v: the context and the statement, admitted, so its elaborated type is kept."""
-    return _joined(task.context, task.statement, "Admitted.")
+    return _joined(context_of(task, opts), task.statement, "Admitted.")
 
 
 def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None) -> ProofFile:
     """Task.v on top of Prefix.vo: reloads, restates, proves, compares the statement, prints assumptions."""
-    first, after = _reissued(task.context)
+    first, after = _reissued(context_of(task, opts))
     short = opts.name.rsplit(".", 1)[-1]
     command = proof_sentence(opts, proof_command)
     before = _joined(*first, "Require Import Prefix.", *after, task.statement)

@@ -84,6 +84,8 @@ class StepResult(BaseModel):
     goals: str = ""
     solved: bool = False
     wall_s: float = 0.0
+    #: what the step printed (untrusted: the tactic may print anything), e.g. CoqHammer's reconstruction
+    messages: str = ""
 
 
 def normalise_goals(text: str) -> str:
@@ -131,7 +133,7 @@ class Session:
             argv += [flag, directory, logical]
         # bash, not sh: dash cannot redirect from file descriptors above 9.
         shell = f'exec "$@" <&{to_coq_r} >&{from_coq_w} 2>&1'
-        limits = Limits(wall_s=24 * 3600, cpu_s=24 * 3600, memory_mb=max(2048, task.limits.memory_mb), pids=16,
+        limits = Limits(wall_s=24 * 3600, cpu_s=24 * 3600, memory_mb=max(2048, task.limits.memory_mb), pids=64,
                         output_bytes=1 << 20, file_size_mb=64, open_files=256)
         try:
             self._proc: Running = sandbox.spawn(["/bin/bash", "-c", shell, "bash", *argv], coq.coq_files({}), limits,
@@ -200,7 +202,7 @@ class Session:
     def _load(self) -> None:
         boot = time.monotonic() + max(60.0, self.task.limits.wall_s)
         self._read_until("</prompt>", boot)  # the banner and first prompt
-        prefix = coq._joined(self.task.context, self.task.statement, self.opts.proof_command)
+        prefix = coq._joined(coq.context_of(self.task, self.opts), self.task.statement, self.opts.proof_command)
         reply = self._exchange(prefix.rstrip("\n"), ["Show."], max(60.0, self.task.limits.wall_s))
         expected = self.opts.name.rsplit(".", 1)[-1]
         if reply.after[0] != expected:
@@ -212,6 +214,10 @@ class Session:
         # trail[i] = (steps after i tactics, the coqtop state number that reached them)
         self.trail: list[tuple[tuple[str, ...], int]] = [((), reply.last[1])]
         self.proof_name = reply.after[0]
+        # what automation this environment offers (lia needs Lia loaded, sauto needs Hammer's tactics, ...)
+        listed = self._exchange("idtac.", ["Print Libraries."], 60.0).trusted
+        self.libraries = frozenset(re.findall(r"^\s*((?:\w|')+(?:\.(?:\w|')+)+)\s*$", _PROMPT.sub("\n", listed),
+                                              re.MULTILINE))
 
     def close(self) -> None:
         """Kill the coqtop and free its sandbox slot."""
@@ -249,17 +255,20 @@ class Session:
                 return result
         return None
 
-    def _run_tactic(self, tactic: str, before: tuple[str, ...]) -> StepResult:
+    def _run_tactic(self, tactic: str, before: tuple[str, ...], timeout_s: float | None = None) -> StepResult:
         """Run one audited tactic (maybe several sentences) at the current state; extend the trail."""
         started = time.monotonic()
+        timeout_s = self.step_timeout_s if timeout_s is None else timeout_s
         start_sid = self.trail[-1][1]
         sentences = [s.text for s in split_sentences(tactic).sentences]
         reply = None
+        printed = ""
         for sentence in sentences:
             bullet = re.fullmatch(r"-+|\++|\*+|\{|\}|(\d+|\[[\w']+\])\s*:\s*\{", sentence.strip())
-            sent = sentence if bullet else f"Timeout {int(self.step_timeout_s)} {sentence}"
+            sent = sentence if bullet else f"Timeout {max(1, round(timeout_s))} {sentence}"
             before_sid = self.current_sid
-            reply = self._exchange(sent, ["Show."], self.step_timeout_s + WATCHDOG_GRACE_S)
+            reply = self._exchange(sent, ["Show."], timeout_s + WATCHDOG_GRACE_S)
+            printed += reply.untrusted
             if reply.after[1] <= before_sid:  # coqtop only moves to a new state when the sentence succeeded
                 message = reply.untrusted.split("Error:", 1)[-1].strip() if "Error:" in reply.untrusted \
                     else reply.untrusted.strip()
@@ -282,10 +291,11 @@ class Session:
         solved = goals.strip().startswith("No more goals.")
         state = State(task_id=self.task.id, steps=steps, goals=goals, hash=state_hash(self.task.id, goals),
                       solved=solved)
-        return StepResult(status="ok", state=state, goals=goals, solved=solved, wall_s=time.monotonic() - started)
+        return StepResult(status="ok", state=state, goals=goals, solved=solved, wall_s=time.monotonic() - started,
+                          messages=_PROMPT.sub("\n", printed)[-4000:])
 
-    def step(self, state: State, tactic: str) -> StepResult:
-        """Run `tactic` from `state` (see the module docstring)."""
+    def step(self, state: State, tactic: str, timeout_s: float | None = None) -> StepResult:
+        """Run `tactic` from `state` (see the module docstring), under Coq's `Timeout` of `timeout_s` seconds."""
         started = time.monotonic()
         audit = audit_script(tactic)
         if not audit.ok:
@@ -298,7 +308,7 @@ class Session:
             failed = self._goto(state.steps)
             if failed is not None:
                 return failed.model_copy(update={"error": f"replaying the state's tactics failed: {failed.error}"})
-            result = self._run_tactic(body, state.steps)
+            result = self._run_tactic(body, state.steps, timeout_s)
         except TimeoutError:
             self.close()
             return StepResult(status="unknown", reason="timeout", error="Coq did not answer; the session was recycled",
@@ -308,6 +318,26 @@ class Session:
             return StepResult(status="unknown", reason="crash", error=f"the Coq session died: {str(exc)[-300:]}",
                               wall_s=time.monotonic() - started)
         return result.model_copy(update={"wall_s": time.monotonic() - started})
+
+    def query(self, state: State, commands: Sequence[str], timeout_s: float = 10.0) -> list[str]:
+        """The output of each of proofsmith's own read-only commands (`Search`, `Locate`) run at `state`.
+
+        The commands run after the nonce, so nothing a candidate's tactic printed can pose as their
+        output. They must not change the proof: only queries belong here. A failed session gives "".
+        """
+        self.last_used = time.monotonic()
+        try:
+            if self._goto(state.steps) is not None:
+                return [""] * len(commands)
+            reply = self._exchange("idtac.", [f"Timeout {max(1, round(timeout_s))} {c}" for c in commands],
+                                   timeout_s * max(1, len(commands)) + WATCHDOG_GRACE_S)
+        except (TimeoutError, EOFError, OSError):
+            self.close()
+            return [""] * len(commands)
+        outputs = [re.sub(r"</?infomsg>", "", part).strip() for part in _PROMPT.split(reply.trusted)]
+        # split() also yields each prompt's groups: keep the text between prompts only
+        texts = outputs[::5]
+        return (texts + [""] * len(commands))[:len(commands)]
 
     def finish(self, state: State, timeout: float) -> tuple[bool, str, frozenset[str] | None]:
         """`Qed` at `state`, then `Print Assumptions`; returns (closed, Coq's message, assumptions)."""
@@ -401,14 +431,24 @@ class SessionPool:
         session = self._session(task.id)
         return session.root
 
-    def step(self, state: State, tactic: str) -> StepResult:
+    def step(self, state: State, tactic: str, timeout_s: float | None = None) -> StepResult:
         """Run `tactic` from `state`; a dead or recycled session is restarted and the state replayed."""
         for _ in range(3):  # another thread may recycle the session between lookup and lock
             session = self._session(state.task_id)
             with session.lock:
                 if session.alive:
-                    return session.step(state, tactic)
+                    return session.step(state, tactic, timeout_s)
         return StepResult(status="unknown", reason="crash", error="the Coq session kept dying")
+
+    def query(self, state: State, commands: Sequence[str], timeout_s: float = 10.0) -> list[str]:
+        """Run read-only commands (`Search`, `Locate`) at `state`; each one's output ("" when the session failed)."""
+        session = self._session(state.task_id)
+        with session.lock:
+            return session.query(state, commands, timeout_s) if session.alive else [""] * len(commands)
+
+    def libraries(self, task_id: str) -> frozenset[str]:
+        """The library modules loaded where the task's proof starts (`Print Libraries`)."""
+        return self._session(task_id).libraries
 
     def check(self, task: Task, candidate: Candidate) -> Verdict:
         """Whole-proof check in the warm session: audit, each sentence, `Qed`, assumptions vs the reference."""

@@ -16,8 +16,8 @@ from proofsmith.search.base import ProcessRewardModel, SearchResult, Strategy, p
 from proofsmith.search.beam import Beam
 from proofsmith.search.best_of_n import BestOfN
 from proofsmith.search.budget import Budget, Spend
-from proofsmith.search.checker import SearchChecker
 from proofsmith.search.cegis import CEGIS
+from proofsmith.search.checker import SearchChecker
 from proofsmith.search.examples import examples_for
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.particles import Particles
@@ -60,9 +60,8 @@ def search(task: Task, policy: Policy, *, strategy: Strategy | str = "best_of_n"
     checker = checker or SearchChecker()
     writer = TraceWriter(trace, on_event)
     try:
-        examples = examples_for(task, few_shot)
         result = chosen.run(task, policy, checker, prm, budget or Budget(), seed=seed, trace=writer,
-                            examples=examples)
+                            examples=lambda: examples_for(task, few_shot))
         if result.solved and result.candidate is not None:
             confirmed = checker.confirm(task, result.candidate)
             if confirmed.status != "verified":
@@ -82,6 +81,7 @@ def search(task: Task, policy: Policy, *, strategy: Strategy | str = "best_of_n"
 
 
 __all__ = [
+    "CEGIS",
     "MCTS",
     "STRATEGIES",
     "Beam",
@@ -90,7 +90,6 @@ __all__ = [
     "Particles",
     "ProcessRewardModel",
     "Refine",
-    "CEGIS",
     "SearchChecker",
     "SearchResult",
     "Spend",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,9 @@ from proofsmith.schema import Candidate, Task, Verdict
 from proofsmith.search.budget import Budget, Spend
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.trace import TraceWriter
+
+#: Few-shot examples for a search: a list, or a function that chooses them when a prompt first needs them.
+Examples: TypeAlias = Sequence[Example] | Callable[[], Sequence[Example]]
 
 
 class ProcessRewardModel(Protocol):
@@ -65,7 +68,7 @@ class Strategy(Protocol):
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
             budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
-            examples: Sequence[Example] = ()) -> SearchResult:
+            examples: Examples = ()) -> SearchResult:
         """Search for a candidate that verifies, within `budget`; the best so far when the budget runs out.
 
         `examples` are solved tasks shown in every prompt (few-shot).

@@ -9,13 +9,11 @@ the root with fresh samples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
-from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
-from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.base import Examples, ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.episode import Episode
@@ -36,7 +34,7 @@ class Beam:
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
             budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
-            examples: Sequence[Example] = ()) -> SearchResult:
+            examples: Examples = ()) -> SearchResult:
         """Beam search until a candidate verifies or the budget runs out."""
         ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"width": self.width, "expand": self.expand, "max_depth": self.max_depth})
@@ -45,6 +43,7 @@ class Beam:
             root = space.root()
             beams: list[Point] = [root]
             depth = 0
+            progress = (-1, -1)
             while True:
                 pool: dict[str, Child] = {}
                 for point in beams:
@@ -56,6 +55,11 @@ class Beam:
                             pool[child.point.hash] = child
                 depth += 1
                 if not pool or depth >= self.max_depth:
+                    spend = ep.meter.spend
+                    if (spend.model_calls, spend.checker_calls) == progress:
+                        ep.count("exhausted")  # the last descent sampled and checked nothing new
+                        break
+                    progress = (spend.model_calls, spend.checker_calls)
                     ep.count("restarts")
                     beams, depth = [root], 0
                     continue

@@ -88,6 +88,12 @@ class Meter:
                 raise BudgetExhausted
             self._spend.checker_calls += calls
 
+    def seconds_left(self) -> float | None:
+        """Wall seconds left (None: no wall limit)."""
+        if self.budget.wall_s is None:
+            return None
+        return self.budget.wall_s - (time.monotonic() - self._started)
+
     def exhausted(self) -> bool:
         """Whether any limit has been reached."""
         with self._lock:

@@ -13,14 +13,12 @@ function asked for; a Coq error is a fact about one attempt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError
-from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
-from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.base import Examples, ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, answer_prompt, answer_stops, to_candidate
 from proofsmith.search.checker import SearchChecker
@@ -41,7 +39,7 @@ class CEGIS:
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
             budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
-            examples: Sequence[Example] = ()) -> SearchResult:
+            examples: Examples = ()) -> SearchResult:
         """Sample one answer at a time until one verifies or the budget runs out."""
         ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"keep": self.keep, "temperature": self.temperature})

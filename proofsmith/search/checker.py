@@ -12,6 +12,8 @@ verifies is then confirmed by `confirm`: the full checker from scratch
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Self
 
 from proofsmith import provers
@@ -22,14 +24,61 @@ from proofsmith.schema import Candidate, Task, Verdict
 STEP_LANGUAGES = frozenset({"coq", "lean"})
 
 
+@cache
+def hammer_libraries() -> frozenset[str]:
+    """The library modules `From Hammer Require Import Hammer` loads (empty where Hammer is not installed)."""
+    import subprocess
+    import tempfile
+
+    from proofsmith.provers.coq import coq_version
+
+    if not coq_version():
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="proofsmith-hammer-") as tmp:
+        path = Path(tmp) / "libs.v"
+        path.write_text("From Hammer Require Import Hammer.\nPrint Libraries.\n")
+        try:
+            out = subprocess.run(["coqc", "-q", str(path)], capture_output=True, text=True, timeout=120, cwd=tmp,
+                                 check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return frozenset()
+    if out.returncode != 0:
+        return frozenset()
+    return frozenset(line.strip() for line in out.stdout.splitlines() if line.startswith("  ") and "." in line)
+
+
+def hammer_allowed(task: Task) -> bool:
+    """Whether CoqHammer may be loaded for `task`: a Coq task, and not a library lemma of a module Hammer loads.
+
+    Loading Hammer loads about 190 standard-library modules; a stdlib task
+    from one of them would find the very lemma under test among the
+    premises, so the hammer stays out of its search.
+    """
+    if task.language != "coq":
+        return False
+    module = str(task.options.get("module") or "")
+    if not module and task.id.startswith("stdlib:"):
+        module = task.id.removeprefix("stdlib:").rsplit(".", 1)[0]
+    if not module:
+        return True
+    return not any(module == lib or module.startswith(lib + ".") for lib in hammer_libraries())
+
+
 class SearchChecker:
     """Checks candidates and proof steps for the search; `close` frees the warm sessions."""
 
     def __init__(self, *, sandbox: SandboxKind = "auto", efficiency: str | None = None,
-                 max_sessions: int = 2) -> None:
+                 max_sessions: int = 2, automation: bool = True, retrieval: bool = True,
+                 hammer: bool | None = None) -> None:
         self.sandbox = sandbox
         self.efficiency = efficiency
         self.max_sessions = max_sessions
+        #: step-level search tries the automation portfolio at each new state (`search.portfolio`)
+        self.automation = automation
+        #: step-level search looks up lemmas for each state and checks the names tactics use (`search.retrieval`)
+        self.retrieval = retrieval
+        #: CoqHammer's `hammer` at the root: None where `hammer_allowed` says so, else forced on or off
+        self.hammer = hammer
         self._pool = None
         self._lean_pool = None
         #: the language of each task opened for steps, so a State's steps go to its own checker
@@ -85,9 +134,28 @@ class SearchChecker:
         self._languages[task.id] = task.language
         return state
 
-    def step(self, state, step: str):
-        """Run one step (a tactic) from `state`; a `coq_session.StepResult`."""
-        return self._sessions(self._languages.get(state.task_id, "coq")).step(state, step)
+    def step(self, state, step: str, timeout_s: float | None = None):
+        """Run one step (a tactic) from `state`, within `timeout_s` (default: the session's); a `StepResult`."""
+        language = self._languages.get(state.task_id, "coq")
+        if language == "coq":
+            return self._coq().step(state, step, timeout_s)
+        return self._sessions(language).step(state, step)
+
+    def query(self, state, commands: list[str]) -> list[str]:
+        """Coq: the output of read-only commands (`Search`, `Locate`) at `state`; other languages: no answers."""
+        if self._languages.get(state.task_id, "coq") != "coq":
+            return [""] * len(commands)
+        return self._coq().query(state, commands)
+
+    def libraries(self, state) -> frozenset[str] | None:
+        """Coq: the library modules loaded where `state`'s proof starts; None where that is not known."""
+        if self._languages.get(state.task_id, "coq") != "coq":
+            return None
+        return self._coq().libraries(state.task_id)
+
+    def hammer_allowed(self, task: Task) -> bool:
+        """Whether CoqHammer's `hammer` may run for `task` (see `hammer_allowed`)."""
+        return hammer_allowed(task)
 
     def close(self) -> None:
         """Close the warm sessions (Lean's REPLs stay in the process-wide pool whole checks share)."""

@@ -76,17 +76,32 @@ def _search_options(default_strategy: str) -> Callable[[Callable[..., Any]], Cal
 @click.command()
 @click.argument("file", metavar="[FILE.v]", required=False, type=click.Path(dir_okay=False))
 @click.option("--theorem", default=None, help="With FILE.v: the theorem to prove.")
+@click.option("--automation/--no-automation", default=True, show_default=True,
+              help="Try decision procedures and automation (lia, ring, congruence, induction shapes, "
+                   "CoqHammer's sauto where loaded) at every new proof state.")
+@click.option("--retrieval/--no-retrieval", default=True, show_default=True,
+              help="Look up lemmas that fit each goal (Coq Search), show them to the model, and reject tactics "
+                   "that name lemmas that do not exist.")
+@click.option("--hammer", is_flag=True,
+              help="Allow CoqHammer: add `From Hammer Require Import Hammer.` after the task's context "
+                   "(recorded in the verdict's manifest) and try `hammer` at the root; a proof it finds is "
+                   "kept as its reconstruction, which needs no ATPs. Not for a stdlib lemma whose own "
+                   "module Hammer loads.")
 @_search_options("mcts")
-def prove(file: str | None, theorem: str | None, **options: Any) -> int:
+def prove(file: str | None, theorem: str | None, automation: bool, retrieval: bool, hammer: bool,
+          **options: Any) -> int:
     """Search for a proof: of THEOREM in FILE.v, or of tasks from --task-file / --suite.
 
     \b
     proofsmith prove lemmas.v --theorem add_0_r
     proofsmith prove --suite coq-stdlib-mini --task Nat.add_0_r --strategy mcts --budget 32
     proofsmith prove --suite coq-stdlib-mini --limit 10 -o results.jsonl
+    proofsmith prove lemmas.v --theorem add_0_r --model none     (automation only, no model)
 
-    A proof found during search (warm Coq sessions) is checked again by
-    coqc from scratch before it is reported.
+    At every new proof state the search first tries automation and lemmas
+    that fit the goal, then asks the model; no tactic is checked twice at
+    one state. A proof found during search (warm Coq sessions) is checked
+    again by coqc from scratch before it is reported.
     """
     if file is not None:
         if options["task_file"] or options["suite"]:
@@ -103,7 +118,15 @@ def prove(file: str | None, theorem: str | None, **options: Any) -> int:
         if theorem is not None:
             raise _UserError("--theorem goes with a FILE.v argument")
         tasks = _select(options, kind="proof")
-    return _run(tasks, collect=False, **options)
+    if hammer:
+        from proofsmith.search.checker import hammer_allowed, hammer_libraries
+
+        if not hammer_libraries():
+            raise _UserError("--hammer needs CoqHammer and its provers: apt-get install libcoq-hammer eprover z3 cvc4")
+        tasks = [t.model_copy(update={"options": {**t.options, "hammer": True}}) if hammer_allowed(t) else t
+                 for t in tasks]
+    aids = {"automation": automation, "retrieval": retrieval, "hammer": None if hammer else False}
+    return _run(tasks, collect=False, aids=aids, **options)
 
 
 @click.command()
@@ -167,7 +190,7 @@ def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
 
 def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_seconds: float | None,
          max_tokens: int | None, model: str, seed: int, trace_dir: str, output: str | None, as_json: bool,
-         prm_dir: str | None = None, **_selection: Any) -> int:
+         prm_dir: str | None = None, aids: dict[str, Any] | None = None, **_selection: Any) -> int:
     from rich.console import Console
 
     from proofsmith.models import ModelError, load_policy
@@ -195,7 +218,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
     tag = f".{prm.name}" if prm is not None else ""
     results = []
     failed = 0
-    with policy, SearchChecker() as checker:
+    with policy, SearchChecker(**(aids or {})) as checker:
         for task in todo:
             trace = Path(trace_dir) / f"{_slug(task.id)}.{chosen.name}{tag}.s{seed}.jsonl"
             with _LiveSpend(console, task.id, chosen.name, budget) as live:

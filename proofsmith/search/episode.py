@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from proofsmith.models.base import Policy, Proposal
 from proofsmith.models.extract import ExtractionError, refuted_verdict
@@ -28,7 +28,8 @@ class Episode:
 
     def __init__(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
                  budget: Budget, *, strategy: str, seed: int = 0, trace: TraceWriter | None = None,
-                 examples: Sequence[Example] = (), info: dict | None = None) -> None:
+                 examples: Sequence[Example] | Callable[[], Sequence[Example]] = (),
+                 info: dict | None = None) -> None:
         self.task = task
         self.policy = policy
         self.checker = checker
@@ -36,8 +37,9 @@ class Episode:
         self.meter = Meter(budget)
         self.strategy = strategy
         self.seed = seed
-        #: solved examples shown in every prompt of this search (few-shot)
-        self.examples = list(examples)
+        # few-shot examples may come as a function: choosing them loads a library, which a search that
+        # automation finishes before the model is asked never needs
+        self._examples = examples if callable(examples) else list(examples)
         self.rng = random.Random(seed)
         self.trace = trace if trace is not None else TraceWriter(None)
         self._ids = itertools.count(1)
@@ -52,7 +54,14 @@ class Episode:
             "task_id": task.id, "strategy": strategy, "seed": seed, "budget": budget.model_dump(),
             "policy": policy.name, "prm": prm_name(prm), "language": task.language,
             "statement": _clip(task.statement),
-            "examples": len(self.examples), **(info or {})}))
+            "examples": None if callable(self._examples) else len(self._examples), **(info or {})}))
+
+    @property
+    def examples(self) -> list[Example]:
+        """Solved examples shown in every prompt of this search (few-shot), chosen at first use."""
+        if callable(self._examples):
+            self._examples = list(self._examples())
+        return self._examples
 
     # ------------------------------------------------------------------ policy
 

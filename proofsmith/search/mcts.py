@@ -15,7 +15,10 @@
   DeepSeek-Prover-V1.5), so the search favours subtrees that keep finding
   new states.
 - Dead ends: a node whose steps were all rejected, or all of whose children
-  are dead, is dead and never selected again; a dead root restarts the tree.
+  are dead, is dead and never selected again; a dead root restarts the tree,
+  unless the last tree sampled and checked nothing new (a policy that
+  proposes nothing, automation that has tried everything): then the search
+  ends, as exhausted.
 - Virtual loss: with `parallel` > 1, that many leaves are selected per round,
   each selection adding `virtual_loss` visits along its path so the next
   one goes elsewhere; their expansions run on threads (the checker calls in
@@ -26,14 +29,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
-from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
-from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.base import Examples, ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.episode import Episode
@@ -72,7 +73,7 @@ class MCTS:
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
             budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
-            examples: Sequence[Example] = ()) -> SearchResult:
+            examples: Examples = ()) -> SearchResult:
         """Search until a candidate verifies or the budget runs out."""
         ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"expand": self.expand, "c_puct": self.c_puct, "novelty": self.novelty,
@@ -81,8 +82,14 @@ class MCTS:
         try:
             space = space_for(ep, steps=self.steps)
             root = _new_root(space, table)
+            progress = _progress(ep)
             while not ep.solved:
                 if root.dead:
+                    if _progress(ep) == progress:
+                        # a whole tree with no new proposal and no new check: another would be the same tree
+                        ep.count("exhausted")
+                        break
+                    progress = _progress(ep)
                     ep.count("restarts")
                     root = _new_root(space, table)
                 paths = []
@@ -177,6 +184,11 @@ class MCTS:
         if not leaf.edges or all(child.dead for child, _ in leaf.edges):
             leaf.dead = True
         return min(1.0, best + (self.novelty if novel else 0.0))
+
+
+def _progress(ep: Episode) -> tuple[int, int]:
+    spend = ep.meter.spend
+    return spend.model_calls, spend.checker_calls
 
 
 def _new_root(space: Space, table: dict[str, _Node]) -> _Node:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
-from proofsmith.models.prompts import Example
 from proofsmith.schema import Task
-from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.base import Examples, ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.episode import Episode
@@ -50,7 +48,7 @@ class Particles:
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
             budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
-            examples: Sequence[Example] = ()) -> SearchResult:
+            examples: Examples = ()) -> SearchResult:
         """Filter until a candidate verifies or the budget runs out."""
         ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"n": self.n, "temperature": self.temperature, "max_depth": self.max_depth})

@@ -12,14 +12,13 @@ trace, a repair is the child of the attempt it repairs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError
-from proofsmith.models.prompts import Example, Feedback, feedback_from_verdict
+from proofsmith.models.prompts import Feedback, feedback_from_verdict
 from proofsmith.schema import Task
-from proofsmith.search.base import ProcessRewardModel, SearchResult
+from proofsmith.search.base import Examples, ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, answer_prompt, answer_stops, to_candidate
 from proofsmith.search.checker import SearchChecker
@@ -37,7 +36,7 @@ class Refine:
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
             budget: Budget, *, seed: int = 0, trace: TraceWriter | None = None,
-            examples: Sequence[Example] = ()) -> SearchResult:
+            examples: Examples = ()) -> SearchResult:
         """Repair chains until a candidate verifies or the budget runs out."""
         ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"depth": self.depth, "temperature": self.temperature})

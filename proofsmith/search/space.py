@@ -20,7 +20,10 @@ confidence (mean token probability) for text.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
+import re
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -29,8 +32,11 @@ from proofsmith.models.extract import ExtractionError, extract_tactic
 from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
 from proofsmith.provers.coq_session import goal_count
 from proofsmith.schema import Candidate
+from proofsmith.search.budget import BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
 from proofsmith.search.episode import Episode
+from proofsmith.search.portfolio import ROOT_SECONDS, STATE_SECONDS, hammer_reconstructions, portfolio
+from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
 from proofsmith.search.trace import NodeStatus
 
 #: Tokens one tactic may take.
@@ -94,7 +100,8 @@ def space_for(episode: Episode, *, steps: str = "auto") -> Space:
     if steps not in ("auto", "tactic", "text"):
         raise ValueError(f"steps must be auto, tactic or text, not {steps!r}")
     if steps == "tactic" or (steps == "auto" and episode.checker.can_step(episode.task)):
-        return TacticSpace(episode)
+        checker = episode.checker
+        return TacticSpace(episode, automation=checker.automation, retrieval=checker.retrieval, hammer=checker.hammer)
     return TextSpace(episode)
 
 
@@ -103,21 +110,115 @@ def _mean_prob(logprob: float, n_tokens: int) -> float:
 
 
 class TacticSpace:
-    """Coq proofs one tactic at a time, every tactic run by the checker (see the module docstring)."""
+    """Proofs one tactic at a time, every tactic run by the checker (see the module docstring).
 
-    def __init__(self, episode: Episode) -> None:
+    At a state reached for the first time, the automation portfolio
+    (`search.portfolio`) and the lemmas retrieval finds for the goal
+    (`search.retrieval`) are tried before the model is asked; the model's
+    prompt then shows those lemmas and the tactics that already failed at
+    this state, with Coq's errors. Per state, a tactic is checked at most
+    once: a repeat gets the first result back without a checker call. A
+    tactic naming a lemma that does not exist is rejected without a step. A
+    state at least as hard as one on its own path is pruned (Proverbot9001's
+    rule).
+    """
+
+    def __init__(self, episode: Episode, *, automation: bool = True, retrieval: bool = True,
+                 hammer: bool | None = None) -> None:
         self.ep = episode
+        self.automation = automation
+        self.retrieval = retrieval
+        #: CoqHammer's ATP call; None: wherever the environment loads Hammer and it cannot see the lemma
+        self.hammer = hammer
         self._root: Point | None = None
+        #: state hash -> {normalised tactic: the child it reached, or the error it gave}
+        self._tried: dict[str, dict[str, Child | str]] = {}
+        #: state hash -> lemmas retrieval found for it
+        self._lemmas: dict[str, list] = {}
+        #: state hash -> the hash of the state it was first reached from (the path, for pruning)
+        self._parent: dict[str, str | None] = {}
+        self._goals: dict[str, list[tuple[frozenset[str], str]]] = {}
 
     def root(self) -> Point:
         if self._root is None:
             state = self.ep.checker.open(self.ep.task)
             self._root = Point(steps=(), hash=state.hash, node=0, view=state.goals, state=state)
+            self._parent[state.hash] = None
+            self._goals[state.hash] = goal_list(state.goals)
         return self._root
 
+    # ------------------------------------------------------------------ expansion
+
     def expand(self, point: Point, k: int, temperature: float = 0.8) -> list[Child]:
+        first = point.hash not in self._tried
+        tried = self._tried.setdefault(point.hash, {})
+        # one child per distinct tactic; two tactics reaching one state are both returned, so the strategy's
+        # transposition table makes them one node
+        children: list[Child] = []
+        if first:
+            # the portfolio gets a few seconds per state (the hammer its own timeout): the rest is the model's
+            allowed = ROOT_SECONDS if not point.steps else STATE_SECONDS
+            started = time.monotonic()
+            for tactic, timeout_s in self._automation(point):
+                hammer = tactic.startswith("hammer")
+                if not hammer and time.monotonic() - started > allowed:
+                    self.ep.count("automation_cut")
+                    continue
+                if hammer and timeout_s is not None:
+                    # the ATPs may take the hammer's whole timeout: leave most of a wall budget to the model
+                    left = self.ep.meter.seconds_left()
+                    timeout_s = timeout_s if left is None else min(timeout_s, 0.4 * left)
+                    if timeout_s < 5:
+                        continue
+                child = self._apply(point, tactic, tried, logprob=0.0, count=1, timeout_s=timeout_s, origin="automation")
+                if child is not None:
+                    children.append(child)
+                    if child.point.done:
+                        return children
+        else:
+            # a state expanded again (a restarted tree, another strategy's revisit): what it reached is free
+            children += [result for result in tried.values() if isinstance(result, Child)]
+        known = {id(c) for c in children}
+        for tactic, lp, count in self._proposals(point, k, temperature, tried):
+            child = self._apply(point, tactic, tried, logprob=lp, count=count)
+            if child is not None and id(child) not in known:
+                known.add(id(child))
+                children.append(child)
+        return children
+
+    def _automation(self, point: Point) -> list[tuple[str, float | None]]:
+        """The portfolio's and retrieval's tactics for a new state, with their timeouts."""
+        if not self.automation:
+            return []
+        ep, task = self.ep, self.ep.task
+        libraries = ep.checker.libraries(point.state) if point.state is not None else None
+        hammer = self.hammer if self.hammer is not None else ep.checker.hammer_allowed(task)
+        members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
+        tactics = [(m.tactic, m.timeout_s) for m in members]
+        lemmas = self._lookup(point)
+        tactics += [(t, 2.0) for t in lemma_tactics(lemmas[:3])]
+        seen = set()
+        return [(t, s) for t, s in tactics if not (_key(t) in seen or seen.add(_key(t)))]
+
+    def _lookup(self, point: Point) -> list:
+        """Lemmas that fit the state's first goal (Coq), found once per state."""
+        if not self.retrieval or self.ep.task.language != "coq" or point.state is None:
+            return []
+        if point.hash not in self._lemmas:
+            commands = search_commands(point.view)
+            outputs = self.ep.checker.query(point.state, commands) if commands else []
+            self._lemmas[point.hash] = rank([parse_search(o) for o in outputs], point.view)
+            self.ep.count("lemma_searches")
+        return self._lemmas[point.hash]
+
+    def _proposals(self, point: Point, k: int, temperature: float,
+                   tried: dict[str, Child | str]) -> list[tuple[str, float, int]]:
+        """The model's distinct tactics for `point` (each with its best log-probability and count)."""
         ep, task, policy = self.ep, self.ep.task, self.ep.policy
-        prompt = render(build_messages(task, step=True, goals=point.view, steps=point.steps, examples=ep.examples),
+        failed = [(t, r) for t, r in tried.items() if isinstance(r, str)][-_SHOWN_FAILURES:]
+        prompt = render(build_messages(task, step=True, goals=point.view, steps=point.steps, examples=ep.examples,
+                                       lemmas=[f"{lem.name} : {lem.type}" for lem in self._lookup(point)],
+                                       failed=failed),
                         policy.chat_template, system_prompt=policy.system_prompt)
         try:
             proposals = ep.sample(prompt, k, max_tokens=TACTIC_TOKENS,
@@ -127,8 +228,7 @@ class TacticSpace:
             # a state too big to show the model is a dead end for this search, not a reason to stop it
             ep.count("prompt_too_long")
             return []
-        tried: dict[str, float] = {}
-        counts: dict[str, int] = {}
+        best: dict[str, tuple[str, float, int]] = {}
         for proposal in proposals:
             try:
                 text = proposal.text if proposal.finish_reason == "length" else complete_tactic(proposal.text,
@@ -139,33 +239,90 @@ class TacticSpace:
                         logprob=proposal.sum_logprob)
                 continue
             lp = proposal.sum_logprob if proposal.sum_logprob is not None else 0.0
-            counts[tactic] = counts.get(tactic, 0) + 1
-            if tactic in tried:
+            key = _key(tactic)
+            if key in best:
                 ep.count("duplicate_steps")
-            tried[tactic] = max(tried.get(tactic, -math.inf), lp)
-        children = []
-        for tactic, lp in tried.items():
-            ep.meter.charge_checker()
-            result = ep.checker.step(point.state, tactic)
-            if result.status != "ok" or result.state is None:
-                status: NodeStatus = "unknown" if result.status == "unknown" else "error"
-                ep.node(point.node, tactic, status, error=result.error, logprob=lp)
-                continue
-            state = result.state
-            if state.hash == point.hash and not state.solved:
-                ep.node(point.node, tactic, "error", error="the tactic left the goals unchanged", logprob=lp)
-                continue
-            steps = (*point.steps, tactic)
-            n_tokens = point.n_tokens + max(1, len(tactic) // 4)
-            draft = Point(steps=steps, hash=state.hash, node=-1, view=state.goals, done=state.solved,
-                          logprob=point.logprob + lp, n_tokens=n_tokens, state=state)
-            score = ep.score(steps, state.goals)
-            score = score if score is not None else self.value(draft)
-            node = ep.node(point.node, tactic, "solved" if state.solved else "ok", goals=state.goals,
-                           state_hash=state.hash, logprob=lp, score=score)
-            children.append(Child(point=replace(draft, node=node), step=tactic, logprob=lp, score=score,
-                                  count=counts[tactic]))
-        return children
+                _, old_lp, count = best[key]
+                best[key] = (tactic, max(old_lp, lp), count + 1)
+            else:
+                best[key] = (tactic, lp, 1)
+        return list(best.values())
+
+    def _apply(self, point: Point, tactic: str, tried: dict[str, Child | str], *, logprob: float, count: int,
+               timeout_s: float | None = None, origin: str = "model") -> Child | None:
+        """Run `tactic` at `point` once (a repeat returns the first outcome); the child it reached, if any."""
+        ep = self.ep
+        if ep.meter.exhausted():
+            raise BudgetExhausted
+        key = _key(tactic)
+        if key in tried:
+            ep.count("repeats_skipped")
+            previous = tried[key]
+            return previous if isinstance(previous, Child) and previous.point.hash != point.hash else None
+        if origin == "model" and self.retrieval and ep.task.language == "coq" and point.state is not None:
+            names = lemma_names(tactic, point.view)
+            if names:
+                located = ep.checker.query(point.state, [f"Locate {n}." for n in names])
+                unknown = [n for n, answer in zip(names, located, strict=True) if unknown_name(answer)]
+                if unknown:
+                    error = f"no lemma named {unknown[0]} exists here"
+                    tried[key] = error
+                    ep.count("unknown_names")
+                    ep.node(point.node, tactic, "error", error=error, logprob=logprob)
+                    return None
+        ep.meter.charge_checker()
+        if origin == "automation":
+            ep.count("automation_steps")
+        result = ep.checker.step(point.state, tactic, timeout_s=timeout_s)
+        if result.status != "ok" or result.state is None:
+            status: NodeStatus = "unknown" if result.status == "unknown" else "error"
+            tried[key] = (result.error or result.reason or "failed")[:300]
+            # automation failing is the common case: the trace keeps the model's failures, not each miss
+            if origin == "model":
+                ep.node(point.node, tactic, status, error=result.error, logprob=logprob)
+            return None
+        state = result.state
+        if tactic.strip().startswith("hammer") and state.solved:
+            ep.count("hammer_solved")
+            # the final proof must not need the ATPs: CoqHammer's reconstruction instead, checked as any step
+            for replacement in hammer_reconstructions(result.messages):
+                child = self._apply(point, replacement, tried, logprob=logprob, count=count, origin="automation")
+                if child is not None and child.point.done:
+                    tried[key] = child
+                    return child
+            tried[key] = "hammer found a proof but no reconstruction of it checks"
+            return None
+        goals = goal_list(state.goals)
+        if not state.solved and self._prunable(point.hash, goals):
+            tried[key] = "the goals are at least as hard as at an earlier state of this proof"
+            ep.count("pruned")
+            if origin == "model":
+                ep.node(point.node, tactic, "error", error=tried[key], state_hash=state.hash, logprob=logprob)
+            return None
+        steps = (*point.steps, tactic)
+        n_tokens = point.n_tokens + max(1, len(tactic) // 4)
+        draft = Point(steps=steps, hash=state.hash, node=-1, view=state.goals, done=state.solved,
+                      logprob=point.logprob + logprob, n_tokens=n_tokens, state=state)
+        score = ep.score(steps, state.goals)
+        score = score if score is not None else self.value(draft)
+        node = ep.node(point.node, tactic, "solved" if state.solved else "ok", goals=state.goals,
+                       state_hash=state.hash, logprob=logprob, score=score)
+        self._parent.setdefault(state.hash, point.hash)
+        self._goals.setdefault(state.hash, goals)
+        child = Child(point=replace(draft, node=node), step=tactic, logprob=logprob, score=score, count=count)
+        tried[key] = child
+        return child
+
+    def _prunable(self, parent: str, goals: list[tuple[frozenset[str], str]]) -> bool:
+        """Whether `goals` are at least as hard as the goals of `parent` or any state on its path."""
+        at: str | None = parent
+        seen = 0
+        while at is not None and seen < 256:
+            if at_least_as_hard(goals, self._goals.get(at, [])):
+                return True
+            at = self._parent.get(at)
+            seen += 1
+        return False
 
     def candidate(self, point: Point) -> Candidate:
         return Candidate(task_id=self.ep.task.id, text="\n".join(point.steps) + "\n", steps=list(point.steps))
@@ -176,6 +333,36 @@ class TacticSpace:
         goals = max(1, goal_count(point.view))
         # fewer goals, then smaller ones: a crude progress signal straight from the checker
         return 0.9 / goals / (1.0 + len(point.view) / 2000)
+
+
+#: Failed tactics (with the checker's error) shown in a step prompt at most.
+_SHOWN_FAILURES = 6
+
+
+def _key(tactic: str) -> str:
+    return " ".join(tactic.split())
+
+
+def goal_list(view: str) -> list[tuple[frozenset[str], str]]:
+    """A goal display as (hypotheses, conclusion) pairs; a display without Coq's separators is one opaque goal."""
+    blocks = view.split("============================")
+    if len(blocks) < 2:
+        text = " ".join(view.split())
+        return [(frozenset(), text)] if text and not text.startswith("No more goals") else []
+    goals = []
+    for before, after in itertools.pairwise(blocks):
+        hyps = frozenset(" ".join(line.split()) for line in before.splitlines()
+                         if re.match(r"\s+[A-Za-z_][\w', ]*\s*:", line))
+        conclusion = re.split(r"\n\s*\n|\ngoal \d+", after.strip(), maxsplit=1)[0]
+        goals.append((hyps, " ".join(conclusion.split())))
+    return goals
+
+
+def at_least_as_hard(goals: list[tuple[frozenset[str], str]], other: list[tuple[frozenset[str], str]]) -> bool:
+    """Proverbot9001's test: every goal of `other` has a goal here with its conclusion and no more hypotheses."""
+    if not other:
+        return False
+    return all(any(c == oc and h <= oh for h, c in goals) for oh, oc in other)
 
 
 class TextSpace:

@@ -1,0 +1,154 @@
+"""Grounded lemma names: lemmas that fit a Coq goal, looked up in the live environment.
+
+A small model invents lemma names (`Z.sub_0_minus_le`, `Z.lt_minus_le_cases`)
+and tries them again and again. Two cures, both asked of the session the
+search is already in (so what is found is exactly what the proof can use):
+
+- `search_commands` turns the first goal into Coq `Search` queries: the
+  conclusion as a pattern (local names replaced by `_`, so `n + 0 = n`
+  finds `Nat.add_0_r`), then its constants; `parse_search` and `rank` turn
+  the answers into a few lemmas with their types for the prompt, and
+  `lemma_tactics` into tactics the portfolio tries (`apply L`, `rewrite L`).
+- `lemma_names` finds the lemma-like names a proposed tactic uses; a name
+  `Locate` does not know is rejected before any step is spent on it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+#: Lemmas shown in a step prompt and tried by the portfolio.
+SHOWN_LEMMAS = 4
+_KEYWORDS = {"forall", "exists", "fun", "match", "with", "end", "if", "then", "else", "let", "in", "as", "return",
+             "Type", "Prop", "Set", "True", "False", "S", "O"}
+_IDENT = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
+
+
+class Lemma(BaseModel):
+    """A constant found by `Search`: its name and its type as Coq printed it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: str
+
+
+def first_goal(goals: str) -> tuple[list[str], str]:
+    """(hypothesis lines, conclusion) of the first goal of a Coq goal display."""
+    head, sep, rest = goals.partition("============================")
+    if not sep:
+        return [], ""
+    conclusion = rest.strip().split("\n\n", 1)[0]
+    conclusion = re.split(r"\n\s*goal \d+ (?:\(ID \d+\) )?is:", conclusion)[0]
+    hyps = [line.strip() for line in head.splitlines() if re.match(r"\s*[A-Za-z_][\w', ]*\s*:", line)]
+    return hyps, " ".join(conclusion.split())
+
+
+def local_names(goals: str) -> set[str]:
+    """Hypothesis names and the conclusion's bound names: what `Locate` cannot know."""
+    hyps, conclusion = first_goal(goals)
+    names = {n.strip() for h in hyps for n in h.split(":", 1)[0].split(",")}
+    for binder in re.findall(r"(?:forall|exists|fun)\s+(.*?)(?:,|=>)", conclusion):
+        names |= set(re.findall(r"[A-Za-z_][\w']*", binder))
+    return names
+
+
+def search_commands(goals: str) -> list[str]:
+    """Coq `Search` commands for lemmas that fit the first goal (pattern first, then its constants)."""
+    _, conclusion = first_goal(goals)
+    if not conclusion:
+        return []
+    local = local_names(goals)
+    body = re.sub(r"^(?:forall\s+.*?,\s*)+", "", conclusion) if conclusion.startswith("forall") else conclusion
+    # `a -> b -> c`: the lemma we want ends in `c`
+    body = _top_level_arrows(body)[-1]
+    commands = []
+    if len(body) < 200 and not re.search(r"\b(forall|exists|fun|match)\b", body):
+        pattern = _IDENT.sub(lambda m: "_" if m.group(0) in local else m.group(0), body)
+        # `_ <= _` alone matches hundreds of lemmas: a pattern must pin down a constant or a number
+        # and `..` would make coqtop skip the next command, the session's nonce with it
+        if re.search(r"[A-Za-z0-9]", pattern.replace("_", "")) and ".." not in pattern:
+            commands.append(f"Search ({pattern}).")
+    constants = []
+    for name in _IDENT.findall(body):
+        if name not in local and name not in _KEYWORDS and name not in constants and not name[0].isdigit():
+            constants.append(name)
+    if constants:
+        commands.append("Search " + " ".join(constants[:3]) + ".")
+    return commands
+
+
+def _top_level_arrows(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and text.startswith(" -> ", i):
+            parts.append(text[start:i])
+            start = i + 4
+    return [*parts, text[start:]]
+
+
+def parse_search(text: str) -> list[Lemma]:
+    """The `name: type` entries of Coq's `Search` output (types may run over several lines)."""
+    lemmas: list[Lemma] = []
+    name, lines = None, []
+    for line in text.splitlines():
+        m = re.match(r"([A-Za-z_][\w'.]*):\s?(.*)$", line)
+        if m and not line.startswith(" "):
+            if name is not None:
+                lemmas.append(Lemma(name=name, type=" ".join(" ".join(lines).split())))
+            name, lines = m.group(1), [m.group(2)]
+        elif name is not None:
+            lines.append(line)
+    if name is not None:
+        lemmas.append(Lemma(name=name, type=" ".join(" ".join(lines).split())))
+    return lemmas
+
+
+def rank(found: Sequence[Sequence[Lemma]], goals: str, k: int = SHOWN_LEMMAS) -> list[Lemma]:
+    """The best `k` lemmas: earlier queries first (the pattern match), then shorter types; hypotheses left out."""
+    local = local_names(goals)
+    seen: set[str] = set()
+    out: list[Lemma] = []
+    for group in found:
+        for lemma in sorted(group, key=lambda lem: len(lem.type)):
+            if lemma.name in local or lemma.name in seen:
+                continue
+            seen.add(lemma.name)
+            out.append(lemma)
+    return out[:k]
+
+
+def lemma_tactics(lemmas: Sequence[Lemma]) -> list[str]:
+    """Tactics that use each lemma the plain ways: apply it, rewrite with it (both directions)."""
+    tactics = []
+    for lemma in lemmas:
+        tactics += [f"intros; apply {lemma.name}.", f"intros; rewrite {lemma.name}; auto.",
+                    f"intros; rewrite <- {lemma.name}; auto.", f"intros; eapply {lemma.name}; eauto."]
+    return tactics
+
+
+_USES = re.compile(r"\b(?:e?apply|e?rewrite|exact|unfold|pose\s+proof|specialize|now\s+rewrite)\s+"
+                   r"(?:<-\s*|->\s*|\(\s*)*@?([A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*)")
+_BINDS = re.compile(r"\b(?:intros?|as|fun|forall|set|pose|remember|assert|destruct|induction|case)\s+([^.;]*)")
+
+
+def lemma_names(tactic: str, goals: str) -> list[str]:
+    """Lemma-like names (with `_` or `.`) a tactic applies or rewrites with that are not local to the proof."""
+    local = local_names(goals)
+    for segment in _BINDS.findall(tactic):
+        local |= set(re.findall(r"[A-Za-z_][\w']*", segment))
+    names = []
+    for name in _USES.findall(tactic):
+        if name not in local and ("_" in name or "." in name) and name not in names:
+            names.append(name)
+    return names
+
+
+def unknown_name(located: str) -> bool:
+    """Whether a `Locate` answer says the name does not exist here."""
+    return located.startswith("No object of")

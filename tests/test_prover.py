@@ -1,0 +1,218 @@
+"""The prover's proposers on real Coq: automation portfolio, CoqHammer, grounded lemma names, no repeated work.
+
+Every step runs in real coqtop sessions in the bwrap sandbox and every found
+proof is confirmed by `coqc` from scratch. The language model is replaced by
+`ScriptedPolicy` only where a test is about what the search does with the
+model's proposals; the user-file test runs the real default model.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from coq_tasks import ADD_0_R
+from search_doubles import FAIL, ScriptedPolicy
+
+from proofsmith.datasets.coq_library import task_from_file
+from proofsmith.schema import Limits, Task
+from proofsmith.search import Beam, Budget, search
+from proofsmith.search.checker import SearchChecker, hammer_libraries
+from proofsmith.search.mcts import MCTS
+from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions
+from proofsmith.search.retrieval import lemma_names, search_commands
+from proofsmith.search.space import at_least_as_hard, goal_list
+from proofsmith.search.trace import TraceWriter
+
+USER_TEN = Path(__file__).parents[1] / "proofsmith" / "datasets" / "data" / "user_ten.v"
+
+
+@pytest.fixture(scope="module")
+def coq(bwrap_or_skip) -> None:
+    if shutil.which("coqtop") is None:
+        pytest.skip("Coq is not installed (apt-get install coq)")
+
+
+def _checker(**kwargs) -> SearchChecker:
+    return SearchChecker(max_sessions=2, **kwargs)
+
+
+def _nodes(trace: TraceWriter):
+    return [e for e in trace.events if e.event == "node"]
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_goal_variables_reads_hypotheses_and_leading_binders():
+    goals = "1 goal\n  \n  n, m : nat\n  l : list A\n  ============================\n  forall (b : bool) k, n = m"
+    assert goal_variables(goals) == [("n", "nat"), ("m", "nat"), ("l", "list"), ("b", "bool")]
+
+
+def test_portfolio_offers_only_what_the_environment_loads():
+    goals = "1 goal\n  \n  ============================\n  forall n : nat, n + 0 = n"
+    bare = [m.tactic for m in coq_portfolio(goals, frozenset({"Coq.Init.Prelude"}), root=True)]
+    assert "intros; lia." not in bare and "sauto." not in bare and "hammer." not in bare
+    assert "induction n; simpl; auto." in bare and "induction n; simpl; lia." not in bare
+    with_lia = [m.tactic for m in coq_portfolio(goals, frozenset({"Coq.micromega.Lia"}), root=True)]
+    assert "intros; lia." in with_lia and "induction n; simpl; lia." in with_lia
+    hammer = frozenset({"Hammer.Tactics.Tactics", "Hammer.Plugin.Hammer"})
+    at_root = [m.tactic for m in coq_portfolio(goals, hammer, root=True)]
+    assert "sauto." in at_root and "hammer." in at_root
+    assert "hammer." not in [m.tactic for m in coq_portfolio(goals, hammer, root=False)]
+    assert "hammer." not in [m.tactic for m in coq_portfolio(goals, hammer, root=True, hammer=False)]
+
+
+def test_hammer_reconstruction_is_repaired_to_parse_and_falls_back_to_its_dependencies():
+    printed = ("<infomsg>- dependencies: Lists.List.rev_app_distr</infomsg>\n<infomsg>Replace the hammer tactic "
+               "with:\n\tsrun eauto use: rev_app_distr.\n</infomsg>")
+    assert hammer_reconstructions(printed) == ["srun (eauto) use: rev_app_distr.", "srun eauto use: rev_app_distr.",
+                                               "hauto use: rev_app_distr.", "sauto use: rev_app_distr."]
+    assert hammer_reconstructions("<infomsg>Replace the hammer tactic with: sfirstorder </infomsg>\nNo more goals.") \
+        == ["sfirstorder."]
+    assert hammer_reconstructions("Hammer failed") == []
+
+
+def test_search_commands_use_the_goal_as_a_pattern_and_skip_bare_notations():
+    goals = "1 goal\n  \n  n : nat\n  ============================\n  n + 0 = n"
+    assert search_commands(goals) == ["Search (_ + 0 = _)."]
+    chain = "1 goal\n  \n  ============================\n  forall a b : nat, a <= b -> a <= S b"
+    assert search_commands(chain) == ["Search (_ <= S _)."]
+    bare = "1 goal\n  \n  ============================\n  forall a b c : nat, a <= b -> b <= c -> a <= c"
+    assert search_commands(bare) == []  # `_ <= _` would list hundreds of lemmas
+    lists = "1 goal\n  \n  l : list nat\n  ============================\n  length (rev l) = length l"
+    assert search_commands(lists) == ["Search (length (rev _) = length _).", "Search length rev."]
+
+
+def test_lemma_names_leaves_out_local_and_introduced_names():
+    goals = "1 goal\n  \n  H_le : n <= m\n  ============================\n  n <= S m"
+    tactic = "intros x H_x. apply Z.lt_invented_le; rewrite <- Nat.add_0_r in H_le; apply H_x; apply le_S"
+    assert lemma_names(tactic, goals) == ["Z.lt_invented_le", "Nat.add_0_r", "le_S"]
+
+
+def test_a_state_at_least_as_hard_as_an_ancestor_is_recognised():
+    parent = goal_list("1 goal\n  \n  n : nat\n  H : n = 0\n  ============================\n  n + 0 = n")
+    cleared = goal_list("1 goal\n  \n  n : nat\n  ============================\n  n + 0 = n")
+    stronger = goal_list("1 goal\n  \n  n : nat\n  H : n = 0\n  H0 : 0 = n\n  ============================\n  n + 0 = n")
+    assert at_least_as_hard(cleared, parent)
+    assert at_least_as_hard(parent, parent)
+    assert not at_least_as_hard(stronger, parent)
+    assert not at_least_as_hard(goal_list("No more goals."), parent)
+
+
+# --------------------------------------------------------------------------- on real Coq
+
+
+def test_automation_proves_add_0_r_before_the_model_is_asked(coq):
+    policy = ScriptedPolicy([FAIL] * 8)
+    with _checker() as checker:
+        result = search(ADD_0_R, policy, strategy=MCTS(), budget=Budget(model_calls=8), checker=checker)
+    assert result.solved and result.verdict is not None and result.verdict.status == "verified"
+    assert result.spend.model_calls == 0 and policy.requests == []
+    assert result.verdict.manifest.checker == "coq"  # confirmed by coqc from scratch
+    assert result.stats["automation_steps"] >= 1
+
+
+def test_without_automation_the_same_search_needs_the_model(coq):
+    policy = ScriptedPolicy([FAIL] * 8)
+    with _checker(automation=False, retrieval=False) as checker:
+        result = search(ADD_0_R, policy, strategy=MCTS(), budget=Budget(model_calls=8), checker=checker)
+    assert not result.solved and result.spend.model_calls == 8
+
+
+def test_an_invented_lemma_name_costs_no_step_and_the_prompt_shows_real_lemmas(coq):
+    policy = ScriptedPolicy(["apply Nat.add_zero_invented.", "apply Nat.add_zero_invented."])
+    trace = TraceWriter(None)
+    with _checker(automation=False) as checker:
+        result = Beam(width=1, expand=2).run(ADD_0_R, policy, checker, None, Budget(model_calls=2), trace=trace)
+    assert not result.solved
+    assert result.spend.checker_calls == 0  # the name was looked up, not run
+    assert result.stats["unknown_names"] == 1 and result.stats["duplicate_steps"] == 1
+    [node] = _nodes(trace)
+    assert node.status == "error" and "no lemma named Nat.add_zero_invented" in (node.error or "")
+    # the root is `forall n : nat, n + 0 = n`: retrieval put the stdlib lemma and its type in the prompt
+    assert "Lemmas that exist here" in policy.prompts[0] and "Nat.add_0_r : forall n : nat, n + 0 = n" \
+        in policy.prompts[0]
+
+
+def test_a_tactic_is_checked_once_per_state_and_failures_reach_the_prompt(coq):
+    policy = ScriptedPolicy(lambda prompt: ["exact I."])
+    with _checker(automation=False, retrieval=False) as checker:
+        result = Beam(width=1, expand=1).run(ADD_0_R, policy, checker, None, Budget(model_calls=4))
+    assert not result.solved and result.spend.model_calls == 4
+    assert result.spend.checker_calls == 1 and result.stats["repeats_skipped"] == 3
+    assert "exact I." in policy.prompts[-1] and "already failed here" in policy.prompts[-1]
+
+
+def test_a_state_harder_than_one_on_its_path_is_pruned(coq):
+    task = Task(id="le_hyp", language="coq", kind="proof", context="Require Import Arith.\n",
+                statement="Theorem le_hyp : forall n : nat, n = 0 -> n + 0 = n.",
+                limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048), options={"name": "le_hyp"})
+    script = {(): ["intros n H."], ("intros n H.",): ["clear H."]}
+
+    def propose(prompt: str) -> list[str]:
+        from search_doubles import steps_in
+
+        return script.get(steps_in(prompt), [FAIL])
+
+    policy = ScriptedPolicy(propose)
+    trace = TraceWriter(None)
+    with _checker(automation=False, retrieval=False) as checker:
+        result = Beam(width=1, expand=1, max_depth=3).run(task, policy, checker, None, Budget(model_calls=3),
+                                                          trace=trace)
+    assert result.stats["pruned"] >= 1
+    assert "clear H." not in [e.step for e in _nodes(trace) if e.status == "ok"]
+
+
+def test_hammer_stays_out_of_a_stdlib_task_whose_module_hammer_loads(coq):
+    if not hammer_libraries():
+        pytest.skip("CoqHammer is not installed (apt-get install libcoq-hammer)")
+    assert "Coq.Bool.Bool" in hammer_libraries()
+    checker = SearchChecker()
+    bool_task = ADD_0_R.model_copy(update={"id": "stdlib:Coq.Bool.Bool.orb_negb_r"})
+    assert not checker.hammer_allowed(bool_task)
+    assert checker.hammer_allowed(ADD_0_R)
+
+
+@pytest.mark.slow
+def test_hammer_proof_is_replaced_by_its_reconstruction_and_checks_without_atps(coq, tmp_path):
+    if not hammer_libraries() or shutil.which("eprover") is None:
+        pytest.skip("CoqHammer or its ATPs are not installed (apt-get install libcoq-hammer eprover z3 cvc4)")
+    source = tmp_path / "rev.v"
+    source.write_text("Require Import List.\nTheorem rev_app : forall (A : Type) (l1 l2 : list A), "
+                      "rev (l1 ++ l2) = rev l2 ++ rev l1.\nProof. Admitted.\n")
+    task = task_from_file(str(source), "rev_app")
+    task = task.model_copy(update={"options": {**task.options, "hammer": True}})
+    policy = ScriptedPolicy([FAIL] * 4)
+    with _checker(retrieval=False) as checker:
+        checker.automation = True
+        result = search(task, policy, strategy=MCTS(), budget=Budget(model_calls=4), checker=checker)
+    assert result.solved and result.candidate is not None
+    assert "hammer" not in result.candidate.text  # the ATP call is gone, its reconstruction is the proof
+    assert result.verdict is not None and result.verdict.manifest.options.get("hammer") is True
+    # the found proof compiles with plain coqc and no ATP reachable (an empty PATH)
+    import subprocess
+
+    proof = tmp_path / "found.v"
+    proof.write_text(f"{task.context}\nFrom Hammer Require Import Hammer.\n{task.statement}\nProof.\n"
+                     f"{result.candidate.text}\nQed.\n")
+    run = subprocess.run([shutil.which("coqc"), "-q", str(proof)], cwd=tmp_path, env={"PATH": ""},
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_the_ten_user_lemmas_are_proved_with_the_defaults(coq, tmp_path):
+    from proofsmith.models import load_policy
+
+    names = [line.split()[1] for line in USER_TEN.read_text().splitlines() if line.startswith(("Lemma ", "Theorem "))]
+    assert len(names) == 10
+    with load_policy("default") as policy, SearchChecker() as checker:
+        for name in names:
+            task = task_from_file(str(USER_TEN), name)
+            result = search(task, policy, budget=Budget(model_calls=32, wall_s=60), checker=checker,
+                            strategy=MCTS())
+            assert result.solved, name
+            assert result.verdict is not None and result.verdict.status == "verified"
+            assert result.spend.wall_s < 60
