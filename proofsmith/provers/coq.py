@@ -66,7 +66,8 @@ COQC = os.environ.get("PROOFSMITH_COQC", "/usr/bin/coqc")
 INSTALL_HINT = "coqc not found: install Coq (`apt-get install coq libcoq-stdlib`, or `make install`)"
 #: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
 CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("coq.py", "coq_audit.py", "coq_text.py"))
+    b"".join(Path(__file__).with_name(n).read_bytes()
+             for n in ("coq.py", "coq_audit.py", "coq_text.py", "source_lexer.py"))
 ).hexdigest()[:12]
 
 Mode = Literal["auto", "cold", "prefix"]

@@ -1,17 +1,19 @@
 """Splitting Coq source into sentences, for the loader, the audit and step mode.
 
-Coq's own lexer rules that matter here (notes/datasets.md section 3.4):
-comments `(* ... *)` nest and may hold strings; strings escape `"` as `""`;
-a sentence ends at a `.` followed by whitespace or the end of the text (so
+Comments and strings are Coq's own (source_lexer.COQ, tested against coqc):
+comments `(* ... *)` nest and may hold strings; strings escape `"` as `""`.
+A sentence ends at a `.` followed by whitespace or the end of the text (so
 `Nat.add` and `..` do not end one); bullets (`-`, `+`, `*`, repeated) and the
 braces `{` `}` at the start of a sentence are sentences of their own, and so
-is a goal selector with a brace (`2: {`).
+is a goal selector with a brace (`2: {`) (notes/datasets.md section 3.4).
 """
 
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
+
+from proofsmith.provers.source_lexer import COQ, lex
 
 __all__ = ["Sentence", "SplitResult", "blank", "head_words", "split_sentences", "strip_comments"]
 
@@ -38,55 +40,22 @@ _BULLET = re.compile(r"(-+|\++|\*+|\{|\})")
 _SELECTOR_BRACE = re.compile(r"(\d+|\[[A-Za-z_][\w']*\])\s*:\s*\{")
 
 
-def _skip_comment(text: str, i: int) -> int:
-    """Index just after the comment opening at `i`, or -1 when it never closes."""
-    depth = 0
-    n = len(text)
-    while i < n:
-        if text.startswith("(*", i):
-            depth += 1
-            i += 2
-        elif text.startswith("*)", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
-        elif text[i] == '"':
-            i = _skip_string(text, i)
-            if i < 0:
-                return -1
-        else:
-            i += 1
-    return -1
-
-
-def _skip_string(text: str, i: int) -> int:
-    """Index just after the string opening at `i` (`""` is an escaped quote), or -1."""
-    i += 1
-    n = len(text)
-    while i < n:
-        if text[i] == '"':
-            if i + 1 < n and text[i + 1] == '"':
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    return -1
-
-
 def split_sentences(text: str) -> SplitResult:
     """Cut `text` into sentences; comments between sentences belong to none."""
+    lexed = lex(text, COQ)
+    #: where each comment and string starts -> its span
+    tokens = {span.start: span for span in lexed.spans if span.kind != "code"}
     sentences: list[Sentence] = []
     n = len(text)
     i = 0
     start: int | None = None  # first token of the sentence being read
     while i < n:
         ch = text[i]
-        if text.startswith("(*", i):
-            j = _skip_comment(text, i)
-            if j < 0:
+        token = tokens.get(i)
+        if token is not None and token.kind == "comment":
+            if lexed.problem_at == i:
                 return SplitResult(sentences, start if start is not None else i, "comment")
-            i = j
+            i = token.end
             continue
         if ch.isspace():
             i += 1
@@ -106,11 +75,10 @@ def split_sentences(text: str) -> SplitResult:
                     sentences.append(Sentence(i, end, text[i:end]))
                     i, start = end, None
                     continue
-        if ch == '"':
-            j = _skip_string(text, i)
-            if j < 0:
+        if token is not None:  # a string
+            if lexed.problem_at == i:
                 return SplitResult(sentences, start, "string")
-            i = j
+            i = token.end
             continue
         if ch == ".":
             j = i
@@ -129,25 +97,10 @@ def split_sentences(text: str) -> SplitResult:
 
 
 def strip_comments(text: str) -> str:
-    """`text` with every comment replaced by one space (strings kept as they are)."""
+    """`text` with every comment replaced by one space (strings kept as they are); an unclosed one ends it."""
     out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        if text.startswith("(*", i):
-            j = _skip_comment(text, i)
-            out.append(" ")
-            if j < 0:
-                break
-            i = j
-        elif text[i] == '"':
-            j = _skip_string(text, i)
-            j = n if j < 0 else j
-            out.append(text[i:j])
-            i = j
-        else:
-            out.append(text[i])
-            i += 1
+    for span in lex(text, COQ).spans:
+        out.append(" " if span.kind == "comment" else text[span.start:span.end])
     return "".join(out)
 
 

@@ -91,7 +91,8 @@ SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_FSTAR_IMA
                     image_command=("/opt/fstar/bin/fstar.exe",), install_hint=INSTALL_HINT)
 CHECKER_VERSION = "1+" + hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_audit.py", "fstar_ide.py",
-                                                                 "prover_process.py", "prover_check.py"))
+                                                                 "prover_process.py", "prover_check.py",
+                                                                 "source_lexer.py"))
 ).hexdigest()[:12]
 START_TIMEOUT_S = 120.0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from proofsmith.provers.source_lexer import FSTAR, blanked, lex
 from proofsmith.schema import Diagnostic
 
 __all__ = ["precheck", "strip_comments"]
@@ -27,50 +28,19 @@ _COMMANDS = ("val", "module", "open", "include", "friend", "effect", "new_effect
 
 
 def strip_comments(code: str) -> str:
-    """F* code with comments (nested `(* *)`, `//`) and strings blanked, positions kept."""
-    out = list(code)
-    i, n, depth = 0, len(code), 0
-    while i < n:
-        two = code[i:i + 2]
-        if depth:
-            if two in ("(*", "*)"):
-                depth += 1 if two == "(*" else -1
-                out[i] = out[i + 1] = " "
-                i += 2
-                continue
-            if code[i] != "\n":
-                out[i] = " "
-            i += 1
-        elif two == "(*" and code[i:i + 3] != "(*)":
-            depth = 1
-            out[i] = out[i + 1] = " "
-            i += 2
-        elif two == "//":
-            while i < n and code[i] != "\n":
-                out[i] = " "
-                i += 1
-        elif code[i] == '"':
-            i += 1
-            while i < n and code[i] != '"':
-                if code[i] == "\\":
-                    out[i] = " "
-                    i += 1
-                if i < n and code[i] != "\n":
-                    out[i] = " "
-                i += 1
-            i += 1
-        else:
-            i += 1
-    if depth:
+    """F* code with comments (nested `(* *)`, `//`) and the insides of strings and characters blanked, positions
+    kept (F*'s rules: source_lexer.FSTAR); `"\0unclosed"` when a comment or string never closes."""
+    lexed = lex(code, FSTAR)
+    if lexed.problem:
         return "\0unclosed"
-    return "".join(out)
+    return blanked(code, lexed)
 
 
 def precheck(code: str, short_name: str) -> Diagnostic | None:
     """The lexical rules of the module docstring; None when the definition may go to F*."""
     clean = strip_comments(code)
     if clean == "\0unclosed":
-        return Diagnostic(message="the definition has a comment that is never closed")
+        return Diagnostic(message="the definition has a comment or string that is never closed")
 
     def at(offset: int) -> tuple[int, int]:
         return clean.count("\n", 0, offset) + 1, offset - (clean.rfind("\n", 0, offset) + 1)

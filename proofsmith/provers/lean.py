@@ -106,7 +106,8 @@ SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_LEAN_IMAG
                     image_command=("/usr/local/bin/lean-repl",), install_hint=INSTALL_HINT)
 CHECKER_VERSION = "1+" + hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("lean.py", "lean_audit.py", "lean_repl.py",
-                                                                 "prover_process.py", "prover_check.py"))
+                                                                 "prover_process.py", "prover_check.py",
+                                                                 "source_lexer.py"))
 ).hexdigest()[:12]
 #: Seconds for each audit command (they are small).
 AUDIT_TIMEOUT_S = 60.0

@@ -40,6 +40,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from proofsmith.provers.source_lexer import LEAN, blanked, lex
+
 __all__ = ["ALLOWED_AXIOMS", "NATIVE_AXIOMS", "Problem", "axioms_allowed", "canary_ok", "parse_axioms", "precheck",
            "split_candidate", "split_header", "strip_comments", "theorem_name"]
 
@@ -79,81 +81,16 @@ class Problem(NamedTuple):
 
 
 def strip_comments(text: str) -> str:
-    """`text` with comments (nested `/- -/`, `--`) and string literals blanked, positions kept."""
-    out = list(text)
-    i, n = 0, len(text)
-    depth = 0
-    while i < n:
-        two = text[i:i + 2]
-        if depth:
-            if two == "/-":
-                depth += 1
-                out[i] = out[i + 1] = " "
-                i += 2
-                continue
-            if two == "-/":
-                depth -= 1
-                out[i] = out[i + 1] = " "
-                i += 2
-                continue
-            if text[i] != "\n":
-                out[i] = " "
-            i += 1
-            continue
-        if two == "/-":
-            depth = 1
-            out[i] = out[i + 1] = " "
-            i += 2
-        elif two == "--":
-            while i < n and text[i] != "\n":
-                out[i] = " "
-                i += 1
-        elif text[i] == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                if text[i] == "\\":
-                    out[i] = " "
-                    i += 1
-                if i < n and text[i] != "\n":
-                    out[i] = " "
-                i += 1
-            i += 1
-        elif text[i] == "'" and i + 2 < n and text[i + 2] == "'" and not (i and (text[i - 1].isalnum()
-                                                                               or text[i - 1] in "_'")):
-            out[i + 1] = " "  # a character literal 'x'
-            i += 3
-        else:
-            i += 1
-    return "".join(out)
+    """`text` with comments (nested `/- -/`, `--`), and the insides of strings and character literals, blanked;
+    positions kept (Lean's rules: source_lexer.LEAN)."""
+    return blanked(text, lex(text, LEAN))
 
 
 def _unterminated(text: str) -> str | None:
-    depth = 0
-    i, n = 0, len(text)
-    in_string = False
-    while i < n:
-        two = text[i:i + 2]
-        if in_string:
-            if text[i] == "\\":
-                i += 2
-                continue
-            if text[i] == '"':
-                in_string = False
-            i += 1
-        elif depth:
-            depth += {"/-": 1, "-/": -1}.get(two, 0)
-            i += 2 if two in ("/-", "-/") else 1
-        elif two == "/-":
-            depth, i = 1, i + 2
-        elif two == "--":
-            while i < n and text[i] != "\n":
-                i += 1
-        else:
-            in_string = text[i] == '"'
-            i += 1
-    if depth:
+    problem = lex(text, LEAN).problem
+    if problem == "comment":
         return "a comment that is never closed"
-    if in_string:
+    if problem == "string":
         return "a string that is never closed"
     return None
 
