@@ -6,10 +6,11 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Written after a successful pip install; redone when pyproject.toml changes.
 STAMP := $(VENV)/.proofsmith-installed
-SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect
+SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect \
+	libcoq-hammer eprover z3 cvc4
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-coq bench-models bench-search bench-serve bench-prm bench-smt bench-smoke images redteam
+.PHONY: install system-packages demo test bench bench-prove bench-coq bench-models bench-search bench-serve bench-prm bench-smt bench-smoke images redteam
 
 install: system-packages $(STAMP)
 
@@ -31,6 +32,10 @@ system-packages:
 	command -v coqc >/dev/null 2>&1 || missing="$$missing coq"; \
 	test -d /usr/lib/ocaml/coq/theories/Arith || missing="$$missing libcoq-stdlib"; \
 	test -d /usr/lib/ocaml/coq/user-contrib/mathcomp/ssreflect || missing="$$missing libcoq-mathcomp-ssreflect"; \
+	test -d /usr/lib/ocaml/coq/user-contrib/Hammer || missing="$$missing libcoq-hammer"; \
+	command -v eprover >/dev/null 2>&1 || missing="$$missing eprover"; \
+	command -v cvc4 >/dev/null 2>&1 || missing="$$missing cvc4"; \
+	test -x /usr/bin/z3 || missing="$$missing z3"; \
 	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libseccomp\.so\.2' \
 		|| missing="$$missing libseccomp2"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -56,6 +61,13 @@ redteam: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# Proving power: share of lemmas proved within 10/30/60 s each, per prover configuration (model only,
+# automation only, hammer only, model + automation, + retrieval, full, full with the 1.5B model), on
+# coq-stdlib-mini and coq-textbook; LIMIT N takes N tasks per suite. Resumable: rerun to continue.
+LIMIT ?= 50
+bench-prove: install
+	$(BIN)/python benchmarks/prove.py --limit $(LIMIT) --out benchmarks/results/prove
 
 # Coq check latency: cold coqc vs cached compiled prefix vs warm coqtop session, 20 coq-stdlib-mini tasks.
 bench-coq: install
