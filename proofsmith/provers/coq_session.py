@@ -206,7 +206,9 @@ class Session:
         reply = self._exchange(prefix.rstrip("\n"), ["Show."], max(60.0, self.task.limits.wall_s))
         expected = self.opts.name.rsplit(".", 1)[-1]
         if reply.after[0] != expected:
-            error = reply.untrusted.split("Error:")[-1] if "Error:" in reply.untrusted else "no proof open"
+            # the first error is the cause (a failed proof in the context leaves it open: then "Nested proofs")
+            error = reply.untrusted.split("Error:", 1)[1].split("<prompt>", 1)[0] if "Error:" in reply.untrusted \
+                else "no proof open"
             error = " ".join(_PROMPT.sub(" ", error).split())[:500]  # one line, without coqtop's prompt
             raise SessionError(f"task {self.task.id}: the prefix does not load in coqtop: {error}")
         goals = _goals_text(reply.trusted)
