@@ -24,6 +24,8 @@ this script) and loading it cannot bring the lemma under test into scope
 loads); elsewhere the hammer configurations run without it and the table
 counts how many tasks that was.
 
+The few-shot example pool (read from the whole installed library) is loaded
+once before the first search, as a long-running prover process would have it.
 Every (config, task) pair is appended to DIR/results.jsonl as it finishes; a
 rerun with the same DIR skips what is there. The verdict cache is off. Each
 step the checker runs is logged by (state, tactic): the table's `repeats`
@@ -123,6 +125,13 @@ def run(suites: list[str], configs: list[str], limit: int | None, wall: float, o
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
     done = {(r["config"], r["task"]) for r in _read(results)}
+    from proofsmith.search.examples import examples_for
+
+    # the few-shot pool is read from the whole installed library once per process: not a lemma's cost
+    warm = time.monotonic()
+    for suite in suites:
+        examples_for(_tasks(suite, 1)[0])
+    print(f"few-shot pool loaded in {time.monotonic() - warm:.1f} s", flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
     for name in configs:
         spec = CONFIGS[name]

@@ -216,3 +216,16 @@ def test_the_ten_user_lemmas_are_proved_with_the_defaults(coq, tmp_path):
             assert result.solved, name
             assert result.verdict is not None and result.verdict.status == "verified"
             assert result.spend.wall_s < 60
+
+
+def test_lean_step_mode_tries_the_lean_portfolio_first(tmp_path, monkeypatch, bwrap_or_skip):
+    """Lean automation (omega, simp, decide, ...) through the Lean REPL stand-in (NOT Lean: its tactic rules are
+    textual), so this shows the wiring: the portfolio's tactics reach the REPL before the model is asked."""
+    monkeypatch.setenv("PROOFSMITH_LEAN_REPL", "standin")
+    task = Task(id="two", language="lean", kind="proof", context="import Mathlib\n",
+                statement="theorem two : 1 + 1 = 2", limits=Limits(wall_s=5))
+    policy = ScriptedPolicy(["exact wrong"] * 4)
+    with SearchChecker(sandbox="bwrap") as checker:
+        result = search(task, policy, strategy=MCTS(), budget=Budget(model_calls=4), checker=checker)
+    assert result.solved and result.candidate is not None and result.candidate.steps == ["rfl"]
+    assert result.spend.model_calls == 0 and result.stats["automation_steps"] == 1

@@ -252,7 +252,9 @@ class TacticSpace:
                timeout_s: float | None = None, origin: str = "model") -> Child | None:
         """Run `tactic` at `point` once (a repeat returns the first outcome); the child it reached, if any."""
         ep = self.ep
-        if ep.meter.exhausted():
+        left = ep.meter.seconds_left()
+        if origin == "automation" and left is not None and left <= 0:
+            # the model's proposals are paid for and get checked; automation stops at the wall-clock limit
             raise BudgetExhausted
         key = _key(tactic)
         if key in tried:
