@@ -2,8 +2,10 @@
 
 No stand-ins: every reward comes from the sandboxed checkers (in this
 process, or in a `proofsmith serve` child process for the remote tests).
-The unknown case is a real one: a candidate that sleeps past its task's
-one-second wall limit.
+The unknown case is a real one: a task whose tests end the judge process
+before it reports, so the checker cannot decide (unknown/crash) whatever
+the candidate. (A candidate that sleeps past its wall budget is at fault:
+refuted, not unknown.)
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from proofsmith.schema import Efficiency, Limits, Manifest, Task, Verdict
 
 pytestmark = pytest.mark.usefixtures("bwrap_or_skip")
 
-SLEEPY = Task(id="sleepy", language="python", kind="program", statement="def f(x):\n    pass\n", entry_point="f",
-              test_code="def check(candidate):\n    assert candidate(1) == 1\n", limits=Limits(wall_s=1, cpu_s=1))
-SLEEPS = "```python\nimport time\n\ndef f(x):\n    time.sleep(10)\n    return x\n```"
+#: a task whose tests kill the judge before it reports: the checker cannot decide (unknown/crash)
+CRASHY = Task(id="judge-crash", language="python", kind="program", statement="def f(x):\n    pass\n",
+              entry_point="f", test_code="def check(candidate):\n    import os\n    os._exit(3)\n")
+IDENTITY = "```python\ndef f(x):\n    return x\n```"
 COQ = Task(id="t", language="coq", kind="proof", statement="Theorem t : forall n : nat, n + 0 = n.",
            context="Require Import Arith.", options={"name": "t"})
 
@@ -32,14 +35,14 @@ def tasks():
 
 
 def _completions(tasks):
-    """A fenced right answer per task, a body returning None per task, chatter, and a sleeper."""
+    """A fenced right answer per task, a body returning None per task, chatter, and one the judge never judges."""
     right = [f"Here is my solution:\n```python\n{t.reference}```\nIt works." for t in tasks]
     wrong = ["    return None\n"] * len(tasks)
-    return right + wrong + ["I cannot solve this.", SLEEPS]
+    return right + wrong + ["I cannot solve this.", IDENTITY]
 
 
 def _columns(tasks):
-    return [*tasks, *tasks, tasks[0], SLEEPY]
+    return [*tasks, *tasks, tasks[0], CRASHY]
 
 
 EXPECTED = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, None]
@@ -91,31 +94,31 @@ def test_verl_compute_score_and_a_coq_proof(tasks):
 
 def test_verl_never_gets_none_and_takes_the_keywords_verl_passes(recwarn):
     """verl's managers put the score in a float tensor: an unknown is `unknown_score` (default 0.0), flagged."""
-    unknown = {"score": 0.0, "unknown": True, "reason": "timeout"}
-    assert rewards.compute_score("humaneval", SLEEPS, SLEEPY) == unknown
+    unknown = {"score": 0.0, "unknown": True, "reason": "crash"}
+    assert rewards.compute_score("humaneval", IDENTITY, CRASHY) == unknown
     # what verl's reward-loop managers add, and `custom_reward_function.reward_kwargs` spread as keywords
-    assert rewards.compute_score(data_source="humaneval", solution_str=SLEEPS, ground_truth=SLEEPY, extra_info={},
+    assert rewards.compute_score(data_source="humaneval", solution_str=IDENTITY, ground_truth=CRASHY, extra_info={},
                                  reward_router_address=None, reward_model_tokenizer=None,
                                  unknown_score=-1.0, use_cache=False) == {**unknown, "score": -1.0}
     assert not recwarn.list
     rewards.configure(unknown_score=0.25, use_cache=False)
-    assert rewards.compute_score("humaneval", SLEEPS, SLEEPY)["score"] == 0.25
+    assert rewards.compute_score("humaneval", IDENTITY, CRASHY)["score"] == 0.25
     with pytest.warns(UserWarning, match="ignores the keyword 'unknwon_score'"):
-        assert rewards.compute_score("humaneval", SLEEPS, SLEEPY, unknwon_score=-1.0)["score"] == 0.25
+        assert rewards.compute_score("humaneval", IDENTITY, CRASHY, unknwon_score=-1.0)["score"] == 0.25
     with pytest.raises(ValueError):
-        rewards.compute_score("humaneval", SLEEPS, SLEEPY, jobs=0)
+        rewards.compute_score("humaneval", IDENTITY, CRASHY, jobs=0)
 
 
 def test_trl_logs_the_unknown_share_and_the_verdicts_through_trl(tasks):
     metrics, columns = [], []
-    completions = [_completions(tasks)[0], _completions(tasks)[3], SLEEPS, SLEEPS]
-    out = rewards.trl_reward(None, completions, task=[tasks[0], tasks[0], SLEEPY, SLEEPY],
+    completions = [_completions(tasks)[0], _completions(tasks)[3], IDENTITY, IDENTITY]
+    out = rewards.trl_reward(None, completions, task=[tasks[0], tasks[0], CRASHY, CRASHY],
                              log_metric=lambda name, value: metrics.append((name, value)),
                              log_extra=lambda column, values: columns.append((column, values)))
     assert out == [1.0, 0.0, None, None]
     assert metrics == [("rewards/trl_reward/unknown_share", 0.5)]
-    assert columns == [("trl_reward/verdict", ["verified", "refuted: tests_failed", "unknown: timeout",
-                                                "unknown: timeout"])]
+    assert columns == [("trl_reward/verdict", ["verified", "refuted: tests_failed", "unknown: crash",
+                                                "unknown: crash"])]
     named = rewards.make_trl_reward(name="code_reward", use_cache=False)
     metrics.clear()
     named(None, completions[:1], task=[tasks[0]], log_metric=lambda name, value: metrics.append((name, value)))
