@@ -14,8 +14,12 @@ A candidate is a tactic script and nothing else (DESIGN.md, soundness rules):
   `Qed.` the checker appends.
 
 A leading `Proof.` (or `Proof using ...`/`Proof with ...`) and a trailing
-`Qed.` are tolerated, since models write them; the checker writes its own.
-What the audit cannot see, `Print Assumptions` after `Qed` catches (coq.py).
+`Qed.` are tolerated, since models write them; the checker writes its own
+(a task's own `Proof using` is never replaced). What the audit cannot see,
+coq.py's own commands after the proof catch: the exported theorem must have
+the task's type (a section hypothesis the statement does not need would
+weaken it), and `Print Assumptions` must show nothing the reference does not
+use.
 """
 
 from __future__ import annotations
