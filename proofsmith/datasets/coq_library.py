@@ -11,8 +11,9 @@ with them), Admitted or Abort, direct terms (`Lemma x : T := t.`), `Program`
 statements, proofs that never end, and theorems after the file names itself
 (`QArith_base.Qnum` inside QArith_base.v: the task's text is compiled as
 another module, in coqc and in coqtop, where that name resolves nowhere; the
-failed proof then stays open and the next statement is a nested proof). The loader reads the files where the packages installed them;
-nothing is copied into proofsmith.
+failed proof then stays open and the next statement is a nested proof).
+The loader reads the files where the packages installed them; nothing is
+copied into proofsmith.
 
 Splits: `coq-stdlib` and `coq-mathcomp` (every task), and `coq-stdlib-mini`,
 a fixed sample of about 100 short top-level stdlib lemmas whose original

@@ -542,8 +542,8 @@ def _reference_check(sandbox: Sandbox, task: Task, opts: CoqOptions, mode: str) 
     axioms = parse_assumptions(res.stdout, run.file.marker)
     if axioms is None:
         return Reference(ok=False, message="no Print Assumptions output")
-    ref = Reference(ok=True, axioms=sorted(axioms),
-                    suggested_using=suggested_using(res.stdout, opts.name.rsplit(".", 1)[-1]) if mode == "cold" else None)
+    suggested = suggested_using(res.stdout, opts.name.rsplit(".", 1)[-1]) if mode == "cold" else None
+    ref = Reference(ok=True, axioms=sorted(axioms), suggested_using=suggested)
     if mode == "cold" and opts.closers.strip():
         # A theorem in a Section: the reference must pass the exported-type check candidates face, or no
         # candidate proving the same theorem could.
