@@ -347,7 +347,6 @@ async def async_trl_reward(prompts: Sequence[Any] | None, completions: Sequence[
 
 #: keywords verl's reward-loop managers pass to every custom reward; a checker has no use for them
 _VERL_PASSES = frozenset({"reward_router_address", "reward_model_tokenizer"})
-_WARNED: set[str] = set()
 #: rewarders with verl's reward_kwargs on top of the module-level one (emptied by `configure`)
 _OVERRIDES: dict[str, Rewarder] = {}
 
@@ -363,8 +362,7 @@ def _verl_rewarder(options: Mapping[str, Any]) -> Rewarder:
     for key, value in options.items():
         if key in RewardConfig.model_fields:
             settings[key] = value
-        elif key not in _VERL_PASSES and key not in _WARNED:
-            _WARNED.add(key)
+        elif key not in _VERL_PASSES:  # the warnings filter shows it once per keyword
             warnings.warn(f"compute_score ignores the keyword {key!r}: it is no RewardConfig field "
                           f"({', '.join(RewardConfig.model_fields)})", stacklevel=3)
     if not settings:
