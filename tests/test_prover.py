@@ -229,3 +229,13 @@ def test_lean_step_mode_tries_the_lean_portfolio_first(tmp_path, monkeypatch, bw
         result = search(task, policy, strategy=MCTS(), budget=Budget(model_calls=4), checker=checker)
     assert result.solved and result.candidate is not None and result.candidate.steps == ["rfl"]
     assert result.spend.model_calls == 0 and result.stats["automation_steps"] == 1
+
+
+def test_a_lazy_policy_loads_its_model_only_when_asked():
+    from proofsmith.models import load_policy
+
+    with load_policy("small", lazy=True) as policy:
+        assert not policy.loaded and policy.name == "smollm2-135m"
+        [proposal] = policy.propose("def add(a, b):", n=1, max_tokens=4, temperature=0.0)
+        assert policy.loaded and policy.usage.calls == 1 and policy.usage.prompt_tokens > 0
+        assert proposal.n_tokens >= 1

@@ -26,12 +26,15 @@ def load_policy(
     n_parallel: int = 4,
     n_ctx: int = 4096,
     n_gpu_layers: int | None = None,
+    lazy: bool = False,
 ) -> Policy:
     """A llama.cpp policy for a registry name (or alias), or for a path to your own `.gguf` file.
 
     Registry models are checked against their pinned sha256 before first use;
     a file you name by path is yours and is not checked. `none` is the empty
     policy (`models.no_model`): search by automation alone.
+    `lazy` checks the name and the file now and loads the model at the first
+    proposal (`models.lazy`), so a search that never asks costs no load.
     """
     from proofsmith.models.llamacpp import LlamaCppPolicy
     from proofsmith.models.no_model import NO_MODEL, NoModel
@@ -46,9 +49,19 @@ def load_policy(
     else:
         spec = get_spec(model)
         path = model_path(spec)
-    policy = LlamaCppPolicy(path, n_threads=n_threads, n_parallel=n_parallel, n_ctx=n_ctx,
-                            n_gpu_layers=n_gpu_layers)
-    if spec is not None:
-        policy.chat_template, policy.system_prompt = spec.chat_template, spec.system_prompt
-        policy.name = spec.name
-    return policy
+
+    def build() -> Policy:
+        policy = LlamaCppPolicy(path, n_threads=n_threads, n_parallel=n_parallel, n_ctx=n_ctx,
+                                n_gpu_layers=n_gpu_layers)
+        if spec is not None:
+            policy.chat_template, policy.system_prompt = spec.chat_template, spec.system_prompt
+            policy.name = spec.name
+        return policy
+
+    if not lazy:
+        return build()
+    from proofsmith.models.lazy import LazyPolicy
+
+    return LazyPolicy(build, name=spec.name if spec is not None else path.stem,
+                      chat_template=spec.chat_template if spec is not None else LlamaCppPolicy.chat_template,
+                      system_prompt=spec.system_prompt if spec is not None else "")

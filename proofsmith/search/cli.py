@@ -212,7 +212,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
             from proofsmith.models.prm import load_prm
 
             prm = load_prm(prm_dir)
-        policy = load_policy(model)
+        policy = load_policy(model, lazy=True)
     except ModelError as exc:
         raise _UserError(str(exc)) from None
     tag = f".{prm.name}" if prm is not None else ""
