@@ -71,7 +71,10 @@ def _actor_class():
             return os.getpid()
 
         def run(self, job: Job, task: Task) -> str:
-            return self.worker.run(job, task).model_dump_json()
+            result = self.worker.run(job, task)
+            # which node ran the job: a node with a broken toolchain shows up as its unknowns' common node
+            result.manifest["ray_node"] = ray.get_runtime_context().get_node_id()
+            return result.model_dump_json()
 
     return BenchActor
 
