@@ -69,6 +69,10 @@ class IOTest(_Model):
     atol: float = 0.0
 
 
+#: The Task fields that hold visible tests (what a search may run); never part of a verdict.
+VISIBLE_FIELDS = frozenset({"visible_tests", "visible_test_code"})
+
+
 class Task(_Model):
     """A problem to solve: a theorem to prove or a program to write."""
 
@@ -85,6 +89,12 @@ class Task(_Model):
     test_code: str | None = None
     #: Python: function-call tests, an alternative or addition to `test_code`
     io_tests: list[IOTest] = Field(default_factory=list)
+    #: Python: the tests a search may run (HumanEval: the docstring's examples; a user's task: the tests they
+    #: give). `test_code` and `io_tests` above are the hidden tests, the grader's: `proofsmith synth` checks
+    #: candidates against these and grades its answer once by those (`proofsmith.search.visibility`).
+    visible_tests: list[IOTest] = Field(default_factory=list)
+    #: Python: visible tests as HumanEval-style test code defining `check(candidate)`, beside `visible_tests`
+    visible_test_code: str | None = None
     #: Python: a reference solution (whole code), for efficiency and diff testing
     reference: str | None = None
     #: Python: argument lists for the efficiency timer, each a list of positional args
@@ -95,8 +105,14 @@ class Task(_Model):
     source: Source | None = None
 
     def content_hash(self) -> str:
-        """A stable hash of everything that affects a verdict (not `source`)."""
-        payload = self.model_dump(mode="json", exclude={"source"})
+        """A stable hash of everything that affects a verdict (not `source`).
+
+        The visible tests are left out: a checker grades by `test_code` and
+        `io_tests` only, and a search's visible view (a copy whose tests are
+        the visible ones) hashes as the task it is. Tasks without visible
+        tests keep the hashes they had before the field existed.
+        """
+        payload = self.model_dump(mode="json", exclude={"source", *VISIBLE_FIELDS})
         return _sha256_json(payload)
 
 

@@ -21,12 +21,13 @@ import traceback
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from proofsmith.bench.spec import RunSpec, Settings, SpecError
 from proofsmith.schema import Task
 from proofsmith.search.budget import Spend
 from proofsmith.search.checker import SearchChecker
+from proofsmith.search.visibility import TestsMode
 
 #: how a job ended: solved (the full checker verified the candidate), unsolved, or unknown (no decision: the
 #: worker crashed, timed out, or the search raised); unknown is never counted as solved
@@ -34,7 +35,7 @@ Outcome = Literal["solved", "unsolved", "unknown"]
 
 
 class Config(BaseModel):
-    """One configuration scored on every task: a model, a strategy and a budget (model calls)."""
+    """One configuration scored on every task: a model, a strategy, a budget (model calls) and a tests mode."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,12 +46,15 @@ class Config(BaseModel):
     collect: bool = False
     max_tokens: int | None = None
     max_seconds: float | None = None
+    #: what the search checks programs against: their visible tests (graded by the hidden ones after), or the
+    #: hidden tests themselves (`oracle`: pass@k measurements); proofs are searched the same way in both
+    tests: TestsMode = "visible"
 
     @property
     def label(self) -> str:
-        """A short readable name: `model/strategy@budget` (`best_of_n+collect` for sampling)."""
+        """A short readable name: `model/strategy@budget` (`best_of_n+collect` for sampling), `+oracle` for oracle."""
         strategy = f"{self.strategy}+collect" if self.collect else self.strategy
-        return f"{self.model}/{strategy}@{self.budget}"
+        return f"{self.model}/{strategy}@{self.budget}" + ("+oracle" if self.tests == "oracle" else "")
 
 
 class Job(BaseModel):
@@ -65,6 +69,14 @@ class Job(BaseModel):
     config: Config
     seed: int
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_modes(cls, data):
+        # a job stored before configurations had a tests mode searched with the hidden tests: say so
+        if isinstance(data, dict) and isinstance(data.get("config"), dict) and "tests" not in data["config"]:
+            data = {**data, "config": {**data["config"], "tests": "oracle"}}
+        return data
+
 
 class JobResult(BaseModel):
     """What the store keeps for a finished job."""
@@ -75,8 +87,10 @@ class JobResult(BaseModel):
     outcome: Outcome
     #: why the outcome is unknown (crash, timeout, error: ...), or the best candidate's verdict reason
     reason: str | None = None
-    #: the full checker's verdict on the best candidate (None: nothing was checked)
+    #: the full checker's verdict on the best candidate (programs: its hidden tests; None: nothing was checked)
     verdict: Literal["verified", "refuted", "unknown"] | None = None
+    #: the best candidate passed the search's own tests (visible ones; in oracle mode the hidden ones)
+    solved_visible: bool | None = None
     candidate: str | None = None
     spend: Spend = Field(default_factory=Spend)
     #: model calls spent when the first candidate verified (coverage curves)
@@ -97,16 +111,20 @@ class JobResult(BaseModel):
 
 
 def job_id(suite: str, task: Task, config: Config, seed: int) -> str:
-    """A stable id: the same task content, configuration and seed always give the same job."""
+    """A stable id: the same task content (with the visible tests it is searched with), configuration and seed
+    always give the same job. Oracle jobs keep the ids they had before the modes existed."""
     payload = {"suite": suite, "task": task.id, "task_hash": task.content_hash(),
-               "config": config.model_dump(mode="json"), "seed": seed}
+               "config": config.model_dump(mode="json", exclude={"tests"} if config.tests == "oracle" else None),
+               "seed": seed}
+    if config.tests == "visible":
+        payload["visible"] = task.model_dump(mode="json", include={"visible_tests", "visible_test_code"})
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
 def configurations(spec: RunSpec) -> list[Config]:
     """Every configuration of the spec: models x strategies x budgets, plus one sampling configuration."""
-    limits = {"max_tokens": spec.limits.max_tokens, "max_seconds": spec.limits.max_seconds}
+    limits = {"max_tokens": spec.limits.max_tokens, "max_seconds": spec.limits.max_seconds, "tests": spec.tests}
     configs = [Config(model=m, strategy=s, budget=b, **limits)
                for m in spec.models for s in spec.strategies for b in spec.budgets]
     if spec.samples:
@@ -231,7 +249,7 @@ class Worker:
             strategy = BestOfN(collect=True) if c.collect else c.strategy
             budget = Budget(model_calls=c.budget, tokens=c.max_tokens, wall_s=c.max_seconds)
             result = search(task, policy, strategy=strategy, budget=budget, checker=self.checker, seed=job.seed,
-                            trace=trace, few_shot=self.settings.few_shot)
+                            trace=trace, few_shot=self.settings.few_shot, tests=c.tests)
         except Exception as exc:  # noqa: BLE001 - recorded as unknown with the reason; the run goes on
             tail = "".join(traceback.format_exception_only(exc)).strip().splitlines()[-1]
             return JobResult(job_id=job.id, outcome="unknown", reason=f"error: {tail}"[:500],
@@ -246,6 +264,7 @@ class Worker:
             outcome="solved" if result.solved else "unsolved",
             reason=verdict.reason if verdict is not None else "nothing checked",
             verdict=verdict.status if verdict is not None else None,
+            solved_visible=result.solved_visible,
             candidate=result.candidate.text if result.candidate is not None else None,
             spend=result.spend,
             solved_at_calls=result.solved_at.model_calls if result.solved and result.solved_at else None,

@@ -6,7 +6,11 @@ seed so the same store always gives the same report. pass@k uses the
 unbiased estimator of `proofsmith.search.metrics.pass_at_k`; its samples are
 a collecting configuration's checked candidates, else the seeds (each search
 is one sample of "did it solve the task"). `unknown` results count as not
-solved, never as passes.
+solved, never as passes. "Solved" is the grade of the answer a search
+returned (programs: the hidden tests). A collecting configuration's samples
+count as passes when they passed the search's own tests: the hidden ones
+only in an oracle configuration (`Config.tests`, labelled `+oracle`), which
+is how pass@k against the benchmark's tests is measured.
 """
 
 from __future__ import annotations

@@ -133,6 +133,9 @@ class RunSpec(BaseModel):
     samples: int = Field(0, ge=0)
     #: the k of the pass@k columns (each needs that many samples or seeds)
     pass_k: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1])
+    #: what searches check programs against: `visible` tests (graded by the hidden ones after), or `oracle`:
+    #: the hidden tests during search (pass@k measurements; reports label those configurations `+oracle`)
+    tests: Literal["visible", "oracle"] = "visible"
     limits: Limits = Field(default_factory=Limits)
     settings: Settings = Field(default_factory=Settings)
 

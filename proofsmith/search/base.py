@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,10 +45,21 @@ class SearchResult(BaseModel):
 
     task_id: str
     strategy: str
+    #: the answer is right: the full checker verified it (programs: it passed the hidden tests). A strategy run
+    #: on its own says whether a candidate passed the checks the search made (`solved_visible`)
     solved: bool
     #: the verified candidate, else the best one checked (most tests passed, then best score); None if none
     candidate: Candidate | None = None
+    #: the grading verdict on `candidate` (the hidden tests, or the full checker from scratch)
     verdict: Verdict | None = None
+    #: what the search checked candidates against: the visible tests, or the hidden ones (`oracle`)
+    tests: Literal["visible", "oracle"] = "visible"
+    #: the answer passed the checks the search made (its visible tests; in oracle mode the hidden ones)
+    solved_visible: bool = False
+    #: the answer passed the grader (hidden tests, full checker); None: not graded (a strategy run on its own)
+    solved_hidden: bool | None = None
+    #: the search's own verdict on `candidate` (visible tests) where it differs from `verdict`
+    search_verdict: Verdict | None = None
     spend: Spend
     #: the spend when the first candidate verified (coverage curves read this)
     solved_at: Spend | None = None

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import click
 
 from proofsmith.schema import Task
+from proofsmith.search.visibility import TestsMode
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_INPUT_ERROR = 0, 1, 2
 
@@ -133,19 +138,49 @@ def prove(file: str | None, theorem: str | None, automation: bool, retrieval: bo
 @_search_options("best_of_n")
 @click.option("--collect", is_flag=True,
               help="best_of_n only: keep sampling after a verified program, to report pass@1 and pass@k.")
-def synth(collect: bool, **options: Any) -> int:
+@click.option("--oracle", is_flag=True,
+              help="Check candidates against the hidden tests during the search (how pass@k is measured; "
+                   "not what a user gets). Default: the visible tests only.")
+def synth(collect: bool, oracle: bool, **options: Any) -> int:
     """Search for programs that pass their tests: tasks from --task-file or --suite.
 
     \b
     proofsmith synth --suite humaneval --task HumanEval/4
     proofsmith synth --task-file tasks.jsonl --strategy refine --budget 8
-    proofsmith synth --suite humaneval --strategy best_of_n --budget 10 --collect -o he.jsonl
+    proofsmith synth --suite humaneval --strategy best_of_n --budget 10 --collect --oracle -o he.jsonl
 
-    Programs run in the sandbox against the task's hidden tests.
+    The search checks candidates against the task's visible tests only
+    (HumanEval: its docstring's examples; a task file: `visible_tests`),
+    in the sandbox; the program it returns is graded once, at the end, by
+    the hidden tests, and both results are reported. A task without visible
+    tests is left out with one line (all of them: an error) unless --oracle
+    lets the search use the hidden tests.
     """
     if collect and options["strategy"] != "best_of_n":
         raise _UserError("--collect goes with --strategy best_of_n")
-    return _run(_select(options, kind="program"), collect=collect, **options)
+    tests: TestsMode = "oracle" if oracle else "visible"
+    tasks, left_out = _with_visible_tests(_select(options, kind="program"), tests)
+    status = _run(tasks, collect=collect, tests=tests, **options)
+    return max(status, EXIT_UNSOLVED) if left_out else status
+
+
+def _with_visible_tests(tasks: list[Task], tests: TestsMode) -> tuple[list[Task], int]:
+    """The tasks a search in mode `tests` can run, and how many were left out (one line says which)."""
+    from proofsmith.search.visibility import has_hidden_tests, has_visible_tests
+
+    if tests == "oracle":
+        return tasks, 0
+    blind = [t.id for t in tasks if has_hidden_tests(t) and not has_visible_tests(t)]
+    if len(blind) == len(tasks):
+        what = f"task {blind[0]} has no" if len(blind) == 1 else f"none of the {len(blind)} tasks has"
+        raise _UserError(f"{what} visible tests to search with: give visible_tests in the task file, "
+                         "or pass --oracle to search with the hidden tests")
+    if blind:
+        shown = ", ".join(blind[:5]) + (", ..." if len(blind) > 5 else "")
+        click.echo(f"{len(blind)} of {len(tasks)} tasks have no visible tests and are left out ({shown}); "
+                   "--oracle searches them with the hidden tests", err=True)
+    left_out = set(blind)
+    return [t for t in tasks if t.id not in left_out], len(blind)
 
 
 def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
@@ -190,7 +225,9 @@ def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
 
 def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_seconds: float | None,
          max_tokens: int | None, model: str, seed: int, trace_dir: str, output: str | None, as_json: bool,
-         prm_dir: str | None = None, aids: dict[str, Any] | None = None, **_selection: Any) -> int:
+         prm_dir: str | None = None, aids: dict[str, Any] | None = None, tests: TestsMode | None = None,
+         **_selection: Any) -> int:
+    """Search each task; `tests` is synth's mode (None for proofs, which have no hidden tests)."""
     from rich.console import Console
 
     from proofsmith.models import ModelError, load_policy
@@ -198,7 +235,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
     from proofsmith.search.best_of_n import BestOfN
 
     console = Console(stderr=True)
-    done = _done_ids(output)
+    done = _done_ids(output, tests)
     todo = [t for t in tasks if t.id not in done]
     if done and len(todo) < len(tasks):
         console.print(f"{len(tasks) - len(todo)} tasks already in {output}: skipped", highlight=False)
@@ -218,17 +255,19 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
     tag = f".{prm.name}" if prm is not None else ""
     results = []
     failed = 0
+    bars = _LiveSpend(console, budget, tasks=len(todo))
     with policy, SearchChecker(**(aids or {})) as checker:
         for task in todo:
             trace = Path(trace_dir) / f"{_slug(task.id)}.{chosen.name}{tag}.s{seed}.jsonl"
-            with _LiveSpend(console, task.id, chosen.name, budget) as live:
+            with bars.search(task.id, chosen.name) as live:
                 try:
                     result = search(task, policy, strategy=chosen, budget=limits, checker=checker, seed=seed,
-                                    trace=trace, on_event=live.update, prm=prm)
+                                    trace=trace, on_event=live.update, prm=prm, tests=tests or "visible")
                 except ModelError as exc:
                     raise _UserError(str(exc)) from None
                 except Exception as exc:  # noqa: BLE001  # one task's failure never ends a batch
                     result, problem = None, _one_line(exc).removeprefix(f"task {task.id}: ")
+            bars.finished(None if result is None else result.solved)
             if result is None:
                 # not written to --output, so a later run tries the task again
                 failed += 1
@@ -241,10 +280,12 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
                 click.echo(result.model_dump_json())
             elif len(todo) == 1:
                 _print_one(result, task)
+                _print_tests(Console(), result, tests)
             else:
                 _print_line(console, result)
+                _print_tests(console, result, tests, short=True)
     if not as_json and len(todo) > 1 and results:
-        _print_summary(results, collect, failed)
+        _print_summary(results, collect, failed, tests)
     return EXIT_OK if not failed and all(r.solved for r in results) else EXIT_UNSOLVED
 
 
@@ -258,16 +299,23 @@ def _slug(task_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", task_id).strip("_") or "task"
 
 
-def _done_ids(output: str | None) -> set[str]:
+def _done_ids(output: str | None, tests: TestsMode | None = None) -> set[str]:
+    """Task ids already in `output`; with synth's mode `tests`, a line of the other mode refuses the resume."""
     if output is None or not Path(output).is_file():
         return set()
     done = set()
     with open(output, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             try:
-                done.add(json.loads(line)["task_id"])
+                record = json.loads(line)
+                done.add(record["task_id"])
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise _UserError(f"{output}:{number}: not a search result; move the file away to start over") from None
+            # results written before the modes existed searched with the hidden tests
+            found = record.get("tests", "oracle")
+            if tests is not None and found != tests:
+                raise _UserError(f"{output}:{number}: a result of a search with {found} tests, this one uses "
+                                 f"{tests} tests: write to another --output file")
     return done
 
 
@@ -280,17 +328,47 @@ def _append(output: str, result) -> None:
 
 
 class _LiveSpend:
-    """A progress bar of model calls spent, with nodes, checker calls and the best score, while a search runs."""
+    """Progress bars on the console while searches run; off when it is not a terminal.
 
-    def __init__(self, console, task_id: str, strategy: str, budget: int) -> None:
+    One bar per search: model calls spent, with nodes, checker calls and the
+    best score. Over a batch (several tasks) a second bar above it: tasks
+    done, with how many were solved (and failed) so far.
+    """
+
+    def __init__(self, console, budget: int, *, tasks: int = 1) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("model calls  {task.fields[info]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[unit]}  {task.fields[info]}"), TimeElapsedColumn(),
                                  console=console, transient=True, disable=not console.is_terminal)
-        self.bar = self.progress.add_task(f"{task_id} [{strategy}]", total=budget, info="")
+        self.budget = budget
+        self.solved = self.failed = 0
+        self.batch = self.progress.add_task("batch", total=tasks, unit="tasks", info="solved 0") if tasks > 1 else None
+        self.bar: TaskID | None = None
         self.nodes = 0
         self.best: float | None = None
+
+    @contextmanager
+    def search(self, task_id: str, strategy: str) -> Iterator[Self]:
+        """Show the bars while one task's search runs (the batch bar's clock keeps running between tasks)."""
+        self.nodes, self.best = 0, None
+        self.bar = self.progress.add_task(f"{task_id} [{strategy}]", total=self.budget, unit="model calls", info="")
+        self.progress.start()
+        try:
+            yield self
+        finally:
+            # stopped between tasks, so result lines print below each other, not through the bars
+            self.progress.stop()
+            self.progress.remove_task(self.bar)
+
+    def finished(self, solved: bool | None) -> None:
+        """Count one task of the batch: solved or not, None when its search failed (an `error:` line)."""
+        if self.batch is None:
+            return
+        self.solved += bool(solved)
+        self.failed += solved is None
+        failed = f"  failed {self.failed}" if self.failed else ""
+        self.progress.update(self.batch, advance=1, info=f"solved {self.solved}{failed}")
 
     def update(self, event) -> None:
         if event.event == "node":
@@ -301,13 +379,6 @@ class _LiveSpend:
             best = f"{self.best:.2f}" if self.best is not None else "-"
             self.progress.update(self.bar, completed=event.spend.model_calls,
                                  info=f"nodes {self.nodes}  checks {event.spend.checker_calls}  best {best}")
-
-    def __enter__(self) -> Self:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(None, None, None)
 
 
 def _print_one(result, task: Task) -> None:
@@ -336,17 +407,49 @@ def _print_line(console, result) -> None:
                   highlight=False)
 
 
-def _print_summary(results, collect: bool, failed: int = 0) -> None:
+def _print_tests(console, result, tests: TestsMode | None, *, short: bool = False) -> None:
+    """For a program search: the mode, and whether the answer passed the visible tests and the hidden ones."""
+    if tests is None:
+        return
+    seen = _tally(result.search_verdict or (result.verdict if tests == "oracle" else None))
+    graded = _tally(result.verdict)
+    visible = "passed" if result.solved_visible else "failed"
+    hidden = "passed" if result.solved_hidden else "failed"
+    if short:
+        console.print(f"    visible tests {visible}{seen}, hidden tests {hidden}{graded}"
+                      + (" [oracle]" if tests == "oracle" else ""), highlight=False, markup=False)
+        return
+    from proofsmith.search.visibility import describe
+
+    console.print(f"tests: {describe(tests)}; the answer {visible} the search's tests{seen} and {hidden} the "
+                  f"hidden tests{graded}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _tally(verdict) -> str:
+    """` (3/4)`: the tests a verdict counted, where it counted them."""
+    if verdict is None or verdict.partial is None or not verdict.partial.total:
+        return ""
+    return f" ({verdict.partial.passed}/{verdict.partial.total})"
+
+
+def _print_summary(results, collect: bool, failed: int = 0, tests: TestsMode | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from proofsmith.search.metrics import pass_at_k
+    from proofsmith.search.visibility import describe
 
     solved = sum(r.solved for r in results)
-    table = Table(title=f"proofsmith {results[0].strategy}")
+    mode = f" ({describe(tests)})" if tests is not None else ""
+    table = Table(title=f"proofsmith {results[0].strategy}{mode}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row("solved", f"{solved}/{len(results)} ({100 * solved / len(results):.1f} %)")
+    table.add_row("solved" if tests is None else "solved (hidden tests)",
+                  f"{solved}/{len(results)} ({100 * solved / len(results):.1f} %)")
+    if tests is not None:
+        seen = sum(r.solved_visible for r in results)
+        table.add_row("passed the search's tests" + (" (hidden: oracle)" if tests == "oracle" else " (visible)"),
+                      f"{seen}/{len(results)} ({100 * seen / len(results):.1f} %)")
     if failed:
         table.add_row("tasks that failed (error: lines)", str(failed))
     if collect:
@@ -354,7 +457,9 @@ def _print_summary(results, collect: bool, failed: int = 0) -> None:
         for k in sorted({1, 10, n} - {0}):
             if k <= n:
                 score = sum(pass_at_k(r.checked, r.verified, k) for r in results) / len(results)
-                table.add_row(f"pass@{k} (n={n})", f"{100 * score:.1f} %")
+                # the samples were checked against the search's tests: visible ones unless --oracle
+                on = "" if tests is None else f", {'hidden' if tests == 'oracle' else 'visible'} tests"
+                table.add_row(f"pass@{k} (n={n}{on})", f"{100 * score:.1f} %")
     table.add_row("model calls", str(sum(r.spend.model_calls for r in results)))
     table.add_row("checker calls", str(sum(r.spend.checker_calls for r in results)))
     table.add_row("wall seconds", f"{sum(r.spend.wall_s for r in results):.0f}")
