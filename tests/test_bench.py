@@ -264,3 +264,23 @@ def test_compare_pairs_tasks_and_report_writes_files(tmp_path):
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "out" / "report.md").read_text()
     assert "87.5 %" in md and "plots/task_matrix.png" in md
+
+
+def test_report_opens_with_the_solved_vs_budget_plot_and_the_terminal_says_where(tmp_path):
+    """report.md and report.html show solved-vs-budget before the table; `bench report` prints the PNG's path."""
+    from click.testing import CliRunner
+
+    from proofsmith.cli import cli
+
+    pytest.importorskip("matplotlib")
+    _fake_run(tmp_path / "a", {f"t{i}": ("solved" if i < 3 else "unsolved") for i in range(5)}, _spec())
+    result = CliRunner().invoke(cli, ["bench", "report", str(tmp_path / "a")], standalone_mode=False)
+    assert result.exception is None, result.output
+    plot = tmp_path / "a" / "plots" / "solved_vs_budget.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"solved vs budget: {plot}" in result.stderr, result.stderr
+    md = (tmp_path / "a" / "report.md").read_text()
+    assert md.index("](plots/solved_vs_budget.png)") < md.index("| configuration |") < md.index("task_matrix.png")
+    page = (tmp_path / "a" / "report.html").read_text()
+    assert page.index('<img src="plots/') == page.index('<img src="plots/solved_vs_budget.png"') < \
+        page.index("<table>")

@@ -131,6 +131,9 @@ def _report(run_dirs: list[str], out: str | None) -> None:
         if not any(p.suffix == ".png" for p in written):
             click.echo("no plots: matplotlib is missing (pip install 'proofsmith[bench]')", err=True)
         click.echo("wrote " + ", ".join(str(p) for p in written), err=True)
+        lead = next((p for p in written if p.name == "solved_vs_budget.png"), None)
+        if lead is not None:
+            click.echo(f"solved vs budget: {lead} (it opens {written[0]} and {written[1]})", err=True)
 
 
 @bench.command("compare")

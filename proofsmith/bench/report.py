@@ -80,28 +80,36 @@ def print_table(summaries: list[Summary], console=None) -> None:
 
 
 def write_report(summaries: list[Summary], out_dir: str | Path, run_dirs: list[str | Path]) -> list[Path]:
-    """Write report.md, report.html and the PNG plots into `out_dir`; the files written."""
+    """Write report.md, report.html and the PNG plots into `out_dir`; the files written.
+
+    Both reports open with the solved-vs-budget plot (the figure a reader
+    looks for first), then the leaderboard table, then the other plots.
+    """
     out = Path(out_dir)
     plots_dir = out / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     plots = write_plots(summaries, plots_dir)
+    lead, rest = plots[:1], plots[1:]
     rows = table_rows(summaries)
     sources = ", ".join(f"`{d}`" for d in run_dirs)
-    md = ["# proofsmith bench report\n", f"Runs: {sources}. {NOTE}\n",
-          "| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|",
-          *("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows), ""]
-    for title, path in plots:
+    md = ["# proofsmith bench report\n"]
+    md += [f"![{title}](plots/{path.name})\n" for title, path in lead]
+    md += [f"Runs: {sources}. {NOTE}\n",
+           "| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|",
+           *("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows), ""]
+    for title, path in rest:
         md += [f"## {title}\n", f"![{title}](plots/{path.name})\n"]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>\n" for r in rows)
+    opening = "".join(f"<img src=\"plots/{p.name}\" alt=\"{html.escape(t)}\">\n" for t, p in lead)
     figures = "".join(f"<h2>{html.escape(t)}</h2>\n<img src=\"plots/{p.name}\" alt=\"{html.escape(t)}\">\n"
-                      for t, p in plots)
+                      for t, p in rest)
     page = (
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>proofsmith bench report</title>\n"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(-n+3){text-align:left}"
-        "img{max-width:100%}</style></head><body>\n<h1>proofsmith bench report</h1>\n"
-        f"<p>Runs: {html.escape(', '.join(str(d) for d in run_dirs))}. {html.escape(NOTE)}</p>\n"
+        "img{max-width:100%}</style></head><body>\n<h1>proofsmith bench report</h1>\n" + opening
+        + f"<p>Runs: {html.escape(', '.join(str(d) for d in run_dirs))}. {html.escape(NOTE)}</p>\n"
         "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in HEADER) + "</tr>\n" + cells + "</table>\n"
         + figures + "</body></html>\n")
     (out / "report.html").write_text(page, encoding="utf-8")
