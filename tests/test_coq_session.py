@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from proofsmith.provers.coq_session import SessionPool, State, state_hash
-from proofsmith.schema import Candidate
-
 from coq_tasks import ADD_0_R, CLASSICAL
+
+from proofsmith.provers.coq_session import SessionPool
+from proofsmith.schema import Candidate
+from proofsmith.steps import State, state_hash
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="Coq is not installed (apt-get install coq)")
 

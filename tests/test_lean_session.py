@@ -12,10 +12,10 @@ import shutil
 
 import pytest
 
-from proofsmith.provers.coq_session import SessionError, state_hash
 from proofsmith.provers.lean_repl import repl_pool, standin_toolchain
 from proofsmith.provers.lean_session import LeanSessionPool
 from proofsmith.schema import Candidate, Limits, Task
+from proofsmith.steps import SessionError, state_hash
 
 TASK = Task(id="and_swap", language="lean", kind="proof", context="import Mathlib\n",
             statement="theorem and_swap (p q : Prop) (hp : p) (hq : q) : p → q ∧ p", limits=Limits(wall_s=5))

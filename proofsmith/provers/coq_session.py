@@ -25,7 +25,6 @@ the least recently used one is closed to make room.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import os
 import re
 import secrets
@@ -34,9 +33,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from proofsmith.provers import coq
 from proofsmith.provers.coq_audit import audit_script
@@ -44,6 +43,7 @@ from proofsmith.provers.coq_text import split_sentences
 from proofsmith.provers.prover_process import send
 from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict
+from proofsmith.steps import SessionError, State, StepResult, goal_count, state_hash
 
 COQTOP = os.environ.get("PROOFSMITH_COQTOP", "/usr/bin/coqtop")
 #: Seconds a tactic may run before Coq's own `Timeout` stops it.
@@ -54,50 +54,6 @@ WATCHDOG_GRACE_S = 5.0
 SESSION_MB_GUESS = 800
 _PROMPT = re.compile(r"<prompt>(.*?) < (\d+) \|(.*?)\| (\d+) < </prompt>", re.DOTALL)
 _MAX_SHOWN_GOALS = 32
-
-
-class SessionError(RuntimeError):
-    """A session could not be started or its task's prefix does not load; the message says why."""
-
-
-class State(BaseModel):
-    """A point in a proof: the tactics from the start of the proof, and the goals they leave."""
-
-    model_config = ConfigDict(frozen=True)
-
-    task_id: str
-    steps: tuple[str, ...] = ()
-    goals: str
-    #: sha256 of the task id and the normalised goals: equal goals, equal hash
-    hash: str
-    solved: bool = False
-
-
-class StepResult(BaseModel):
-    """What one tactic did: a new State, Coq's error, or unknown (timeout, crash)."""
-
-    status: Literal["ok", "error", "unknown"]
-    #: for `unknown`: timeout, crash, sandbox, toolchain; for `error`: coq_error or audit
-    reason: str | None = None
-    error: str | None = None
-    state: State | None = None
-    goals: str = ""
-    solved: bool = False
-    wall_s: float = 0.0
-    #: what the step printed (untrusted: the tactic may print anything), e.g. CoqHammer's reconstruction
-    messages: str = ""
-
-
-def normalise_goals(text: str) -> str:
-    """Goals text without evar ids and layout, so equal goals compare equal."""
-    text = re.sub(r"\s*\(ID \d+\)", "", text)
-    text = re.sub(r"\?\w+@\{[^}]*\}", "?_", text)
-    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
-
-
-def state_hash(task_id: str, goals: str) -> str:
-    """The transposition-table key of a proof state."""
-    return hashlib.sha256(f"{task_id}\0{normalise_goals(goals)}".encode()).hexdigest()
 
 
 class _Reply(BaseModel):
@@ -363,14 +319,6 @@ def _goals_text(trusted: str) -> str:
     return text.strip()
 
 
-def goal_count(goals: str) -> int:
-    """How many goals a goal display shows: Coq's `N goals` header, else Lean's `⊢` lines (0 for none)."""
-    m = re.match(r"(\d+) goals?\b", goals.strip())
-    if m:
-        return int(m.group(1))
-    return sum(1 for line in goals.splitlines() if line.lstrip().startswith("⊢"))
-
-
 # --------------------------------------------------------------------------- pool
 
 
@@ -551,5 +499,4 @@ def step(state: State, tactic: str) -> StepResult:
     return default_pool().step(state, tactic)
 
 
-__all__ = ["SessionError", "SessionPool", "State", "StepResult", "default_pool", "goal_count", "normalise_goals",
-           "open", "state_hash", "step"]
+__all__ = ["SessionPool", "default_pool", "open", "step"]

@@ -5,7 +5,7 @@ on the task's context in a warm REPL (the same pool whole checks use)
 and takes the sorry's proof state as the root. `step(state, tactic) ->
 StepResult` runs one tactic (`{"tactic", "proofState"}`) from any State and
 returns the new goals, Lean's error, a solved flag and a stable hash of the
-goals (`coq_session.state_hash`), so the search's transposition tables work
+goals (`steps.state_hash`), so the search's transposition tables work
 unchanged. The `State` and `StepResult` models are coq_session's.
 
 Each process remembers which REPL proof state every (task, steps) path
@@ -26,11 +26,11 @@ import time
 from typing import Self
 
 from proofsmith.provers import lean, lean_audit
-from proofsmith.provers.coq_session import SessionError, State, StepResult, state_hash
 from proofsmith.provers.lean_repl import ProofStep, ProofStepResponse, ReplError
 from proofsmith.provers.prover_process import ProcessPool, ReplFailure, Toolchain
 from proofsmith.sandbox import Sandbox, get_sandbox
 from proofsmith.schema import Candidate, Task, Verdict
+from proofsmith.steps import SessionError, State, StepResult, state_hash
 
 __all__ = ["LeanSessionPool", "State", "StepResult"]
 

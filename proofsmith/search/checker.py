@@ -127,7 +127,7 @@ class SearchChecker:
         return self.check(task, candidate)
 
     def open(self, task: Task):
-        """The proof state at the start of the task (a `coq_session.State`, also for Lean)."""
+        """The proof state at the start of the task (a `steps.State`, for Coq and Lean)."""
         if not self.can_step(task):
             raise ValueError(f"task {task.id}: the {task.language} checker has no step mode here")
         state = self._sessions(task.language).open(task)

@@ -30,7 +30,6 @@ from typing import Any, Protocol
 from proofsmith.models.base import PromptTooLong
 from proofsmith.models.extract import ExtractionError, extract_tactic
 from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
-from proofsmith.provers.coq_session import goal_count
 from proofsmith.schema import Candidate
 from proofsmith.search.budget import BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
@@ -38,6 +37,7 @@ from proofsmith.search.episode import Episode
 from proofsmith.search.portfolio import ROOT_SECONDS, STATE_SECONDS, hammer_reconstructions, portfolio
 from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
 from proofsmith.search.trace import NodeStatus
+from proofsmith.steps import goal_count
 
 #: Tokens one tactic may take.
 TACTIC_TOKENS = 64

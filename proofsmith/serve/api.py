@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from proofsmith.provers.coq_session import State, StepResult
 from proofsmith.schema import Candidate, Task, Verdict
+from proofsmith.steps import State, StepResult
 
 #: The most items one POST /v1/check may carry.
 MAX_BATCH = 1024

@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from proofsmith import __version__
 from proofsmith.provers import validate_task
-from proofsmith.provers.coq_session import STEP_TIMEOUT_S, WATCHDOG_GRACE_S, StepResult
+from proofsmith.provers.coq_session import STEP_TIMEOUT_S, WATCHDOG_GRACE_S
 from proofsmith.schema import Diagnostic, Manifest, Task, Verdict
 from proofsmith.serve.admission import Admission, Job, Lane, Overloaded, TooLarge
 from proofsmith.serve.api import (
@@ -51,6 +51,7 @@ from proofsmith.serve.api import (
 )
 from proofsmith.serve.metrics import Metrics
 from proofsmith.serve.worker import WorkerDied, WorkerJob, WorkerProcess, WorkerReply
+from proofsmith.steps import StepResult
 
 #: Header a client may send to be counted as itself for quotas (else its address is used).
 CLIENT_HEADER = "X-Proofsmith-Client"

@@ -25,7 +25,6 @@ from typing import Self, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from proofsmith.provers.coq_session import State
 from proofsmith.schema import Candidate, Task, Verdict
 from proofsmith.serve.api import (
     CheckItem,
@@ -36,6 +35,7 @@ from proofsmith.serve.api import (
     StepResponse,
     WorkersResponse,
 )
+from proofsmith.steps import State
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 _RETRY_STATUS = {429, 500, 502, 503, 504}

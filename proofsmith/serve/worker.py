@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from proofsmith.provers.coq_session import State, StepResult
 from proofsmith.schema import Candidate, Task, Verdict
+from proofsmith.steps import State, StepResult
 
 #: Longest reply line accepted from a worker (a verdict with long diagnostics).
 LINE_LIMIT = 16 << 20
@@ -86,8 +86,9 @@ class _Runner:
         return WorkerReply(id=job.id, verdict=verdict)
 
     def _step(self, job: WorkerJob) -> WorkerReply:
-        from proofsmith.provers.coq_session import SessionError, SessionPool
+        from proofsmith.provers.coq_session import SessionPool
         from proofsmith.sandbox import get_sandbox
+        from proofsmith.steps import SessionError
 
         if self._pool is None:
             self._pool = SessionPool(get_sandbox(self.sandbox))  # type: ignore[arg-type]

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from proofsmith.models.base import ModelError
-from proofsmith.provers.coq_session import goal_count
 from proofsmith.schema import Task
+from proofsmith.steps import goal_count
 
 #: all-MiniLM-L6-v2's width
 EMBED_DIM = 384

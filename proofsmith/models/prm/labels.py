@@ -27,8 +27,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from proofsmith.provers.coq_session import goal_count
 from proofsmith.search.trace import TraceEvent, read_trace
+from proofsmith.steps import goal_count
 
 #: bumped when the meaning of a field changes; `read_labels` refuses other versions
 LABELS_VERSION = 1
