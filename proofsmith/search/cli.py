@@ -474,15 +474,31 @@ def trace() -> None:
 @trace.command("show")
 @click.argument("path", metavar="TRACE.jsonl", type=click.Path(dir_okay=False))
 @click.option("--errors/--no-errors", default=True, show_default=True, help="Show the steps the checker rejected.")
-def show(path: str, errors: bool) -> None:
-    """Draw a trace as a tree: each step with its status, score and log-probability; checks and the result."""
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), default=None, metavar="OUT.html",
+              help="Write the tree as a self-contained web page (foldable nodes, goals, errors) instead.")
+def show(path: str, errors: bool, html_out: str | None) -> None:
+    """Draw a trace as a tree: each step with its status, score and log-probability; checks and the result.
+
+    \b
+    proofsmith trace show proofsmith-traces/add_0_r.mcts.s0.jsonl
+    proofsmith trace show proofsmith-traces/add_0_r.mcts.s0.jsonl --html add_0_r.html
+    """
     from rich.console import Console
 
     from proofsmith.search.trace import TraceError, read_trace
-    from proofsmith.search.trace_view import render_tree
+    from proofsmith.search.trace_view import render_html, render_tree
 
     try:
         events = read_trace(path)
     except TraceError as exc:
         raise _UserError(str(exc)) from None
-    Console().print(render_tree(events, errors=errors))
+    if html_out is None:
+        Console().print(render_tree(events, errors=errors))
+        return
+    out = Path(html_out)
+    try:
+        out.write_text(render_html(events, errors=errors), encoding="utf-8")
+    except OSError as exc:
+        raise _UserError(f"{out}: cannot write the page ({exc.strerror or exc})") from None
+    nodes = sum(e.event == "node" for e in events)
+    click.echo(f"wrote {out} ({nodes} nodes); open {out.resolve().as_uri()} in a browser", err=True)
