@@ -287,3 +287,33 @@ def test_synth_refuses_a_task_without_visible_tests_unless_oracle(tmp_path, bwra
     result, rows = run_synth(tmp_path, [task(id="blind", visible_tests=[]), task()])
     assert "1 of 2 tasks have no visible tests and are left out (blind); --oracle searches them" in result.output
     assert [r["task_id"] for r in rows] == ["add-visible"] and result.return_value == 1
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def test_bench_configurations_name_the_mode_and_default_to_visible():
+    from proofsmith.bench.jobs import Config, Job, configurations, job_id
+    from proofsmith.bench.spec import parse
+
+    text = "name: x\nsuites: [{suite: bitvec}]\nstrategies: [best_of_n]\nbudgets: [2]\n"
+    visible = parse(text, fmt="yaml", origin="x.yaml")
+    oracle = parse(text + "tests: oracle\n", fmt="yaml", origin="x.yaml")
+    assert [c.label for c in configurations(visible)] == ["default/best_of_n@2"]
+    assert [c.tests for c in configurations(visible)] == ["visible"]
+    assert [c.label for c in configurations(oracle)] == ["default/best_of_n@2+oracle"]
+    # a job stored before configurations had a mode searched with the hidden tests, and keeps its id
+    stored = {"id": "j", "suite": "humaneval", "task_id": "add-visible", "language": "python", "seed": 0,
+              "config": {"model": "default", "strategy": "best_of_n", "budget": 2, "collect": False,
+                         "max_tokens": None, "max_seconds": None}}
+    assert Job.model_validate_json(json.dumps(stored)).config.tests == "oracle"
+    old = Config.model_validate({**stored["config"], "tests": "oracle"})
+    import hashlib
+
+    before = hashlib.sha256(json.dumps({"suite": "s", "task": task().id, "task_hash": task().content_hash(),
+                                        "config": stored["config"], "seed": 0}, sort_keys=True,
+                                       separators=(",", ":")).encode()).hexdigest()[:20]
+    assert job_id("s", task(), old, 0) == before
+    # visible jobs change with the visible tests they search with
+    new = old.model_copy(update={"tests": "visible"})
+    assert job_id("s", task(), new, 0) != job_id("s", task(visible_tests=task().visible_tests[:1]), new, 0)
