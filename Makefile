@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Written after a successful pip install; redone when pyproject.toml changes.
 STAMP := $(VENV)/.proofsmith-installed
 SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib libcoq-mathcomp-ssreflect \
-	libcoq-hammer eprover z3 cvc4
+	libcoq-hammer eprover z3 cvc4 chromium
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
 .PHONY: install system-packages demo test bench bench-prove bench-coq bench-models bench-search bench-serve bench-prm bench-smt bench-smoke images redteam
@@ -38,6 +38,7 @@ system-packages:
 	command -v eprover >/dev/null 2>&1 || missing="$$missing eprover"; \
 	command -v cvc4 >/dev/null 2>&1 || missing="$$missing cvc4"; \
 	test -x /usr/bin/z3 || missing="$$missing z3"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libseccomp\.so\.2' \
 		|| missing="$$missing libseccomp2"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
