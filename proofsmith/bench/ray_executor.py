@@ -10,7 +10,8 @@ that job like a dead pool process, and replaced.
 
 `--ray local` starts a Ray instance on this machine for the run (workers
 import this proofsmith through PYTHONPATH); `--ray ADDRESS` joins a running
-cluster, whose nodes must have proofsmith and its toolchains installed.
+cluster, whose nodes must have proofsmith and its toolchains installed. Each
+result's manifest names the node that ran it (`ray_node`).
 """
 
 from __future__ import annotations
