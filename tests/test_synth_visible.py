@@ -317,3 +317,9 @@ def test_bench_configurations_name_the_mode_and_default_to_visible():
     # visible jobs change with the visible tests they search with
     new = old.model_copy(update={"tests": "visible"})
     assert job_id("s", task(), new, 0) != job_id("s", task(visible_tests=task().visible_tests[:1]), new, 0)
+
+
+def test_synth_refuses_visible_test_code_that_does_not_parse(tmp_path, bwrap_or_skip, scripted_model):
+    result, _ = run_synth(tmp_path, [task(visible_test_code="def check(candidate):\n    assert (\n")])
+    assert str(result.exception).startswith("visible tests: task add-visible: test_code does not parse (line 2")
+    assert scripted_model == []

@@ -180,7 +180,15 @@ def _with_visible_tests(tasks: list[Task], tests: TestsMode) -> tuple[list[Task]
         click.echo(f"{len(blind)} of {len(tasks)} tasks have no visible tests and are left out ({shown}); "
                    "--oracle searches them with the hidden tests", err=True)
     left_out = set(blind)
-    return [t for t in tasks if t.id not in left_out], len(blind)
+    kept = [t for t in tasks if t.id not in left_out]
+    from proofsmith.provers import validate_task
+    from proofsmith.search.visibility import search_view
+
+    for task in kept:
+        problem = validate_task(search_view(task, tests))
+        if problem:  # e.g. visible_test_code that does not parse
+            raise _UserError(f"visible tests: {problem}")
+    return kept, len(blind)
 
 
 def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
