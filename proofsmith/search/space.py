@@ -353,10 +353,14 @@ def goal_list(view: str) -> list[tuple[frozenset[str], str]]:
         return [(frozenset(), text)] if text and not text.startswith("No more goals") else []
     goals = []
     for before, after in itertools.pairwise(blocks):
-        hyps = frozenset(" ".join(line.split()) for line in before.splitlines()
-                         if re.match(r"\s+[A-Za-z_][\w', ]*\s*:", line))
+        hyps: list[str] = []
+        for line in before.split("\n\n")[-1].splitlines():
+            if re.match(r"\s{0,2}[A-Za-z_][\w', ]*\s*:", line):
+                hyps.append(" ".join(line.split()))
+            elif hyps and line.strip():  # a long hypothesis runs on over deeper-indented lines
+                hyps[-1] += " " + " ".join(line.split())
         conclusion = re.split(r"\n\s*\n|\ngoal \d+", after.strip(), maxsplit=1)[0]
-        goals.append((hyps, " ".join(conclusion.split())))
+        goals.append((frozenset(hyps), " ".join(conclusion.split())))
     return goals
 
 
