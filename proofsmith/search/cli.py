@@ -424,8 +424,9 @@ def _print_tests(console, result, tests: TestsMode | None, *, short: bool = Fals
     visible = "passed" if result.solved_visible else "failed"
     hidden = "passed" if result.solved_hidden else "failed"
     if short:
-        console.print(f"    visible tests {visible}{seen}, hidden tests {hidden}{graded}"
-                      + (" [oracle]" if tests == "oracle" else ""), highlight=False, markup=False)
+        line = (f"hidden tests {hidden}{graded} [oracle: the search ran them]" if tests == "oracle"
+                else f"visible tests {visible}{seen}, hidden tests {hidden}{graded}")
+        console.print(f"    {line}", highlight=False, markup=False)
         return
     from proofsmith.search.visibility import describe
 
