@@ -18,17 +18,12 @@ import click
 
 from proofsmith import __version__
 from proofsmith.sandbox import SandboxKind
+from proofsmith.user_error import UserError
 
 #: Exit statuses of `proofsmith check`.
 EXIT_OK, EXIT_NOT_VERIFIED, EXIT_INPUT_ERROR = 0, 1, 2
 
 _STATUS_STYLE = {"verified": "green", "refuted": "red", "unknown": "yellow"}
-
-
-class UserError(click.ClickException):
-    """A mistake the user can fix; printed as one `error:` line, exit status 2."""
-
-    exit_code = EXIT_INPUT_ERROR
 
 
 def _error(message: str) -> None:

@@ -407,7 +407,7 @@ def _command():
         from rich.console import Console
         from rich.markup import escape
 
-        from proofsmith.cli import UserError
+        from proofsmith.user_error import UserError
 
         try:
             cases, tasks = load_corpus(Path(corpus) if corpus else CORPUS_DIR)

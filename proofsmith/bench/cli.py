@@ -12,11 +12,7 @@ from pathlib import Path
 
 import click
 
-
-class _UserError(click.ClickException):
-    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
-
-    exit_code = 2
+from proofsmith.user_error import UserError
 
 
 class _Interrupted(click.ClickException):
@@ -59,7 +55,7 @@ def run_command(spec: str | None, out: str | None, resume: bool, jobs: int, ray_
     from proofsmith.bench.store import StoreError
 
     if spec is None and not (resume and out):
-        raise _UserError("give a SPEC (a file or a shipped name such as cpu-smoke), or --resume --out RUN_DIR")
+        raise UserError("give a SPEC (a file or a shipped name such as cpu-smoke), or --resume --out RUN_DIR")
     from proofsmith.bench.jobs import expand
 
     expanded = None
@@ -74,7 +70,7 @@ def run_command(spec: str | None, out: str | None, resume: bool, jobs: int, ray_
         run_dir = Path(out) if out else Path("bench-runs") / parsed.name
         store, parsed = runner.open_run(run_dir, parsed, resume=resume)
     except (SpecError, StoreError) as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     started = time.monotonic()
 
     progress = {"finished": 0, "total": 0}
@@ -95,9 +91,9 @@ def run_command(spec: str | None, out: str | None, resume: bool, jobs: int, ray_
         raise _Interrupted(f"interrupted: {kept} stored in {run_dir}; continue with "
                            f"`proofsmith bench run --resume --out {run_dir}`") from None
     except SpecError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     except RuntimeError as exc:  # a worker that cannot load its model, Ray missing or unreachable
-        raise _UserError(str(exc).splitlines()[0]) from None
+        raise UserError(str(exc).splitlines()[0]) from None
     click.echo(f"{ran} job(s) run in {time.monotonic() - started:.0f} s; {total} in the spec; store: "
                f"{run_dir / 'bench.sqlite'}", err=True)
     _report([str(run_dir)], str(run_dir) if report else None)
@@ -121,7 +117,7 @@ def _report(run_dirs: list[str], out: str | None) -> None:
     try:
         summaries = load_summaries(run_dirs)
     except StoreError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     if not summaries:
         click.echo("no results yet", err=True)
         return
@@ -153,6 +149,6 @@ def compare_command(run_a: str, run_b: str, config_a: str | None, config_b: str 
     try:
         comparisons = compare(run_a, run_b, config_a=config_a, config_b=config_b)
     except (CompareError, StoreError) as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     print_comparisons(comparisons, run_a, run_b)
     return 0

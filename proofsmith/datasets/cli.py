@@ -8,12 +8,7 @@ from collections.abc import Callable
 import click
 
 from proofsmith.schema import Candidate, Task
-
-
-class _UserError(click.ClickException):
-    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
-
-    exit_code = 2
+from proofsmith.user_error import UserError
 
 
 def _humaneval() -> list[Task]:
@@ -22,7 +17,7 @@ def _humaneval() -> list[Task]:
     try:
         return load_tasks()
     except HumanEvalMissing as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 def _leetcode(difficulty: str | None) -> Callable[[], list[Task]]:
@@ -32,7 +27,7 @@ def _leetcode(difficulty: str | None) -> Callable[[], list[Task]]:
         try:
             return load_tasks(difficulty=difficulty)
         except LeetCodeMissing as exc:
-            raise _UserError(str(exc)) from None
+            raise UserError(str(exc)) from None
 
     return load
 
@@ -50,7 +45,7 @@ def _coq(split: str) -> Callable[[], list[Task]]:
         try:
             return load_split(split)
         except LibraryError as exc:
-            raise _UserError(str(exc)) from None
+            raise UserError(str(exc)) from None
 
     return load
 
@@ -62,7 +57,7 @@ def _textbook() -> list[Task]:
     try:
         return load_tasks()
     except LibraryError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 def _splits() -> dict[str, tuple[str, Callable[[], list[Task]]]]:
@@ -87,7 +82,7 @@ def load_split_tasks(split: str) -> list[Task]:
     """The tasks of a split by name; a one-line click error when it is unknown or not installed."""
     splits = _splits()
     if split not in splits:
-        raise _UserError(f"unknown split {split!r} (known: {', '.join(splits)}; see `proofsmith datasets list`)")
+        raise UserError(f"unknown split {split!r} (known: {', '.join(splits)}; see `proofsmith datasets list`)")
     return splits[split][1]()
 
 
@@ -163,7 +158,7 @@ def find_task(tasks: list[Task], split: str, key: str) -> Task:
             return item
     close = [t.id for t in tasks if key.lower() in t.id.lower()][:3]
     hint = f"; did you mean {', '.join(close)}?" if close else f"; `proofsmith datasets show {split}` lists them"
-    raise _UserError(f"no task {key!r} in {split}{hint}")
+    raise UserError(f"no task {key!r} in {split}{hint}")
 
 
 @datasets.command()
@@ -183,5 +178,5 @@ def export(split: str, output: str, references: str | None, limit: int | None) -
             with open(references, "w", encoding="utf-8") as fh:
                 fh.writelines(c.model_dump_json() + "\n" for c in _references(split, tasks))
     except OSError as exc:
-        raise _UserError(f"cannot write: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write: {exc.strerror or exc}") from None
     click.echo(f"{len(tasks)} tasks written to {output}", err=True)

@@ -6,19 +6,14 @@ import click
 
 from proofsmith.models.base import ModelError
 from proofsmith.models.registry import MODELS, ModelSpec, get_spec, is_installed, model_path, part_paths
-
-
-class _UserError(click.ClickException):
-    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
-
-    exit_code = 2
+from proofsmith.user_error import UserError
 
 
 def _spec(name: str) -> ModelSpec:
     try:
         return get_spec(name)
     except ModelError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 @click.group("models")
@@ -82,7 +77,7 @@ def verify(names: tuple[str, ...]) -> int:
     """
     specs = [_spec(n) for n in names] if names else [s for s in MODELS.values() if is_installed(s)]
     if not specs:
-        raise _UserError("no model is installed: run `make install`, or `proofsmith models info NAME` for one")
+        raise UserError("no model is installed: run `make install`, or `proofsmith models info NAME` for one")
     failed = False
     for spec in specs:
         try:

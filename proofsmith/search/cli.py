@@ -25,17 +25,13 @@ import click
 
 from proofsmith.schema import Task
 from proofsmith.search.visibility import TestsMode
+from proofsmith.user_error import UserError
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_INPUT_ERROR = 0, 1, 2
 
-
-class _UserError(click.ClickException):
-    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
-
-    exit_code = EXIT_INPUT_ERROR
 
 
 def _search_options(default_strategy: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -110,24 +106,24 @@ def prove(file: str | None, theorem: str | None, automation: bool, retrieval: bo
     """
     if file is not None:
         if options["task_file"] or options["suite"]:
-            raise _UserError("give FILE.v --theorem NAME, or --task-file, or --suite: not several")
+            raise UserError("give FILE.v --theorem NAME, or --task-file, or --suite: not several")
         if theorem is None:
-            raise _UserError(f"which theorem of {file}? add --theorem NAME")
+            raise UserError(f"which theorem of {file}? add --theorem NAME")
         from proofsmith.datasets.coq_library import LibraryError, task_from_file
 
         try:
             tasks = [task_from_file(file, theorem)]
         except LibraryError as exc:
-            raise _UserError(str(exc)) from None
+            raise UserError(str(exc)) from None
     else:
         if theorem is not None:
-            raise _UserError("--theorem goes with a FILE.v argument")
+            raise UserError("--theorem goes with a FILE.v argument")
         tasks = _select(options, kind="proof")
     if hammer:
         from proofsmith.search.checker import hammer_allowed, hammer_libraries
 
         if not hammer_libraries():
-            raise _UserError("--hammer needs CoqHammer and its provers: apt-get install libcoq-hammer eprover z3 cvc4")
+            raise UserError("--hammer needs CoqHammer and its provers: apt-get install libcoq-hammer eprover z3 cvc4")
         tasks = [t.model_copy(update={"options": {**t.options, "hammer": True}}) if hammer_allowed(t) else t
                  for t in tasks]
     aids = {"automation": automation, "retrieval": retrieval, "hammer": None if hammer else False}
@@ -157,7 +153,7 @@ def synth(collect: bool, oracle: bool, **options: Any) -> int:
     lets the search use the hidden tests.
     """
     if collect and options["strategy"] != "best_of_n":
-        raise _UserError("--collect goes with --strategy best_of_n")
+        raise UserError("--collect goes with --strategy best_of_n")
     tests: TestsMode = "oracle" if oracle else "visible"
     tasks, left_out = _with_visible_tests(_select(options, kind="program"), tests)
     status = _run(tasks, collect=collect, tests=tests, **options)
@@ -173,7 +169,7 @@ def _with_visible_tests(tasks: list[Task], tests: TestsMode) -> tuple[list[Task]
     blind = [t.id for t in tasks if has_hidden_tests(t) and not has_visible_tests(t)]
     if len(blind) == len(tasks):
         what = f"task {blind[0]} has no" if len(blind) == 1 else f"none of the {len(blind)} tasks has"
-        raise _UserError(f"{what} visible tests to search with: give visible_tests in the task file, "
+        raise UserError(f"{what} visible tests to search with: give visible_tests in the task file, "
                          "or pass --oracle to search with the hidden tests")
     if blind:
         shown = ", ".join(blind[:5]) + (", ..." if len(blind) > 5 else "")
@@ -187,7 +183,7 @@ def _with_visible_tests(tasks: list[Task], tests: TestsMode) -> tuple[list[Task]
     for task in kept:
         problem = validate_task(search_view(task, tests))
         if problem:  # e.g. visible_test_code that does not parse
-            raise _UserError(f"visible tests: {problem}")
+            raise UserError(f"visible tests: {problem}")
     return kept, len(blind)
 
 
@@ -196,16 +192,16 @@ def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
     task_file, suite, keys, limit = options["task_file"], options["suite"], options["task_keys"], options["limit"]
     if bool(task_file) == bool(suite):
         what = "FILE.v --theorem NAME, --task-file or --suite" if kind == "proof" else "--task-file or --suite"
-        raise _UserError(f"say which tasks: {what}")
+        raise UserError(f"say which tasks: {what}")
     if task_file:
         from proofsmith.datasets.jsonl import InputError, read_tasks
 
         try:
             tasks, problems = read_tasks(task_file)
         except InputError as exc:
-            raise _UserError(str(exc)) from None
+            raise UserError(str(exc)) from None
         if problems:
-            raise _UserError(problems[0] + (f" (and {len(problems) - 1} more bad lines)" if len(problems) > 1 else ""))
+            raise UserError(problems[0] + (f" (and {len(problems) - 1} more bad lines)" if len(problems) > 1 else ""))
         source = task_file
     else:
         from proofsmith.datasets.cli import load_split_tasks
@@ -219,15 +215,15 @@ def _select(options: dict[str, Any], *, kind: str) -> list[Task]:
     wrong = [t for t in tasks if t.kind != kind]
     if wrong:
         command = "synth" if kind == "proof" else "prove"
-        raise _UserError(f"task {wrong[0].id} is a {wrong[0].kind} task: use `proofsmith {command}`")
+        raise UserError(f"task {wrong[0].id} is a {wrong[0].kind} task: use `proofsmith {command}`")
     if not tasks:
-        raise _UserError(f"no tasks in {source}")
+        raise UserError(f"no tasks in {source}")
     from proofsmith.provers import validate_task
 
     for task in tasks:
         problem = validate_task(task)
         if problem:
-            raise _UserError(problem)
+            raise UserError(problem)
     return tasks
 
 
@@ -259,7 +255,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
             prm = load_prm(prm_dir)
         policy = load_policy(model, lazy=True)
     except ModelError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     tag = f".{prm.name}" if prm is not None else ""
     results = []
     failed = 0
@@ -272,7 +268,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
                     result = search(task, policy, strategy=chosen, budget=limits, checker=checker, seed=seed,
                                     trace=trace, on_event=live.update, prm=prm, tests=tests or "visible")
                 except ModelError as exc:
-                    raise _UserError(str(exc)) from None
+                    raise UserError(str(exc)) from None
                 except Exception as exc:  # noqa: BLE001  # one task's failure never ends a batch
                     result, problem = None, _one_line(exc).removeprefix(f"task {task.id}: ")
             bars.finished(None if result is None else result.solved)
@@ -318,11 +314,11 @@ def _done_ids(output: str | None, tests: TestsMode | None = None) -> set[str]:
                 record = json.loads(line)
                 done.add(record["task_id"])
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise _UserError(f"{output}:{number}: not a search result; move the file away to start over") from None
+                raise UserError(f"{output}:{number}: not a search result; move the file away to start over") from None
             # results written before the modes existed searched with the hidden tests
             found = record.get("tests", "oracle")
             if tests is not None and found != tests:
-                raise _UserError(f"{output}:{number}: a result of a search with {found} tests, this one uses "
+                raise UserError(f"{output}:{number}: a result of a search with {found} tests, this one uses "
                                  f"{tests} tests: write to another --output file")
     return done
 
@@ -332,7 +328,7 @@ def _append(output: str, result) -> None:
         with open(output, "a", encoding="utf-8") as fh:
             fh.write(result.model_dump_json() + "\n")
     except OSError as exc:
-        raise _UserError(f"{output}: cannot write the results ({exc.strerror or exc})") from None
+        raise UserError(f"{output}: cannot write the results ({exc.strerror or exc})") from None
 
 
 class _LiveSpend:
@@ -500,7 +496,7 @@ def show(path: str, errors: bool, html_out: str | None) -> None:
     try:
         events = read_trace(path)
     except TraceError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     if html_out is None:
         Console().print(render_tree(events, errors=errors))
         return
@@ -508,6 +504,6 @@ def show(path: str, errors: bool, html_out: str | None) -> None:
     try:
         out.write_text(render_html(events, errors=errors), encoding="utf-8")
     except OSError as exc:
-        raise _UserError(f"{out}: cannot write the page ({exc.strerror or exc})") from None
+        raise UserError(f"{out}: cannot write the page ({exc.strerror or exc})") from None
     nodes = sum(e.event == "node" for e in events)
     click.echo(f"wrote {out} ({nodes} nodes); open {out.resolve().as_uri()} in a browser", err=True)

@@ -7,14 +7,11 @@ import socket
 
 import click
 
+from proofsmith.user_error import UserError
+
 _SANDBOXES = ["auto", "bwrap", "process", "warm", "docker"]
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
-
-class _UserError(click.ClickException):
-    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
-
-    exit_code = 2
 
 
 @click.command("serve")
@@ -56,7 +53,7 @@ def serve(host: str, port: int, token: str | None, sandbox: str, python_workers:
     try:
         from proofsmith.serve.app import ServeConfig, create_app, run
     except ImportError as exc:
-        raise _UserError(f"the service needs the serve extra ({exc.name} is missing): "
+        raise UserError(f"the service needs the serve extra ({exc.name} is missing): "
                          "pip install 'proofsmith[serve]'") from None
     config = ServeConfig(host=host, port=port, token=token or None, sandbox=sandbox, python_workers=python_workers,
                          coq_workers=coq_workers, queue_size=queue_size, client_inflight=client_inflight,
@@ -68,7 +65,7 @@ def serve(host: str, port: int, token: str | None, sandbox: str, python_workers:
         from proofsmith.sandbox import probe
 
         if not probe.bwrap_works():
-            raise _UserError("bubblewrap is missing or cannot create namespaces here: run `make install` "
+            raise UserError("bubblewrap is missing or cannot create namespaces here: run `make install` "
                              "(see `proofsmith doctor`) or pass --sandbox process")
     if host not in _LOOPBACK and not token:
         click.echo(f"warning: listening on {host} without a token: anyone who can reach it can run checks "
@@ -87,4 +84,4 @@ def _can_listen(host: str, port: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(infos[0][4])
     except OSError as exc:
-        raise _UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -7,18 +7,14 @@ from typing import Any
 
 import click
 
-
-class _UserError(click.ClickException):
-    """A mistake the user can fix: one `error:` line, exit status 2 (as `proofsmith check`)."""
-
-    exit_code = 2
+from proofsmith.user_error import UserError
 
 
 def _tasks(suite: str | None, task_file: str | None) -> list[Any]:
     if suite is None and task_file is None:
         return []
     if suite is not None and task_file is not None:
-        raise _UserError("give --suite or --task-file, not both")
+        raise UserError("give --suite or --task-file, not both")
     if suite is not None:
         from proofsmith.datasets.cli import load_split_tasks
 
@@ -28,9 +24,9 @@ def _tasks(suite: str | None, task_file: str | None) -> list[Any]:
     try:
         tasks, problems = read_tasks(task_file)
     except InputError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     if problems:
-        raise _UserError(problems[0])
+        raise UserError(problems[0])
     return tasks
 
 
@@ -67,13 +63,13 @@ def label(traces: tuple[str, ...], output: str, suite: str | None, task_file: st
     try:
         files = trace_files(traces)
         if not files:
-            raise _UserError(f"no trace files (*.jsonl) in {', '.join(traces)}")
+            raise UserError(f"no trace files (*.jsonl) in {', '.join(traces)}")
         labels = [x for path in files for x in label_trace(path, statements=statements)]
     except LabelError as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     if mc_k:
         if not tasks:
-            raise _UserError("--mc needs the tasks the traces came from: --suite or --task-file")
+            raise UserError("--mc needs the tasks the traces came from: --suite or --task-file")
         from rich.progress import Progress
 
         from proofsmith.models import ModelError, load_policy
@@ -83,7 +79,7 @@ def label(traces: tuple[str, ...], output: str, suite: str | None, task_file: st
         try:
             policy = load_policy(model)
         except ModelError as exc:
-            raise _UserError(str(exc)) from None
+            raise UserError(str(exc)) from None
         with policy, SearchChecker() as checker, Progress(transient=True) as progress:
             bar = progress.add_task("rollouts", total=None)
             labels = add_mc_values(labels, tasks, policy, checker, k=mc_k, limit=mc_limit, seed=seed,
@@ -115,7 +111,7 @@ def train(labels_file: str, output: str, backend: str, base: str | None, holdout
         labels = read_labels(labels_file)
         model, report = train_prm(labels, backend=backend, base=base, holdout=holdout, seed=seed)
     except (LabelError, ModelError) as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
     model.config = {**model.config, "labels": str(Path(labels_file).resolve())}
     name = model.save(output)
     report = report.model_copy(update={"name": name})
@@ -164,16 +160,16 @@ def loop(suite: str | None, task_file: str | None, limit: int | None, rounds: in
     from proofsmith.search import STRATEGIES
 
     if strategy not in STRATEGIES:
-        raise _UserError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+        raise UserError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     tasks = _tasks(suite, task_file)[:limit]
     if not tasks:
-        raise _UserError("say which tasks: --suite or --task-file")
+        raise UserError("say which tasks: --suite or --task-file")
     try:
         start = load_prm(prm_dir) if prm_dir else None
         extra = read_labels(labels_file) if labels_file else []
         policy = load_policy(model)
     except (ModelError, LabelError) as exc:
-        raise _UserError(str(exc)) from None
+        raise UserError(str(exc)) from None
 
     def on_round(report: Any) -> None:
         click.echo(f"round {report.round}: solved@{report.budget} {report.solved}/{report.tasks} "
@@ -190,4 +186,4 @@ def loop(suite: str | None, task_file: str | None, limit: int | None, rounds: in
             run_loop(tasks, policy, output, rounds=rounds, strategy=strategy, budget=budget, seed=seed, prm=start,
                      extra_labels=extra, on_round=on_round, on_task=on_task)
         except LabelError as exc:
-            raise _UserError(str(exc)) from None
+            raise UserError(str(exc)) from None
