@@ -50,9 +50,19 @@ system-packages:
 			"or checks use the weaker 'process' sandbox or come back unknown"; \
 	fi
 
-# The demo has refuted candidates on purpose, so exit status 1 (not verified) is the expected result.
+# The main job for real: a proof search, a program search, the checkers (no step is scripted to succeed).
+# The demo's bundled candidates include refuted ones on purpose, so check's exit status 1 is expected.
 demo: install
-	$(BIN)/proofsmith check $(DEMO) || test $$? -eq 1
+	@echo "== 1/3 proofsmith prove: a lemma of proofsmith/examples/demo.v (automation, Coq Search, then the model)"
+	@$(BIN)/proofsmith prove proofsmith/examples/demo.v --theorem rev_app_single --traces demo-traces \
+		|| echo "   (not proved this time)"
+	@echo "== 2/3 proofsmith synth: HumanEval/53, searched with its docstring's examples, graded by its hidden tests"
+	@$(BIN)/proofsmith synth --suite humaneval --task HumanEval/53 --budget 4 --traces demo-traces \
+		|| echo "   (not solved this time)"
+	@echo "== 3/3 proofsmith check: the bundled candidates (two are exploits, refuted on purpose)"
+	@$(BIN)/proofsmith check $(DEMO) || test $$? -eq 1
+	@echo "next: proofsmith trace show demo-traces/demo_rev_app_single.mcts.s0.jsonl (--html page.html for a browser);" \
+		"README: Search, Coq, RL rewards"
 
 test: install
 	$(BIN)/python -m pytest -q
