@@ -31,6 +31,7 @@ UNKNOWN_REASONS = (
     "deadline",  # the request's deadline passed before it ran
     "internal",  # a bug in proofsmith itself
     "undecided",  # the prover answered `unknown` within its limits (an incomplete theory, e.g. Z3 on nonlinear ints)
+    "overload",  # the machine was too loaded to give the candidate its wall-clock budget (run-queue delay)
 )
 
 

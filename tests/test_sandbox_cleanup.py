@@ -91,7 +91,7 @@ def test_the_leftovers_of_a_killed_process_are_swept_by_the_next_one(tmp_path, h
         from proofsmith.sandbox.process import ProcessSandbox
         box = ProcessSandbox(slots=1, warn=False)
         print("sleeping", flush=True)
-        box.run([sys.executable, "-c", "import time; time.sleep(60)", "{marker}"], {{"note.txt": "x"}},
+        box.run(["/usr/bin/python3", "-c", "import time; time.sleep(60)", "{marker[:12]}" + "{marker[12:]}"], {{"note.txt": "x"}},
                 Limits(wall_s=60, cpu_s=60))
     """), tmp_path, start_new_session=True)
     line = victim.stdout.readline()
@@ -107,7 +107,7 @@ def test_the_leftovers_of_a_killed_process_are_swept_by_the_next_one(tmp_path, h
     assert leftovers, "the killed process left nothing: this test would prove nothing"
     assert slot_cgroups_of(pid), "the killed process left no slot cgroup: this test would prove nothing"
     # a temp dir of the old warm pool (no pid in its name), from before this change
-    legacy = tmp_path / "proofsmith-zygote-abc123"
+    legacy = tmp_path / "proofsmith-zygote-abc12345"
     legacy.mkdir()
     old = time.time() - 3600
     os.utime(legacy, (old, old))

@@ -9,11 +9,17 @@ Three sandboxed processes may take part in a check, each with its own slot uid:
 
 The candidate therefore cannot patch the harness, fake success by exiting,
 read the tests or their expected outputs, or write a result file: none of
-those live in its process or its file system.
+those live in its process or its file system. Under `--sandbox warm` the
+pair runs in a zygote of the warm pool, which never holds the judge's input
+(sandbox/zygote.py).
 
-Outcomes: all tests pass -> verified; a test fails, the program does not load,
-or the candidate exhausts its CPU or memory -> refuted; the wall clock runs out
-or the sandbox breaks -> unknown.
+Outcomes: all tests pass -> verified. The candidate at fault -> refuted: a
+test fails, the program does not load, an answer is too large, it exhausts
+its CPU or memory, or it does not answer within its wall-clock budget (the
+judge keeps that budget) while the machine gives it its time. The checker
+unable to decide -> unknown: the sandbox or the judge fails (reason sandbox,
+crash, or timeout for a judge that never finishes), or the machine is
+overloaded (reason overload, see `overload`).
 
 A task with `options: {"contracts": "crosshair"}` also gets a symbolic check
 of the program's docstring contracts (`smt_contracts`), as one more
@@ -36,6 +42,7 @@ from proofsmith.provers import efficiency as eff
 from proofsmith.provers import smt_contracts
 from proofsmith.provers.python_harness import encode
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
+from proofsmith.sandbox.zygote import PEER_READ_FD, PEER_WRITE_FD, REPORT_FD, Peer, WarmProgram
 from proofsmith.schema import (
     Candidate,
     Diagnostic,
@@ -50,10 +57,21 @@ from proofsmith.schema import (
 HARNESS = Path(__file__).with_name("python_harness.py")
 #: The interpreter candidates run under; outside root's home so slot uids can read it.
 CANDIDATE_PYTHON = os.environ.get("PROOFSMITH_PYTHON", "/usr/bin/python3")
+#: The code a Python verdict depends on: this checker, its harness and timers, and every sandbox
+#: (the warm pool's zygote included): a change to any of them is a new checker version.
+_VERSIONED = [Path(__file__), HARNESS, Path(__file__).with_name("efficiency.py"),
+              *sorted((Path(__file__).parents[1] / "sandbox").glob("*.py"))]
 #: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
-CHECKER_VERSION = "1+" + hashlib.sha256(
-    Path(__file__).read_bytes() + Path(__file__).with_name("python_harness.py").read_bytes()
-).hexdigest()[:12]
+CHECKER_VERSION = "2+" + hashlib.sha256(b"".join(path.read_bytes() for path in _VERSIONED)).hexdigest()[:12]
+#: What the warm pool's zygotes run for this checker: the harness, imported once, with what tests often import.
+WARM_PROGRAM = WarmProgram(
+    python=CANDIDATE_PYTHON, module_name="python_harness", module=HARNESS.read_bytes(),
+    preload=("ast", "collections", "functools", "hashlib", "heapq", "itertools", "math", "random", "re", "string",
+             "typing"),
+)
+#: Overload: the candidate's processes waited for a CPU more than this share of the wall budget,
+#: and got less than (1 - this share) of it in CPU time.
+OVERLOAD_SHARE = 0.5
 
 
 def program_text(task: Task, candidate: Candidate) -> str:
@@ -122,8 +140,8 @@ def judge_spec(task: Task) -> str:
                 {"args": encode(t.args), "kwargs": encode(t.kwargs), "expected": encode(t.expected), "atol": t.atol}
                 for t in task.io_tests
             ],
-            "start_timeout": task.limits.wall_s + 5.0,
-            "call_timeout": task.limits.wall_s + 5.0,
+            # the candidate's wall-clock budget, kept by the judge (its own sandbox's limit is 5 s longer)
+            "budget_s": task.limits.wall_s,
         }
     )
 
@@ -162,8 +180,11 @@ def run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
     """Run judge and candidate as two sandboxed processes joined by two pipes."""
     warm = getattr(sandbox, "run_pair", None)
     if warm is not None:
-        return PairResult(*warm(program, judge_spec(task), task.entry_point or "", task.limits,
-                                judge_limits(task.limits)))
+        cand = Peer(argv=["serve", str(PEER_READ_FD), str(PEER_WRITE_FD), "candidate.py", task.entry_point or ""],
+                    files={"candidate.py": program.encode()}, limits=task.limits)
+        judge = Peer(argv=["judge", str(PEER_READ_FD), str(PEER_WRITE_FD), "spec.json", str(REPORT_FD)],
+                     files={"spec.json": judge_spec(task).encode()}, limits=judge_limits(task.limits))
+        return PairResult(*warm(WARM_PROGRAM, cand, judge))
     if not hasattr(sandbox, "spawn"):
         raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run a judge beside the candidate; "
                                  "use --sandbox bwrap, warm or process for Python tasks")
@@ -197,10 +218,10 @@ def _run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
         for fd in (j2c_r, j2c_w, c2j_r, c2j_w):
             os.close(fd)
         pipes = ()
-        # The judge's deadline is the candidate's wall limit: it is killed with the candidate.
-        judge_result = judge.wait(timeout=task.limits.wall_s)
-        candidate.kill()
-        cand_result = candidate.wait(0)
+        # The judge keeps the candidate's wall budget and stops on its own; this deadline is for a judge
+        # that does not. The candidate is stopped with it (its run queue measured first).
+        judge_result = judge.wait()
+        cand_result = candidate.finish()
         os.lseek(report_fd, 0, os.SEEK_SET)
         report = os.read(report_fd, 1 << 20).decode("utf-8", "replace")
     except BaseException:
@@ -268,7 +289,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         return verdict("unknown", "sandbox", [Diagnostic(message=judge_result.error)])
     report = parse_report(pair)
     if judge_result.limit_hit == "wall":
-        return verdict("unknown", "timeout", [Diagnostic(message=f"wall-clock limit of {task.limits.wall_s:g} s reached")])
+        return verdict("unknown", "timeout", [Diagnostic(
+            message=f"the judge did not finish within {judge_limits(task.limits).wall_s:g} s")])
     if report is None:
         tail = (judge_result.stderr or judge_result.stdout)[-500:]
         return verdict("unknown", "crash", [Diagnostic(message=f"the judge ended without a report: {tail}")])
@@ -279,20 +301,52 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     if report["load_error"]:
         diag = Diagnostic(message=f"the program did not load: {report['load_error']}", line=report.get("load_line"))
         return verdict("refuted", _death_reason(cand_result) or "load_error", [diag], partial)
-    if report["total"] == 0:
-        return verdict("unknown", "internal", [Diagnostic(message="the tests ran no assertion")], partial)
-    if report["passed"] < report["total"] or report["died"]:
-        diags = [Diagnostic(message=f["message"], line=f["line"] if isinstance(f["line"], int) else None)
-                 for f in report["failures"]]
+    diags = [Diagnostic(message=f["message"], line=f["line"] if isinstance(f["line"], int) else None)
+             for f in report["failures"]]
+    if report["passed"] < report["total"] or (report["died"] and not report.get("timed_out")):
+        # a wrong answer is wrong however loaded the machine was
         if report["died"] and cand_result.limit_hit:
             diags.append(Diagnostic(message=f"the candidate hit its {cand_result.limit_hit} limit"))
         return verdict("refuted", _death_reason(cand_result) or "tests_failed", diags, partial)
+    if report.get("timed_out"):
+        busy = overload(task.limits, cand_result, report.get("run_delay_s"))
+        if busy:
+            return verdict("unknown", "overload", [Diagnostic(message=busy)], partial)
+        where = ("did not answer within its" if report["timed_out"] == "candidate"
+                 else "and its tests ran past its")
+        return verdict("refuted", "timeout", [*diags, Diagnostic(
+            message=f"the candidate {where} {task.limits.wall_s:g} s wall-clock budget")], partial)
+    if report["total"] == 0:
+        return verdict("unknown", "internal", [Diagnostic(message="the tests ran no assertion")], partial)
     measured = None
     if efficiency and task.reference and task.perf_inputs:
         # The timers drive their own processes, which the warm pool does not offer.
         timer_box = box if hasattr(box, "spawn") else get_sandbox("bwrap")
         measured = eff.measure(task, program, timer_box, mode=efficiency)
     return verdict("verified", None, [], partial, measured)
+
+
+def overload(limits: Limits, cand: RunResult, judge_delay_s: float | None) -> str | None:
+    """Why the machine, not the candidate, used up the wall budget (one line); None when it did not.
+
+    Overload is detected from the kernel's run-queue delay (runqueue.py): the
+    candidate's live processes, measured when the budget ran out, and the
+    judge's own threads (its report) waited for a CPU for more than
+    OVERLOAD_SHARE of the budget, while the candidate got less than the rest
+    of it in CPU time (a candidate whose own processes crowd each other gets
+    its CPU time and is not overloaded). A candidate that lowered its own
+    priority cannot claim overload, nor can any where the kernel keeps no
+    schedstat (those time-outs are refuted).
+    """
+    if cand.deprioritized or (cand.run_delay_s is None and judge_delay_s is None):
+        return None
+    waited = (cand.run_delay_s or 0.0) + (judge_delay_s or 0.0)
+    budget = limits.wall_s
+    if waited > OVERLOAD_SHARE * budget and cand.cpu_s < (1.0 - OVERLOAD_SHARE) * budget:
+        return (f"the machine is overloaded: in the {budget:g} s wall-clock budget the candidate and the judge "
+                f"waited {waited:.2f} s for a CPU and the candidate ran {cand.cpu_s:.2f} s; check it again on a "
+                "machine with CPU to spare")
+    return None
 
 
 def _death_reason(cand: RunResult) -> str | None:

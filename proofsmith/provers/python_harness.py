@@ -13,7 +13,15 @@ one of two roles, each in its own sandboxed process with its own uid:
 
 Values cross the pipe as tagged JSON (`encode`/`decode`): only plain data of
 exact built-in types, so a candidate cannot smuggle an object whose `__eq__`
-always answers True, and the judge never unpickles candidate bytes.
+always answers True, and the judge never unpickles candidate bytes. A
+message is at most MAX_MESSAGE bytes and MAX_VALUES JSON values, so that no
+answer can grow the judge past its memory.
+
+The judge keeps the candidate's wall-clock budget itself (`budget_s` in its
+spec): when it runs out, wherever the judge is (waiting on the candidate or
+running the tests), it stops and reports `timed_out`, with the run-queue
+delay of its own threads, so that the checker can tell a candidate that took
+too long (refuted) from a machine too loaded to give it its time (unknown).
 """
 
 from __future__ import annotations
@@ -22,13 +30,21 @@ import ast
 import json
 import math
 import os
+import re
+import reprlib
 import select
+import signal
 import sys
 import time
+from fractions import Fraction
 
 #: the largest message accepted on a pipe; a candidate's answer past this counts as no answer
 MAX_MESSAGE = 16 << 20
+#: the most JSON values (containers and scalars) in one message: what bounds the judge's memory
+#: for a message of MAX_MESSAGE bytes (millions of `[]` would be gigabytes of lists)
+MAX_VALUES = 1 << 20
 _SCALARS = (type(None), bool, int, str)
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 class Unencodable(TypeError):
@@ -89,12 +105,32 @@ def _hashable(value):
     return value
 
 
+def _json_values(line: bytes) -> int:
+    """How many JSON values `line` holds at most (an upper bound, exact enough to cap memory)."""
+    count = line.count(b",") + line.count(b"[") + line.count(b"{") + 1
+    if count <= MAX_VALUES:
+        return count
+    # commas and brackets inside strings are no values: count again without the strings
+    bare = _STRINGS.sub(b'""', line)
+    return bare.count(b",") + bare.count(b"[") + bare.count(b"{") + 1
+
+
 class Channel:
-    """Newline-delimited JSON over a pair of pipe fds, with a size cap and timeouts."""
+    """Newline-delimited JSON over a pair of pipe fds, with a size cap and timeouts.
+
+    `recv` answers None for anything but a message; `problem` then says why
+    (None for a timeout or EOF), and `in_sync` whether the next message can
+    still be read (false after a line longer than MAX_MESSAGE).
+    """
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd, self.write_fd = read_fd, write_fd
-        self._buf = b""
+        self._buf = bytearray()
+        self._scanned = 0
+        self.problem: str | None = None
+        self.in_sync = True
+        #: true while `recv` waits on the peer (left true when an exception, the judge's alarm, ends the wait)
+        self.waiting = False
 
     def send(self, message) -> None:
         data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
@@ -103,23 +139,47 @@ class Channel:
             view = view[os.write(self.write_fd, view):]
 
     def recv(self, timeout: float | None = None):
-        """The next message, or None on EOF / timeout / garbage / oversize."""
+        """The next message, or None on EOF / timeout / garbage / oversize (see `problem`)."""
+        self.problem = None
+        if not self.in_sync:
+            return None
         deadline = None if timeout is None else time.monotonic() + timeout
-        while b"\n" not in self._buf:
+        self.waiting = True
+        while (end := self._buf.find(b"\n", self._scanned)) < 0:
+            self._scanned = len(self._buf)
+            if len(self._buf) > MAX_MESSAGE:
+                self.waiting, self.in_sync = False, False
+                self.problem = f"a message longer than {MAX_MESSAGE} bytes"
+                return None
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
+                    self.waiting = False
                     return None
             chunk = os.read(self.read_fd, 1 << 16)
-            if not chunk or len(self._buf) > MAX_MESSAGE:
+            if not chunk:
+                self.waiting = False
                 return None
             self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
+        self.waiting = False
+        line = bytes(self._buf[:end])
+        del self._buf[:end + 1]
+        self._scanned = 0
+        if len(line) > MAX_MESSAGE:
+            self.problem = f"a message longer than {MAX_MESSAGE} bytes"
+            return None
+        if _json_values(line) > MAX_VALUES:
+            self.problem = f"a message of more than {MAX_VALUES} JSON values"
+            return None
         try:
             message = json.loads(line)
         except Exception:  # noqa: BLE001 - garbage (even nested deep enough to recurse) is no message
+            self.problem = "a message that is not JSON"
             return None
-        return message if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            self.problem = "a message that is not a JSON object"
+            return None
+        return message
 
 
 # ---------------------------------------------------------------- serve role
@@ -192,7 +252,7 @@ class CandidateError(Exception):
 class Proxy:
     """Stands in for the candidate function inside the test code."""
 
-    def __init__(self, chan: Channel, call_timeout: float) -> None:
+    def __init__(self, chan: Channel, call_timeout: float | None) -> None:
         self._chan = chan
         self._timeout = call_timeout
         self.dead = False
@@ -213,8 +273,11 @@ class Proxy:
             raise CandidateDied("the candidate process is gone") from None
         reply = self._chan.recv(self._timeout)
         if reply is None:
+            if self._chan.problem and self._chan.in_sync:
+                raise CandidateError(f"answered with {self._chan.problem}")
             self.dead = True
-            raise CandidateDied("the candidate process is gone")
+            raise CandidateDied(f"the candidate answered with {self._chan.problem}" if self._chan.problem
+                                else "the candidate process is gone")
         if not reply.get("ok"):
             raise CandidateError(str(reply.get("error", "error"))[:2000])
         try:
@@ -260,33 +323,92 @@ class _AssertCounter(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
 
+class BudgetSpent(BaseException):
+    """The candidate's wall-clock budget ran out (raised by the judge's alarm, wherever the judge is).
+
+    A BaseException, so that no `except Exception` in the tests swallows it.
+    """
+
+
+def _ring(signum, frame) -> None:
+    raise BudgetSpent
+
+
+def _own_run_delay_s() -> float | None:
+    """Seconds this process's threads waited for a CPU (the kernel's schedstat), None where it keeps none."""
+    total, seen = 0, False
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as fh:
+                total += int(fh.read().split()[1])
+            seen = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9 if seen else None
+
+
 def judge(read_fd: int, write_fd: int, spec_path: str) -> dict:
     """Run the tests in `spec_path` against the candidate on the pipe; return the report."""
+    started = time.monotonic()
     with open(spec_path) as fh:
         spec = json.load(fh)
     chan = Channel(read_fd, write_fd)
     record = _Record()
-    report = {"hello": False, "loaded": False, "load_error": None, "load_line": None, "died": False}
-    hello = chan.recv(spec["start_timeout"])
+    report = {"hello": False, "loaded": False, "load_error": None, "load_line": None, "died": False,
+              "timed_out": None, "passed": 0, "total": 0, "failures": []}
+    signal.signal(signal.SIGALRM, _ring)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, spec["budget_s"] - (time.monotonic() - started)))
+    try:
+        _judge(spec, chan, record, report)
+    except BudgetSpent:
+        # where the budget ran out: waiting on the candidate, or in the judge's own work (the tests)
+        report["timed_out"] = "candidate" if chan.waiting else "tests"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    report.update(passed=record.passed, total=record.total, failures=record.failures,
+                  run_delay_s=_own_run_delay_s())
+    return report
+
+
+def _judge(spec: dict, chan: Channel, record: _Record, report: dict) -> None:
+    hello = chan.recv()
     if not hello or not hello.get("hello"):
-        return {**report, "passed": 0, "total": 0, "failures": []}
+        return
     report["hello"] = True
-    loaded = chan.recv(spec["call_timeout"])
+    loaded = chan.recv()
     if loaded is None:
         report["died"] = True
-        report["load_error"] = "the program exited or crashed while loading"
+        report["load_error"] = (f"the program answered with {chan.problem} while loading" if chan.problem
+                                else "the program exited or crashed while loading")
     elif not loaded.get("loaded"):
         report["load_error"] = str(loaded.get("error"))
         report["load_line"] = loaded.get("line")
     if not report["load_error"]:
         report["loaded"] = True
-        proxy = Proxy(chan, spec["call_timeout"])
-        _run_io_tests(spec, proxy, record)
-        if spec.get("test_code"):
-            _run_test_code(spec, proxy, record)
-        report["died"] = proxy.dead
-    report.update(passed=record.passed, total=record.total, failures=record.failures)
-    return report
+        proxy = Proxy(chan, None)
+        try:
+            _run_io_tests(spec, proxy, record)
+            if spec.get("test_code"):
+                _run_test_code(spec, proxy, record)
+        finally:
+            report["died"] = proxy.dead
+
+
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 200
+_SHOW.maxlong = 60
+
+
+def _show(value) -> str:
+    """A short repr of a value that may be huge (a candidate's answer)."""
+    try:
+        return _SHOW.repr(value)
+    except Exception:  # noqa: BLE001 - a repr that fails is still a value to name
+        return f"<{type(value).__name__}>"
 
 
 def _run_io_tests(spec: dict, proxy: Proxy, record: _Record) -> None:
@@ -298,11 +420,16 @@ def _run_io_tests(spec: dict, proxy: Proxy, record: _Record) -> None:
             record.fail(label, f"{label}: {exc}")
             continue
         expected = decode(test["expected"])
-        if values_equal(got, expected, test.get("atol", 0.0)):
+        try:
+            same = values_equal(got, expected, test.get("atol", 0.0))
+        except Exception as exc:  # noqa: BLE001 - an answer the comparison cannot take is a wrong answer
+            record.fail(label, f"{label}: expected {_show(expected)}, got {_show(got)} ({type(exc).__name__})")
+            continue
+        if same:
             record.passed += 1
             record.total += 1
         else:
-            record.fail(label, f"{label}: expected {expected!r:.200}, got {got!r:.200}")
+            record.fail(label, f"{label}: expected {_show(expected)}, got {_show(got)}")
 
 
 def _is_number(value) -> bool:
@@ -312,7 +439,15 @@ def _is_number(value) -> bool:
 def values_equal(got, expected, atol: float) -> bool:
     """Exact-type equality; numbers compare across int/float, within `atol` if set."""
     if _is_number(got) and _is_number(expected):
-        return math.isclose(got, expected, abs_tol=atol, rel_tol=0.0) if atol else got == expected
+        if got == expected or not atol:
+            return got == expected
+        try:
+            return math.isclose(got, expected, abs_tol=atol, rel_tol=0.0)
+        except OverflowError:  # an int past float's range: compare exactly
+            try:
+                return abs(Fraction(got) - Fraction(expected)) <= Fraction(atol)
+            except (OverflowError, ValueError):  # inf or nan on one side: never within atol of an int
+                return False
     if type(got) is not type(expected):
         return False
     if atol and type(got) in (list, tuple):

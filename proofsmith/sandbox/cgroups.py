@@ -3,16 +3,26 @@
 One cgroup per worker slot, created once and reused (mkdir/rmdir per run costs
 about 15 ms, notes/sandbox.md section 2.1). When no hierarchy is writable the
 sandbox falls back to rlimits and says so in the manifest.
+
+Slot cgroups live in a `proofsmith` group under this process's own cgroup in
+each hierarchy and are named `<pid>-slot<n>` for the process that made them:
+`SlotCgroup.remove` deletes them (at the latest at exit, see slots.py), and
+`sweep_stale` deletes the empty ones whose process is dead (one killed before
+its exit handlers ran).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
 
 _ROOT = Path("/sys/fs/cgroup")
+#: What this package names the group of all slots in a hierarchy.
+BASE = "proofsmith"
+_SLOT_NAME = re.compile(r"^(\d+)-slot\d+$")
 
 
 def _own_paths() -> dict[str, str]:
@@ -27,6 +37,59 @@ def _own_paths() -> dict[str, str]:
         for ctrl in ctrls.split(",") if ctrls else ["unified"]:
             paths[ctrl] = path
     return paths
+
+
+def base_dirs() -> list[Path]:
+    """The `proofsmith` group of every hierarchy this process sits in (v1: memory, pids, cpuacct; v2: unified)."""
+    own = _own_paths()
+    if (_ROOT / "cgroup.controllers").exists():
+        candidates = [_ROOT / own.get("unified", "/").lstrip("/") / BASE]
+    else:
+        candidates = [_ROOT / ctrl / own.get(ctrl, "/").lstrip("/") / BASE for ctrl in ("memory", "pids", "cpuacct")]
+    return [path for path in dict.fromkeys(candidates) if path.is_dir()]
+
+
+def slot_owner(group: Path) -> int | None:
+    """The pid that made a slot cgroup, from its name (`<pid>-slot<n>`); None for any other name."""
+    match = _SLOT_NAME.match(group.name)
+    return int(match.group(1)) if match else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` names a live process in this pid namespace."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale() -> list[Path]:
+    """Delete the slot cgroups of dead processes; return them.
+
+    Only empty groups go (rmdir refuses the others): a group that still holds
+    a process is a leak to see, not to hide, and its processes are not ours
+    to kill. A pid reused by a new process keeps its dead namesake's groups
+    until that process is gone too.
+    """
+    removed = []
+    for base in base_dirs():
+        try:
+            groups = [g for g in base.iterdir() if g.is_dir()]
+        except OSError:
+            continue
+        for group in groups:
+            owner = slot_owner(group)
+            if owner is None or owner == os.getpid() or pid_alive(owner):
+                continue
+            try:
+                group.rmdir()
+                removed.append(group)
+            except OSError:
+                pass
+    return removed
 
 
 def _write(path: Path, value: str) -> bool:
@@ -95,16 +158,19 @@ class SlotCgroup:
             return
         if (_ROOT / "cgroup.controllers").exists():
             self.version = 2
-            base = _ROOT / own.get("unified", "/").lstrip("/") / "proofsmith"
-            try:
-                base.mkdir(exist_ok=True)
-            except OSError:
-                return
-            _write(base / "cgroup.subtree_control", "+memory +pids")
+            base = _ROOT / own.get("unified", "/").lstrip("/") / BASE
             group = base / self.name.replace("/", "-")
-            try:
-                group.mkdir(exist_ok=True)
-            except OSError:
+            for _ in range(3):  # another process may remove an empty base between our two mkdirs
+                try:
+                    base.mkdir(exist_ok=True)
+                    _write(base / "cgroup.subtree_control", "+memory +pids")
+                    group.mkdir(exist_ok=True)
+                    break
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    return
+            else:
                 return
             if (group / "memory.max").exists():
                 self.memory = group
@@ -113,16 +179,29 @@ class SlotCgroup:
             self.cpu = group  # cpu.stat is there without the cpu controller
 
     def _make(self, hierarchy: Path, own: str) -> Path | None:
-        group = hierarchy / own.lstrip("/") / "proofsmith" / self.name
-        try:
-            group.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return None
+        group = hierarchy / own.lstrip("/") / BASE / self.name
+        for _ in range(3):  # another process may remove an empty base between mkdirs
+            try:
+                group.mkdir(parents=True, exist_ok=True)
+                break
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return None
         return group if (group / "cgroup.procs").exists() else None
 
     def procs_files(self) -> list[bytes]:
         """The cgroup.procs files a child writes itself into before exec."""
         return [str(g / "cgroup.procs").encode() for g in self.groups()]
+
+    def pids_in(self) -> list[int] | None:
+        """The processes in this slot now (host pids), or None without a cgroup to ask."""
+        for group in self.groups():
+            try:
+                return [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                continue
+        return None
 
     def groups(self) -> list[Path]:
         """The distinct cgroup directories of this slot."""
@@ -211,7 +290,7 @@ class SlotCgroup:
                 time.sleep(0.002)
 
     def remove(self) -> None:
-        """Delete the cgroups (after `kill_all`)."""
+        """Delete the cgroups (after `kill_all`), and the `proofsmith` group above them once it is empty."""
         for group in self.groups():
             for _ in range(20):
                 try:
@@ -221,3 +300,7 @@ class SlotCgroup:
                     break
                 except OSError:
                     time.sleep(0.01)
+            try:
+                group.parent.rmdir()  # fails while any other slot, ours or another process's, is there
+            except OSError:
+                pass

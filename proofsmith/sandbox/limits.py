@@ -57,6 +57,8 @@ def child_setup(
     """
     libc = ctypes.CDLL(None, use_errno=True)
 
+    parent = os.getpid()
+
     def setup() -> None:
         pid = str(os.getpid()).encode()
         for path in procs_files:
@@ -68,10 +70,13 @@ def child_setup(
         for res, value in limits:
             resource.setrlimit(res, (value, value))
         resource.setrlimit(resource.RLIMIT_CPU, cpu)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+        # After the uid change, which clears the parent-death signal (a kill before it was set is caught below).
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(137)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 
+from proofsmith.sandbox.leftovers import temp_dir
 from proofsmith.sandbox.slots import SlotPool
 from proofsmith.sandbox.supervise import Running, launch, run_via_spawn
 from proofsmith.schema import Limits
@@ -52,7 +52,7 @@ class ProcessSandbox:
     ) -> Running:
         """Start `argv` in a fresh work dir holding `files`."""
         slot = self.slots.acquire()
-        workdir = tempfile.mkdtemp(prefix="proofsmith-work-")
+        workdir = temp_dir("work")
         stdin_fd = None
         try:
             for name, content in files.items():

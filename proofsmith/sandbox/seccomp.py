@@ -23,6 +23,10 @@ DENIED_SYSCALLS = (
     "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "quotactl", "settimeofday",
     "clock_settime", "adjtimex", "sethostname", "setdomainname", "vhangup", "lookup_dcookie",
     "personality", "iopl", "ioperm",
+    # A candidate that lowers its own priority or yields its CPU waits in the run queue by its own doing,
+    # which the Python checker must not read as the machine's overload (runqueue.py); raising it needs
+    # privileges a slot uid does not have. Callers of sched_yield ignore its result, so it turns into a no-op.
+    "setpriority", "sched_setscheduler", "sched_setparam", "sched_setattr", "sched_setaffinity", "sched_yield",
 )
 
 _CLONE_NEW_FLAGS = (

@@ -14,6 +14,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from proofsmith.sandbox import leftovers
 from proofsmith.sandbox.cgroups import SlotCgroup
 
 #: First uid handed to slots; each proofsmith process takes its own block of 256.
@@ -47,6 +48,7 @@ class SlotPool:
         self._lock = threading.Lock()
         self._use_cgroups = use_cgroups
         self._created = 0
+        leftovers.sweep_once()  # what processes killed before their exit handlers left behind
         atexit.register(self.close)
 
     def _new_slot(self) -> Slot:

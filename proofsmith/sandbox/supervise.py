@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pydantic import BaseModel
 
 from proofsmith.sandbox import limits as rl
+from proofsmith.sandbox import runqueue
 from proofsmith.sandbox.slots import Slot
 from proofsmith.schema import LimitHit, Limits
 
@@ -40,6 +41,11 @@ class RunResult(BaseModel):
     isolation: list[str] = []
     #: the sandbox itself failed (could not start); the program's result is unknown
     error: str | None = None
+    #: seconds the run's live processes had waited for a CPU when its wall time ran out (runqueue.py);
+    #: None when the run ended by itself or the kernel keeps no schedstat
+    run_delay_s: float | None = None
+    #: a process of the run had lowered its own priority by then (so its waiting is its own doing)
+    deprioritized: bool = False
 
     @property
     def ok(self) -> bool:
@@ -82,6 +88,8 @@ class Running:
         self._started = time.monotonic()
         self._result: RunResult | None = None
         self._wall_killed = False
+        self._stopped = False
+        self._queue: runqueue.RunQueue | None = None
         try:
             self._pidfd: int | None = os.pidfd_open(proc.pid)
         except OSError:
@@ -94,6 +102,13 @@ class Running:
     def peak_kb(self) -> int | None:
         """Peak memory of the run so far, KiB, measured from outside (slot cgroup)."""
         return self._slot.cgroup.peak_kb()
+
+    def run_queue(self) -> runqueue.RunQueue | None:
+        """How long the run's live processes have waited for a CPU, and whether one lowered its priority."""
+        pids = self._slot.cgroup.pids_in()
+        if pids is None:
+            pids = runqueue.descendants([self.pid])
+        return runqueue.measure(pids)
 
     def kill(self) -> None:
         """Kill the whole tree now: every process in the slot cgroup, and the session."""
@@ -121,14 +136,27 @@ class Running:
             time.sleep(0.002)
         return False
 
+    def finish(self) -> RunResult:
+        """Stop the run now because its caller is done with it (no limit it hit), and collect its result.
+
+        A run still going is measured first (`run_queue`, kept in the result) and then killed.
+        """
+        if self._result is None and not self._stopped:
+            self._stopped = True
+            if not self._wait_exit(0):
+                self._queue = self.run_queue()
+                self.kill()
+        return self.wait()
+
     def wait(self, timeout: float | None = None) -> RunResult:
         """Wait up to the wall limit (or `timeout`), kill on expiry, return the result."""
         if self._result is not None:
             return self._result
         budget = self._limits.wall_s if timeout is None else timeout
         remaining = budget - (time.monotonic() - self._started)
-        if not self._wait_exit(remaining):
+        if not self._stopped and not self._wait_exit(remaining):
             self._wall_killed = True
+            self._queue = self.run_queue()  # before the kill: a dead process's waiting is gone with it
             self.kill()
         _, status, usage = os.wait4(self.pid, 0)
         self.proc.returncode = status  # keep Popen from waiting on a reaped pid
@@ -175,6 +203,8 @@ class Running:
             limit_hit=hit,
             sandbox=self._sandbox,
             isolation=self._isolation,
+            run_delay_s=self._queue.delay_s if self._queue else None,
+            deprioritized=bool(self._queue and self._queue.deprioritized),
         )
         return self._result
 

@@ -1,9 +1,9 @@
 # attack: sleep past the timeout while loading, hoping a timeout reads as a pass
 # checker: python
 # task: py_add
-# expect: unknown
+# expect: refuted
 # reason: timeout
-# rule: a timeout is `unknown`, never verified
+# rule: a candidate that does not answer within its wall-clock budget on a healthy machine is refuted (timeout), never verified
 # source: project-numina/lean-lsp-mcp#10
 
 import time
