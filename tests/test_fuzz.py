@@ -15,7 +15,6 @@ import contextlib
 import io
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 
 from proofsmith.datasets.jsonl import read_candidates_numbered, read_tasks_numbered
 from proofsmith.provers import check
-from proofsmith.schema import Candidate, Limits, Task
+from proofsmith.schema import Candidate, Task
 
 PY_TASK = {"id": "add", "language": "python", "kind": "program", "statement": "def add(a, b):\n",
            "entry_point": "add", "test_code": "def check(candidate):\n    assert candidate(1, 2) == 3\n",
@@ -164,20 +163,17 @@ _candidate_text = (
 )
 
 
+needs_coqc = pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed (apt-get install coq)")
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("language", ["python", pytest.param("coq", marks=needs_coqc)])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                   HealthCheck.function_scoped_fixture])
-@given(text=_candidate_text, language=st.sampled_from(["python", "coq"]))
+@given(text=_candidate_text)
 def test_fuzz_candidates_get_a_verdict_never_an_exception(text, language, bwrap_or_skip):
-    if language == "coq" and shutil.which("coqc") is None:
-        return
     task = Task.model_validate(PY_TASK if language == "python" else COQ_TASK)
     verdict = check(task, Candidate(task_id=task.id, text=text), sandbox="bwrap", use_cache=False)
     assert verdict.status in ("refuted", "unknown"), (text[:80], verdict)
     assert verdict.wall_s < 60
 
-
-def test_limits_keep_a_fuzzed_task_bounded():
-    """Sanity for the fuzz tasks: their limits are small, so no example can hang the run."""
-    assert Limits.model_validate(PY_TASK["limits"]).wall_s <= 5
-    assert Path(__file__).name == "test_fuzz.py"
