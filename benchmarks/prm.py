@@ -80,8 +80,8 @@ def load_eval_tasks(n_coq: int, n_he: int, exclude: set[str], n_stdlib: int = 0)
 
 def train_or_load(args: argparse.Namespace, out: Path, console: Console):
     """The PRM under test, and the task ids its labels cover."""
-    from proofsmith.models.prm import load_prm, read_labels
-    from proofsmith.models.prm.train import train_prm
+    from proofsmith.prm import load_prm, read_labels
+    from proofsmith.prm.train import train_prm
 
     labels = read_labels(args.labels) if args.labels else []
     covered = {x.task_id for x in labels}
@@ -202,8 +202,8 @@ def loop_section(args: argparse.Namespace, prm, covered: set[str], evaluated: se
     the current PRM, adds the new labels to all earlier ones and retrains.
     """
     from proofsmith.models import load_policy
-    from proofsmith.models.prm import read_labels
-    from proofsmith.models.prm.loop import run_loop
+    from proofsmith.prm import read_labels
+    from proofsmith.prm.loop import run_loop
 
     tasks = evenly_spaced(short_stdlib_lemmas(covered | evaluated), args.loop_tasks)
     policy = load_policy(args.model, n_threads=args.threads)

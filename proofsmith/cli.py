@@ -262,7 +262,7 @@ _add_serve_command()
 
 def _add_prm_group() -> None:
     # like models: torch and the encoder load only when a prm subcommand runs
-    from proofsmith.models.prm.cli import prm
+    from proofsmith.prm.cli import prm
 
     cli.add_command(prm)
 

@@ -20,9 +20,9 @@ from search_doubles import FAIL, ScriptedPolicy, tactics
 
 from proofsmith.cli import main
 from proofsmith.models.base import ModelError
-from proofsmith.models.prm import load_prm, read_labels
-from proofsmith.models.prm.labels import LabelError, StepLabel, label_trace, write_labels
-from proofsmith.models.prm.train import auroc, rerank_metrics, split_tasks, train_prm
+from proofsmith.prm import load_prm, read_labels
+from proofsmith.prm.labels import LabelError, StepLabel, label_trace, write_labels
+from proofsmith.prm.train import auroc, rerank_metrics, split_tasks, train_prm
 from proofsmith.search import Beam, Budget, search
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.trace import TraceEvent, TraceWriter
@@ -321,7 +321,7 @@ def test_causal_value_head_trains_saves_and_loads_identically(tiny_causal_lm, tm
 
 
 def test_monte_carlo_value_is_the_fraction_of_rollouts_coq_verifies(checker, tmp_path):
-    from proofsmith.models.prm.montecarlo import add_mc_values
+    from proofsmith.prm.montecarlo import add_mc_values
 
     path = tmp_path / "t.jsonl"
     _write_trace(path)
@@ -344,7 +344,7 @@ def test_monte_carlo_value_is_the_fraction_of_rollouts_coq_verifies(checker, tmp
 
 @pytest.mark.slow
 def test_loop_rounds_search_label_train_and_resume(checker, tmp_path):
-    from proofsmith.models.prm.loop import run_loop
+    from proofsmith.prm.loop import run_loop
     from proofsmith.schema import Limits, Task
 
     _minilm_or_skip()

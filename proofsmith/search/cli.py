@@ -250,7 +250,7 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
     prm = None
     try:
         if prm_dir is not None:
-            from proofsmith.models.prm import load_prm
+            from proofsmith.prm import load_prm
 
             prm = load_prm(prm_dir)
         policy = load_policy(model, lazy=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError
-from proofsmith.models.prm.labels import StepLabel
+from proofsmith.prm.labels import StepLabel
 from proofsmith.schema import Task
 from proofsmith.search.candidates import answer_stops, prefilled_prompt, to_candidate
 from proofsmith.search.checker import SearchChecker

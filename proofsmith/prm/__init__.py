@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from proofsmith.models.base import ModelError
-from proofsmith.models.prm.encoder import CONFIG_FILE, HEAD_FILE, EncoderPRM
-from proofsmith.models.prm.labels import StepLabel, label_trace, read_labels, write_labels
+from proofsmith.prm.encoder import CONFIG_FILE, HEAD_FILE, EncoderPRM
+from proofsmith.prm.labels import StepLabel, label_trace, read_labels, write_labels
 
 
 def load_prm(directory: str | os.PathLike[str], *, embedder: Any | None = None) -> Any:
@@ -33,11 +33,11 @@ def load_prm(directory: str | os.PathLike[str], *, embedder: Any | None = None) 
         raise ModelError(f"{config_path}: unreadable PRM config ({exc})") from None
     kind = config.get("kind")
     if kind == "encoder":
-        from proofsmith.models.prm.encoder import load_encoder_prm
+        from proofsmith.prm.encoder import load_encoder_prm
 
         return load_encoder_prm(directory, config, embedder=embedder)
     if kind == "causal":
-        from proofsmith.models.prm.value_head import load_causal_prm
+        from proofsmith.prm.value_head import load_causal_prm
 
         return load_causal_prm(directory, config)
     raise ModelError(f"{config_path}: unknown PRM kind {kind!r} (known: encoder, causal)")

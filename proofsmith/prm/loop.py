@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from proofsmith.models.base import ModelError, Policy
-from proofsmith.models.prm.labels import StepLabel, label_trace, read_labels, write_labels
-from proofsmith.models.prm.train import TrainReport, train_prm
+from proofsmith.prm.labels import StepLabel, label_trace, read_labels, write_labels
+from proofsmith.prm.train import TrainReport, train_prm
 from proofsmith.schema import Task
 
 
@@ -47,7 +47,7 @@ def run_loop(tasks: Sequence[Task], policy: Policy, out: str | Path, *, rounds: 
              on_task: Callable[[int, Task, Any], None] | None = None,  # gets the SearchResult, or the error
              on_round: Callable[[RoundReport], None] | None = None, **train_options: Any) -> list[RoundReport]:
     """Run `rounds` rounds of search then training (see the module docstring); one report per round."""
-    from proofsmith.models.prm import load_prm
+    from proofsmith.prm import load_prm
     from proofsmith.search import Budget, SearchChecker, search
 
     out = Path(out)

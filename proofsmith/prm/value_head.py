@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from proofsmith.models.prm.encoder import head_scores, load_head, prefix_scores, save_head, state_text
+from proofsmith.prm.encoder import head_scores, load_head, prefix_scores, save_head, state_text
 from proofsmith.schema import Task
 
 

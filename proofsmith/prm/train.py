@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from proofsmith.models.prm.labels import LabelError, StepLabel
+from proofsmith.prm.labels import LabelError, StepLabel
 
 
 class StepMetrics(BaseModel):
@@ -176,7 +176,7 @@ def train_prm(labels: Sequence[StepLabel], *, backend: str = "encoder", seed: in
     """Train a PRM on `labels`; the PRM (not yet saved) and its report. Deterministic for a seed."""
     import torch
 
-    from proofsmith.models.prm.encoder import EncoderPRM, build_head
+    from proofsmith.prm.encoder import EncoderPRM, build_head
 
     if not labels:
         raise LabelError("no step labels to train on")
@@ -190,7 +190,7 @@ def train_prm(labels: Sequence[StepLabel], *, backend: str = "encoder", seed: in
     elif backend == "causal":
         if base is None:
             raise LabelError("the causal backend needs --base DIR (a Hugging Face causal LM directory)")
-        from proofsmith.models.prm.value_head import CausalValuePRM
+        from proofsmith.prm.value_head import CausalValuePRM
 
         prm = CausalValuePRM(base)
     else:

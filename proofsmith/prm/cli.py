@@ -56,7 +56,7 @@ def prm() -> None:
 def label(traces: tuple[str, ...], output: str, suite: str | None, task_file: str | None, mc_k: int, mc_limit: int,
           model: str, seed: int) -> None:
     """Label every step of the search TRACES (files or directories) from the checkers' verdicts."""
-    from proofsmith.models.prm.labels import LabelError, label_trace, trace_files, write_labels
+    from proofsmith.prm.labels import LabelError, label_trace, trace_files, write_labels
 
     tasks = {t.id: t for t in _tasks(suite, task_file)}
     statements = {t.id: (t.language, t.statement) for t in tasks.values()}
@@ -73,7 +73,7 @@ def label(traces: tuple[str, ...], output: str, suite: str | None, task_file: st
         from rich.progress import Progress
 
         from proofsmith.models import ModelError, load_policy
-        from proofsmith.models.prm.montecarlo import add_mc_values
+        from proofsmith.prm.montecarlo import add_mc_values
         from proofsmith.search import SearchChecker
 
         try:
@@ -104,8 +104,8 @@ def label(traces: tuple[str, ...], output: str, suite: str | None, task_file: st
 def train(labels_file: str, output: str, backend: str, base: str | None, holdout: float, seed: int) -> None:
     """Train a PRM on STEPS.jsonl and report AUROC, accuracy and Best-of-N reranking on held-out tasks."""
     from proofsmith.models.base import ModelError
-    from proofsmith.models.prm.labels import LabelError, read_labels
-    from proofsmith.models.prm.train import train_prm
+    from proofsmith.prm.labels import LabelError, read_labels
+    from proofsmith.prm.train import train_prm
 
     try:
         labels = read_labels(labels_file)
@@ -154,9 +154,9 @@ def loop(suite: str | None, task_file: str | None, limit: int | None, rounds: in
          model: str, prm_dir: str | None, labels_file: str | None, output: str, seed: int) -> None:
     """Expert iteration: search with the current PRM, label the traces, retrain; solved@budget per round."""
     from proofsmith.models import ModelError, load_policy
-    from proofsmith.models.prm import load_prm
-    from proofsmith.models.prm.labels import LabelError, read_labels
-    from proofsmith.models.prm.loop import run_loop
+    from proofsmith.prm import load_prm
+    from proofsmith.prm.labels import LabelError, read_labels
+    from proofsmith.prm.loop import run_loop
     from proofsmith.search import STRATEGIES
 
     if strategy not in STRATEGIES:
