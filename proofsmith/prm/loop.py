@@ -10,6 +10,7 @@ resumes at the round it was in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -45,15 +46,20 @@ def _slug(task_id: str) -> str:
 def run_loop(tasks: Sequence[Task], policy: Policy, out: str | Path, *, rounds: int, strategy: str, budget: int,
              seed: int = 0, prm: Any | None = None, extra_labels: Sequence[StepLabel] = (),
              on_task: Callable[[int, Task, Any], None] | None = None,  # gets the SearchResult, or the error
-             on_round: Callable[[RoundReport], None] | None = None, **train_options: Any) -> list[RoundReport]:
-    """Run `rounds` rounds of search then training (see the module docstring); one report per round."""
+             on_round: Callable[[RoundReport], None] | None = None, checker: Any | None = None,
+             **train_options: Any) -> list[RoundReport]:
+    """Run `rounds` rounds of search then training (see the module docstring); one report per round.
+
+    `checker` is the `SearchChecker` to search with (the caller's, left open); by default the loop opens
+    one with the default aids and closes it at the end.
+    """
     from proofsmith.prm import load_prm
     from proofsmith.search import Budget, SearchChecker, search
 
     out = Path(out)
     labels = list(extra_labels)
     reports: list[RoundReport] = []
-    with SearchChecker() as checker:
+    with contextlib.nullcontext(checker) if checker is not None else SearchChecker() as searcher:
         for r in range(rounds):
             round_dir = out / f"round-{r}"
             done_file = round_dir / "round.json"
@@ -70,7 +76,7 @@ def run_loop(tasks: Sequence[Task], policy: Policy, out: str | Path, *, rounds: 
                 trace = round_dir / "traces" / f"{_slug(task.id)}.{strategy}.s{seed}.jsonl"
                 try:
                     result = search(task, policy, strategy=strategy, budget=Budget(model_calls=budget),
-                                    checker=checker, prm=prm, seed=seed, trace=trace)
+                                    checker=searcher, prm=prm, seed=seed, trace=trace)
                 except (ModelError, KeyboardInterrupt):
                     raise
                 except Exception as exc:  # noqa: BLE001 - one task that cannot be searched (say its prefix
