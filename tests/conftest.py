@@ -7,10 +7,13 @@ and the real checker: no mocks.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -176,3 +179,60 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 def host() -> SimpleNamespace:
     """Host-side probes: `host.processes_with(marker)`, `host.processes_of_uid(uid)`, `host.wait_until(...)`."""
     return SimpleNamespace(processes_with=processes_with, processes_of_uid=processes_of_uid, wait_until=wait_until)
+
+
+# --------------------------------------------------------------------------- nothing left on the host
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def host_leftovers() -> list[str]:
+    """proofsmith temp dirs and slot cgroups on this host that no live process owns.
+
+    A temp dir is `proofsmith-<kind>-<pid>-...` in the temp dir; one without a
+    pid in its name counts too (nothing of this version makes those). A slot
+    cgroup is `<pid>-slot<n>` in a `proofsmith` group under this process's
+    own cgroup, in each hierarchy.
+    """
+    found = []
+    for path in Path(tempfile.gettempdir()).glob("proofsmith-*"):
+        m = re.match(r"^proofsmith-[a-z]+-(\d+)-", path.name)
+        if path.is_dir() and (m is None or _dead(int(m.group(1)))):
+            found.append(str(path))
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, ctrls, own = line.split(":", 2)
+        for ctrl in ctrls.split(",") if ctrls else [""]:
+            base = Path("/sys/fs/cgroup") / ctrl.removeprefix("name=") / own.lstrip("/") / "proofsmith"
+            for group in (base.iterdir() if base.is_dir() else ()):
+                m = re.match(r"^(\d+)-slot\d+$", group.name)
+                if m and _dead(int(m.group(1))):
+                    found.append(str(group))
+    return sorted(set(found))
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Fail the run if a proofsmith process of this host left a temp dir or cgroup behind that cannot be swept.
+
+    Tests kill supervisors on purpose (test_faults, test_sandbox_attacks): the
+    next proofsmith process to make a sandbox sweeps what those left, so this
+    check sweeps first, as that process would (`leftovers.sweep`), and then
+    looks with its own eyes. What remains was either never tied to its
+    process (no pid in its name) or still holds a process.
+    """
+    try:
+        from proofsmith.sandbox import leftovers
+    except ImportError:
+        return
+    leftovers.sweep()
+    left = host_leftovers()
+    if left:
+        print(f"\nproofsmith left these behind on the host (no live owner): {', '.join(left[:20])}")
+        session.exitstatus = 1
