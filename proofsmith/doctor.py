@@ -7,6 +7,7 @@ new user sees at once why a check would come back `unknown`.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -14,6 +15,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from proofsmith import languages
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,16 @@ def tool_finding(name: str, argv: list[str], fix: str) -> Finding:
     return Finding(name, True, version or "installed")
 
 
+def valgrind_finding() -> Finding:
+    """Valgrind, which `--efficiency exact` counts a Python candidate's instructions with."""
+    return tool_finding("valgrind", ["valgrind", "--version"], "apt-get install valgrind (needed for --efficiency exact)")
+
+
+def coqc_finding() -> Finding:
+    """The Coq compiler the Coq checker runs."""
+    return tool_finding("coqc", ["coqc", "--version"], "apt-get install coq (needed for Coq tasks)")
+
+
 def z3_finding() -> Finding:
     """Z3 for SMT tasks, from PyPI `z3-solver` or a `z3` binary."""
     if importlib.util.find_spec("z3") is not None:
@@ -218,11 +231,16 @@ def findings() -> list[Finding]:
         bwrap_finding(),
         cgroup_finding(layers),
         seccomp_finding(),
-        python_finding(),
-        tool_finding("valgrind", ["valgrind", "--version"], "apt-get install valgrind (needed for --efficiency exact)"),
-        tool_finding("coqc", ["coqc", "--version"], "apt-get install coq (needed for Coq tasks)"),
-        lean_finding(),
-        fstar_finding(),
-        z3_finding(),
+        *language_findings(),
         docker_finding(),
     ]
+
+
+def language_findings() -> list[Finding]:
+    """Each registered language's probes (`LanguageSpec.doctor`, "module:function"), in registration order."""
+    found = []
+    for spec in languages.specs():
+        for probe in spec.doctor:
+            module, _, function = probe.partition(":")
+            found.append(getattr(importlib.import_module(module), function)())
+    return found

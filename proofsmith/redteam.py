@@ -21,8 +21,8 @@ is Python) or `*.smt2` (an SMT-LIB term), against the `smt_*` tasks.
 
 Every case goes through `proofsmith.provers.check` with the verdict cache off,
 in the sandbox asked for; with `warm=True` the cases of the checkers that run
-candidates in the warm pool, or must cope with being given it (`WARM_CHECKERS`:
-Python and SMT), are run a second time under `--sandbox warm`, as rows of
+candidates in the warm pool, or must cope with being given it (`warm_checkers()`,
+`LanguageSpec.warm`: Python and SMT), are run a second time under `--sandbox warm`, as rows of
 their own (`python (warm)`).
 A case is *accepted* when any run comes back `verified`: that is an exploit,
 and the figure the table exists to show is 0. A case whose checker is not
@@ -53,22 +53,43 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from proofsmith import languages
 from proofsmith.schema import Candidate, Task
 
 #: Where the corpus ships inside the package.
 CORPUS_DIR = Path(__file__).with_name("redteam_corpus")
-#: File extension -> (checker, how a header line looks).
-_FORMATS: dict[str, tuple[str, re.Pattern[str]]] = {
-    ".py": ("python", re.compile(r"#\s*(\w+):\s*(.*?)\s*")),
-    ".v": ("coq", re.compile(r"\(\*\s*(\w+):\s*(.*?)\s*\*\)\s*")),
-    ".lean": ("lean", re.compile(r"--\s*(\w+):\s*(.*?)\s*")),
-    ".fst": ("fstar", re.compile(r"//\s*(\w+):\s*(.*?)\s*")),
-    ".smt2": ("smt", re.compile(r";\s*(\w+):\s*(.*?)\s*")),
-}
-#: Every checker with cases, in the table's order.
-CHECKERS = ("python", "smt", "coq", "lean", "fstar")
-#: Checkers whose cases are also run under the warm pool.
-WARM_CHECKERS = ("python", "smt")
+
+
+def _formats() -> dict[str, tuple[str, re.Pattern[str]]]:
+    """File suffix -> (checker, how a header line looks), from the registered languages' `case_suffix`/`comment`."""
+    formats = {}
+    for spec in languages.specs():
+        if spec.case_suffix is not None:
+            opens, closes = (re.escape(part) for part in spec.comment)
+            tail = rf"\s*{closes}\s*" if closes else r"\s*"
+            formats[spec.case_suffix] = (spec.name, re.compile(rf"{opens}\s*(\w+):\s*(.*?){tail}"))
+    return formats
+
+
+def checkers() -> tuple[str, ...]:
+    """Every checker with cases, in the table's order (the languages' registration order)."""
+    return tuple(s.name for s in languages.specs() if s.case_suffix is not None)
+
+
+def warm_checkers() -> tuple[str, ...]:
+    """Checkers whose cases are also run under the warm pool."""
+    return tuple(s.name for s in languages.specs() if s.warm)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # CHECKERS and WARM_CHECKERS as names, read from the registry when asked for
+    if name == "CHECKERS":
+        return checkers()
+    if name == "WARM_CHECKERS":
+        return warm_checkers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _KEYS = {"attack", "checker", "task", "expect", "reason", "rule", "source", "repeat", "completion"}
 
 Outcome = Literal["verified", "refuted", "unknown", "not run"]
@@ -136,9 +157,11 @@ class Row(BaseModel):
 
 def parse_case(path: Path) -> Case:
     """Read one corpus file (see the module docstring for its header)."""
-    fmt = _FORMATS.get(path.suffix)
+    formats = _formats()
+    fmt = formats.get(path.suffix)
     if fmt is None:
-        raise CorpusError(f"{path}: unknown case type {path.suffix!r} (use .py, .smt2, .v, .lean or .fst)")
+        known = ", ".join(formats)
+        raise CorpusError(f"{path}: unknown case type {path.suffix!r} (use {known})")
     default_checker, pattern = fmt
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
@@ -191,7 +214,8 @@ def load_corpus(root: Path = CORPUS_DIR) -> tuple[list[Case], dict[str, Task]]:
     if not root.is_dir():
         raise CorpusError(f"{root}: no red-team corpus there (reinstall proofsmith, or pass --corpus DIR)")
     tasks = load_tasks(root)
-    cases = [parse_case(p) for p in sorted(root.glob("*/*")) if p.suffix in _FORMATS]
+    formats = _formats()
+    cases = [parse_case(p) for p in sorted(root.glob("*/*")) if p.suffix in formats]
     for case in cases:
         if case.task not in tasks:
             raise CorpusError(f"{case.path}: task {case.task!r} is not in {root / 'tasks.json'}")
@@ -233,9 +257,9 @@ def on_standin(checker: str) -> bool:
 
 def not_run_reason(task: Task) -> str | None:
     """Why this task's checker cannot run here (not registered, toolchain missing), or None."""
-    from proofsmith.provers import _CHECKERS, validate_task
+    from proofsmith.provers import validate_task
 
-    if task.language not in _CHECKERS:
+    if languages.get(task.language) is None:
         return "checker not installed"
     problem = validate_task(task)
     return f"checker not installed: {problem}" if problem else None
@@ -265,7 +289,7 @@ def plan(cases: Sequence[Case], *, sandbox: str = "auto", warm: bool = False) ->
     """The runs to make: every case under `sandbox`, then (with `warm`) the warm checkers' cases under `warm`."""
     runs = [(c, sandbox) for c in cases]
     if warm and sandbox != "warm":
-        runs += [(c, "warm") for c in cases if c.checker in WARM_CHECKERS]
+        runs += [(c, "warm") for c in cases if c.checker in warm_checkers()]
     return runs
 
 
@@ -346,9 +370,11 @@ def summarise(results: Iterable[CaseResult]) -> list[Row]:
                 row.not_run += 1
             if not r.as_expected:
                 row.unexpected += 1
+    order = checkers()
+
     def rank(row: Row) -> tuple[int, str]:
         base = row.checker.split()[0]
-        return (CHECKERS.index(base) if base in CHECKERS else 9, row.checker)
+        return (order.index(base) if base in order else 9, row.checker)
 
     return sorted(rows.values(), key=rank) + [total]
 
@@ -373,7 +399,7 @@ def _command():
     import click
 
     @click.command(name="redteam")
-    @click.option("--checker", "checkers", multiple=True, type=click.Choice(list(CHECKERS)),
+    @click.option("--checker", "checkers", multiple=True, type=click.Choice(list(checkers())),
                   help="Only this checker's cases (repeatable).")
     @click.option("--case", "patterns", multiple=True, metavar="GLOB",
                   help="Only cases whose name matches (e.g. 'coq/admit*' or 'sbx_*'; repeatable).")

@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-Language = Literal["python", "coq", "lean", "fstar", "smt"]
+from proofsmith import languages
+
+
+def _registered_language(value: Any) -> Any:
+    # the error a Literal of the registered names would give, so messages stay as they were
+    if not isinstance(value, str) or languages.get(value) is None:
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": languages.described()})
+    return value
+
+
+def _language_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = languages.names()
+
+
+#: A registered language's name (`proofsmith.languages`): python, coq, lean, fstar, smt and any registered later.
+Language = Annotated[str, BeforeValidator(_registered_language)]
 TaskKind = Literal["proof", "program"]
 Status = Literal["verified", "refuted", "unknown"]
 LimitHit = Literal["wall", "cpu", "memory", "output", "pids", "file_size"]
@@ -78,7 +94,7 @@ class Task(_Model):
     """A problem to solve: a theorem to prove or a program to write."""
 
     id: str = Field(min_length=1)
-    language: Language
+    language: Language = Field(json_schema_extra=_language_enum)
     kind: TaskKind
     #: the theorem statement, or the function signature + docstring (the prompt)
     statement: str

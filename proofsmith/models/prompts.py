@@ -20,11 +20,13 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from proofsmith import languages
 from proofsmith.models.base import ModelError
 from proofsmith.schema import Task, Verdict
 
-PromptKind = Literal["python_function", "coq_proof", "coq_tactic", "lean_proof", "lean_tactic", "fstar_definition",
-                     "smt_term"]
+#: A prompt kind: "python_function", or a kind a registered language names (`LanguageSpec.whole_prompt` /
+#: `step_prompt`): "coq_proof", "coq_tactic", "lean_proof", "lean_tactic", "fstar_definition", "smt_term", ...
+PromptKind = str
 Role = Literal["system", "user", "assistant"]
 
 
@@ -55,17 +57,8 @@ class Feedback(BaseModel):
     error: str
 
 
-#: The code-fence language tag each kind asks for (and `extract` looks for).
-FENCE: dict[PromptKind, str] = {
-    "python_function": "python",
-    "coq_proof": "coq",
-    "coq_tactic": "coq",
-    "lean_proof": "lean",
-    "lean_tactic": "lean",
-    "fstar_definition": "fstar",
-    "smt_term": "smt",
-}
-
+#: The built-in languages' instructions per prompt kind; a registered language brings its own
+#: (`LanguageSpec.prompt_texts`).
 _INSTRUCTIONS: dict[PromptKind, str] = {
     "python_function": (
         "Complete the following Python function so that it does what its docstring says. "
@@ -103,16 +96,32 @@ _INSTRUCTIONS: dict[PromptKind, str] = {
 
 def kind_for(task: Task, *, step: bool = False) -> PromptKind:
     """The prompt kind for a task: whole proof/program, or (`step`) the next tactic."""
-    if task.language in ("python", "smt") and task.options.get("candidate_format", "python") == "python":
+    spec = languages.get(task.language)
+    if spec is not None and spec.python_answer(task.options):
         return "python_function"
-    if task.language == "fstar":
-        return "fstar_definition"
-    if task.language == "smt":
-        return "smt_term"
-    if task.language in ("coq", "lean"):
-        return f"{task.language}_{'tactic' if step else 'proof'}"  # type: ignore[return-value]
-    raise ModelError(f"task {task.id}: no prompt for language {task.language!r} "
-                     f"(prompts exist for python, coq, lean and fstar)")
+    kind = spec and ((spec.step_prompt if step else None) or spec.whole_prompt)
+    if not kind:
+        having = [s.name for s in languages.specs() if s.python_answers or s.whole_prompt]
+        raise ModelError(f"task {task.id}: no prompt for language {task.language!r} "
+                         f"(prompts exist for {', '.join(having)})")
+    return kind
+
+
+def fence_for(kind: PromptKind) -> str:
+    """The code-fence language tag prompt `kind` asks for (and `extract` looks for)."""
+    if kind == "python_function":
+        return "python"
+    for spec in languages.specs():
+        if kind in (spec.whole_prompt, spec.step_prompt):
+            return spec.fence
+    raise KeyError(f"no registered language has the prompt kind {kind!r}")
+
+
+def _instructions(kind: PromptKind) -> str:
+    for spec in languages.specs():
+        if kind in spec.prompt_texts:
+            return spec.prompt_texts[kind]
+    return _INSTRUCTIONS[kind]
 
 
 def build_messages(
@@ -140,14 +149,14 @@ def build_messages(
     neither invents names nor repeats itself.
     """
     kind = kind_for(task, step=step)
-    fence = FENCE[kind]
+    fence = fence_for(kind)
     messages = [Message(role="system", content=system)] if system else []
     if step:
         body = _proof_so_far(task, steps)
         shown = "".join(f"```{fence}\n{_worked(task, e, with_statement=True)}\n```\n" for e in examples)
         similar = f"Similar finished proofs:\n{shown}\n" if shown else ""
         # shown closed without the indent the reply starts with: the model copies a fence that follows "  "
-        user = (f"{_INSTRUCTIONS[kind]}\n\n{similar}The proof so far:\n```{fence}\n{body.rstrip()}\n```\n\n"
+        user = (f"{_instructions(kind)}\n\n{similar}The proof so far:\n```{fence}\n{body.rstrip()}\n```\n\n"
                 f"Current goals:\n```\n{_clip_goals(goals or '')}\n```")
         if lemmas:
             user += "\n\nLemmas that exist here and may help:\n" + "\n".join(f"- {lem[:300]}" for lem in lemmas)
@@ -211,14 +220,14 @@ MAX_CONTEXT_CHARS = 3000
 
 
 def _task_text(kind: PromptKind, statement: str, context: str) -> str:
-    fence = FENCE[kind]
+    fence = fence_for(kind)
     context = context.strip()
     if len(context) > MAX_CONTEXT_CHARS:
         # a whole library file would cost a small model minutes of prompt processing per task
         tail = context[-MAX_CONTEXT_CHARS:]
         context = "(* ... *)\n" + tail[tail.find("\n") + 1:] if kind.startswith("coq") else "...\n" + tail
     body = f"{context}\n\n{statement.strip()}" if context else statement.strip()
-    return f"{_INSTRUCTIONS[kind]}\n\n```{fence}\n{body}\n```"
+    return f"{_instructions(kind)}\n\n```{fence}\n{body}\n```"
 
 
 def feedback_from_verdict(attempt: str, verdict: Verdict, *, max_chars: int = 1500) -> Feedback:

@@ -2,8 +2,8 @@
 
 A new checker is one module with `validate(task) -> str | None`,
 `manifest(task, sandbox, efficiency) -> Manifest` and
-`check(task, candidate, *, sandbox, efficiency) -> Verdict`, plus one line in
-`_CHECKERS`.
+`check(task, candidate, *, sandbox, efficiency) -> Verdict`, plus one
+`LanguageSpec` registered in `proofsmith.languages` naming it.
 """
 
 from __future__ import annotations
@@ -15,17 +15,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
-from proofsmith import __version__
+from proofsmith import __version__, languages
 from proofsmith.sandbox import SandboxBusy, SandboxKind, SandboxUnsupported, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Manifest, Task, Verdict, cache_key
 
-_CHECKERS: dict[str, str] = {
-    "python": "proofsmith.provers.python",
-    "coq": "proofsmith.provers.coq",
-    "smt": "proofsmith.provers.smt",
-    "lean": "proofsmith.provers.lean",
-    "fstar": "proofsmith.provers.fstar",
-}
+#: language -> its checker module, as registered in `proofsmith.languages`
+_CHECKERS = languages.FieldView("checker")
 
 
 class UnsupportedTask(ValueError):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from proofsmith import languages
 from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError, extract_block, extract_coq_proof, python_candidate
-from proofsmith.models.prompts import FENCE, STOP, Example, Feedback, Message, build_messages, kind_for, render
+from proofsmith.models.prompts import STOP, Example, Feedback, Message, build_messages, fence_for, kind_for, render
 from proofsmith.schema import Candidate, Task
 
-#: Tokens a whole answer may take, per language.
-ANSWER_TOKENS = {"python": 512, "coq": 256, "lean": 512, "fstar": 512, "smt": 512}
+#: Tokens a whole answer may take, per language (`LanguageSpec.answer_tokens`).
+ANSWER_TOKENS = languages.FieldView("answer_tokens")
 
 
 def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None,
@@ -23,7 +24,7 @@ def answer_prompt(task: Task, policy: Policy, feedback: Feedback | None = None,
 
 def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str, examples: Sequence[Example] = ()) -> str:
     """The whole-answer prompt with the reply started: inside the code block, after `answer_so_far`."""
-    fence = FENCE[kind_for(task)]
+    fence = fence_for(kind_for(task))
     messages = [*build_messages(task, examples=examples),
                 Message(role="assistant", content=f"```{fence}\n{answer_so_far}")]
     return render(messages, policy.chat_template, system_prompt=policy.system_prompt)
@@ -37,10 +38,11 @@ def answer_stops(policy: Policy) -> list[str]:
 
 def to_candidate(task: Task, output: str, candidate_id: str | None = None) -> Candidate:
     """The Candidate in a model's output; ExtractionError when it holds none."""
-    if task.language in ("python", "smt") and task.options.get("candidate_format", "python") == "python":
+    spec = languages.get(task.language)
+    if spec is not None and spec.python_answer(task.options):
         return python_candidate(task, output, candidate_id)
-    if task.language == "coq":
+    if spec is None or spec.whole_prompt is None:
+        raise ExtractionError(f"no extractor for {task.language} answers")
+    if spec.extract == "coq_proof":
         return Candidate(task_id=task.id, id=candidate_id, text=extract_coq_proof(output, task.statement))
-    if task.language in ("lean", "fstar", "smt"):
-        return Candidate(task_id=task.id, id=candidate_id, text=extract_block(output, task.language))
-    raise ExtractionError(f"no extractor for {task.language} answers")
+    return Candidate(task_id=task.id, id=candidate_id, text=extract_block(output, spec.fence))

@@ -16,12 +16,13 @@ from functools import cache
 from pathlib import Path
 from typing import Self
 
-from proofsmith import provers
+from proofsmith import languages, provers
 from proofsmith.sandbox import SandboxKind
 from proofsmith.schema import Candidate, Task, Verdict
 
-#: languages whose checker has a step mode (`open`/`step`); Lean's needs a configured REPL (see `can_step`)
-STEP_LANGUAGES = frozenset({"coq", "lean"})
+#: languages whose checker has a step mode (`open`/`step`, `LanguageSpec.steps`); Lean's needs a configured REPL
+#: (see `can_step`)
+STEP_LANGUAGES = languages.FieldView("steps")
 
 
 @cache
@@ -112,7 +113,7 @@ class SearchChecker:
             from proofsmith.provers.lean_repl import toolchain_from_env
 
             return self.sandbox != "docker" and toolchain_from_env() is not None
-        return task.language in STEP_LANGUAGES
+        return bool(STEP_LANGUAGES.get(task.language))
 
     def check(self, task: Task, candidate: Candidate) -> Verdict:
         """The verdict on a whole candidate (fast path: warm sessions for Coq)."""

@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from proofsmith import __version__
+from proofsmith import __version__, languages
 from proofsmith.provers import validate_task
 from proofsmith.provers.coq_session import STEP_TIMEOUT_S, WATCHDOG_GRACE_S
 from proofsmith.schema import Diagnostic, Manifest, Task, Verdict
@@ -55,8 +55,8 @@ from proofsmith.steps import StepResult
 
 #: Header a client may send to be counted as itself for quotas (else its address is used).
 CLIENT_HEADER = "X-Proofsmith-Client"
-#: Each lane's checkers, by task language.
-LANE_OF = {"python": "python", "coq": "coq"}
+#: Each lane's checkers, by task language (`LanguageSpec.serve_lane`; languages without one are not served).
+LANE_OF = languages.FieldView("serve_lane")
 
 
 def _available_mb() -> int:
