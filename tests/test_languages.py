@@ -113,3 +113,18 @@ def test_the_built_in_specs_keep_what_the_per_module_lists_said():
 def test_a_spec_name_is_a_plain_identifier():
     with pytest.raises(ValidationError):
         LanguageSpec(name="Echo Lang", checker="x", fence="x")
+
+
+@pytest.mark.slow
+def test_the_service_refuses_a_language_without_a_lane_with_one_line(bwrap_or_skip):
+    """SMT, Lean and F* have no serve lane: /v1/check answered 500 `KeyError: 'smt'` before; now 422 naming why."""
+    httpx = pytest.importorskip("httpx", reason="the serve extra is not installed: pip install 'proofsmith[serve]'")
+    from proofsmith.serve.launch import ServerProcess
+
+    task = redteam.load_tasks()["smt_gray_encode"].model_dump(mode="json")
+    candidate = {"task_id": task["id"], "text": "def gray_encode(x):\n    return x ^ (x >> 1)\n"}
+    with ServerProcess(["--python-workers", "1", "--coq-workers", "1"]) as srv:
+        reply = httpx.post(f"{srv.url}/v1/check", json={"items": [{"task": task, "candidate": candidate}]}, timeout=60)
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"] == ("items.0.task: smt tasks are not checked by this service "
+                                     "(it checks python and coq tasks)")

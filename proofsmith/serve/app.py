@@ -384,6 +384,10 @@ def create_app(config: ServeConfig | None = None):
     async def check(body: CheckRequest, request: Request) -> CheckResponse:
         """Check one or a batch of candidates; all are admitted together or refused (429) together."""
         for index, item in enumerate(body.items):
+            if item.task.language not in LANE_OF:
+                served = " and ".join(LANE_OF)
+                raise ApiError(422, f"items.{index}.task: {item.task.language} tasks are not checked by this "
+                                    f"service (it checks {served} tasks)")
             problem = validate_task(item.task)
             if problem:
                 raise ApiError(422, f"items.{index}.task: {problem}")
