@@ -69,8 +69,8 @@ WARM_PROGRAM = WarmProgram(
     preload=("ast", "collections", "functools", "hashlib", "heapq", "itertools", "math", "random", "re", "string",
              "typing"),
 )
-#: Overload: the candidate's processes waited for a CPU more than this share of the wall budget,
-#: and got less than (1 - this share) of it in CPU time.
+#: Overload: the candidate's processes (and the judge) waited for a CPU more than this share of the wall
+#: budget, and the candidate got less than (1 - this share) of the CPU time it may use.
 OVERLOAD_SHARE = 0.5
 
 
@@ -333,8 +333,9 @@ def overload(limits: Limits, cand: RunResult, judge_delay_s: float | None) -> st
     candidate's live processes, measured when the budget ran out, and the
     judge's own threads (its report) waited for a CPU for more than
     OVERLOAD_SHARE of the budget, while the candidate got less than the rest
-    of it in CPU time (a candidate whose own processes crowd each other gets
-    its CPU time and is not overloaded). A candidate that lowered its own
+    of the CPU time it may use (its CPU limit or its wall budget, whichever
+    is smaller): a candidate whose own processes crowd each other gets its
+    CPU time and is not overloaded. A candidate that lowered its own
     priority cannot claim overload, nor can any where the kernel keeps no
     schedstat (those time-outs are refuted).
     """
@@ -342,7 +343,7 @@ def overload(limits: Limits, cand: RunResult, judge_delay_s: float | None) -> st
         return None
     waited = (cand.run_delay_s or 0.0) + (judge_delay_s or 0.0)
     budget = limits.wall_s
-    if waited > OVERLOAD_SHARE * budget and cand.cpu_s < (1.0 - OVERLOAD_SHARE) * budget:
+    if waited > OVERLOAD_SHARE * budget and cand.cpu_s < (1.0 - OVERLOAD_SHARE) * min(budget, limits.cpu_s):
         return (f"the machine is overloaded: in the {budget:g} s wall-clock budget the candidate and the judge "
                 f"waited {waited:.2f} s for a CPU and the candidate ran {cand.cpu_s:.2f} s; check it again on a "
                 "machine with CPU to spare")

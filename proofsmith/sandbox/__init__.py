@@ -7,8 +7,9 @@ Every backend offers the same two calls:
   for checkers that wire several sandboxed processes together with pipes
   (bwrap and process only: `SpawningSandbox`; docker offers `run` alone).
 
-The `warm` kind (Python checks only) is a pool of pre-forked zygotes with
-`run_pair` instead of `spawn`; see `zygote.py`.
+The `warm` kind is a pool of pre-forked zygotes with `run_pair` (a candidate
+beside a judge, in an interpreter and module the caller names; the Python
+checker's unit of work) instead of `spawn`; see `zygote.py`.
 
 `get_sandbox("auto")` picks bwrap where it works and falls back to the
 process backend (with its warning) where it does not.

@@ -221,8 +221,8 @@ def _child(spec: dict, module, bpf: bytes, out_fd: int, err_fd: int, files: list
     _copy_in(files, uid)
     os.chown("/work", uid, uid)
     os.chdir("/work")
-    # Peer descriptors to their fixed numbers: first above anything open, then down.
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1024) for fd in peer_fds]
+    # Peer descriptors to their fixed numbers: first copied above that range, then dup2'ed into it.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, PEER_FDS + len(peer_fds)) for fd in peer_fds]
     os.dup2(out_fd, 1)
     for i, fd in enumerate(high):
         os.dup2(fd, PEER_FDS + i)
