@@ -9,11 +9,12 @@ its own memory; before the fix it found the spec in the zygote's read buffer.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import struct
+import shutil
+import subprocess
+import sys
 import textwrap
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,38 @@ def test_the_frames_above_a_warm_candidate_hold_no_test_or_expected_value():
     assert v.status == "refuted", v
     assert "FRAMES" in messages(v), messages(v)
     assert "zygote" in messages(v) or "serve" in messages(v), messages(v)  # it did walk up into the zygote's frames
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("changed", ["zygote_server.py", "zygote.py", "runqueue.py", "bwrap.py"])
+def test_the_python_checker_version_changes_with_the_sandbox_code(tmp_path, changed):
+    """Cached verdicts are keyed by CHECKER_VERSION: a fix in the sandbox must not leave old verdicts valid."""
+    package = Path(python_checker.__file__).parents[1]
+    copy = tmp_path / "proofsmith"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / "sandbox" / changed
+    target.write_text(target.read_text() + "\n# a fix\n")
+    out = subprocess.run([sys.executable, "-c", "from proofsmith.provers import python; print(python.CHECKER_VERSION)"],
+                         capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() != python_checker.CHECKER_VERSION
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("frame", [b"\x00\x00\x00\x09{}", b"\x00\x00", b"\x00\x00\x00\x02[]"])
+def test_a_malformed_frame_ends_the_zygote_and_the_pool_starts_a_new_one(frame):
+    """Frames are length-prefixed JSON objects read whole: a prefix that disagrees, a short frame or a non-object ends it."""
+    from proofsmith.sandbox.zygote import WarmPool
+
+    pool = WarmPool(1)
+    try:
+        worker = pool._acquire(python_checker.WARM_PROGRAM)
+        worker.sock.send(frame)
+        assert worker.proc.wait(timeout=20) != 0
+        pool._retire(worker)
+        task = secret_task(f"secret-{uuid.uuid4().hex}")
+        secret = task.io_tests[0].expected.removesuffix("-three")
+        v = python_checker.check(task, Candidate(task_id=task.id, text=right_answer(secret)), sandbox=pool)
+        assert v.status == "verified", v
+    finally:
+        pool.close()
