@@ -35,8 +35,9 @@ def add_task(wall_s: float) -> Task:
 def _started(code: str, cpu: int | None = None) -> subprocess.Popen:
     """A Python process in a session (and autogroup) of its own, once it has said it is running `code`."""
     proc = subprocess.Popen([sys.executable, "-c", f"print('up', flush=True)\n{code}"], stdout=subprocess.PIPE,
-                            start_new_session=True,
-                            preexec_fn=None if cpu is None else lambda: os.sched_setaffinity(0, {cpu}))
+                            start_new_session=True)
+    if cpu is not None:
+        os.sched_setaffinity(proc.pid, {cpu})
     assert proc.stdout.readline().strip() == b"up"
     return proc
 

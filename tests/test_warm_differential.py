@@ -18,8 +18,8 @@ import os
 import random
 
 import pytest
-
 import spec_thief
+
 from proofsmith.provers import check_many
 from proofsmith.schema import Candidate
 

@@ -300,7 +300,7 @@ class WarmPool:
     def _probe(self) -> None:
         """Start the zygote's bubblewrap once with `true` in it: where it cannot run, fail now."""
         proc = _spawn(lambda: subprocess.run([*_bwrap_args(self.binary, [], {}), "--", "true"],
-                                             capture_output=True, timeout=_START_TIMEOUT, cwd="/"))
+                                             check=False, capture_output=True, timeout=_START_TIMEOUT, cwd="/"))
         if proc.returncode != 0:
             detail = proc.stderr.decode(errors="replace").strip()[-300:]
             raise BwrapUnavailable(f"the warm pool's bubblewrap does not start here: {detail or proc.returncode}")
