@@ -134,10 +134,13 @@ def test_the_admitted_statement_of_the_compiled_prefix_cannot_be_cited(bwrap):
     assert "Prefix.add_0_r" in verdict.diagnostics[0].message
 
 
-def test_a_hung_proof_is_unknown_timeout_never_verified(bwrap):
+def test_a_hung_proof_is_refuted_timeout_never_verified(bwrap):
+    """The reference proof checks within the limits, so a proof that runs past them is the candidate's fault."""
     task = ADD_0_R.model_copy(update={"id": "hang", "limits": Limits(wall_s=4, cpu_s=4, memory_mb=2048)})
     verdict = run(task, "do 2000000000 idtac.", "cold", bwrap)  # runs for minutes, in constant memory
-    assert verdict.status == "unknown" and verdict.reason == "timeout"
+    if verdict.reason == "overload":  # the machine measurably starved coqc: unknown is the honest answer
+        pytest.skip(f"this machine is overloaded: {verdict.diagnostics[0].message}")
+    assert verdict.status == "refuted" and verdict.reason == "timeout"
 
 
 # --------------------------------------------------------------------------- bad input

@@ -33,8 +33,10 @@ admitted `Prefix.<name>` is an axiom, so citing it fails the assumption check.
 A task whose reference proof does not go through that path is checked cold.
 
 Outcomes: a Coq error or a failed audit -> refuted with Coq's message
-(positions relative to the candidate); coqc killed by a limit -> unknown
-(timeout / memory); anything else broken -> unknown with the reason.
+(positions relative to the candidate); coqc killed by the time or memory
+limit -> refuted (timeout / memory_limit: the reference proof fits them),
+or unknown (overload) where the run-queue delay shows the machine starved
+coqc; anything else broken -> unknown with the reason.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from proofsmith import __version__
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import head_words, split_sentences, strip_comments
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
+from proofsmith.sandbox.supervise import overload
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
 #: The compiler; `PROOFSMITH_COQC` overrides it (tests use it to simulate a missing Coq).
@@ -629,9 +632,14 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     if res.error:
         return verdict("unknown", "sandbox", [Diagnostic(message=res.error)])
     if res.limit_hit in ("wall", "cpu"):
-        return verdict("unknown", "timeout", [Diagnostic(message=f"coqc ran past {task.limits.wall_s:g} s")])
+        # the reference proof checked within these limits: a proof that does not is the candidate's fault,
+        # unless the machine measurably starved coqc (run-queue delay), which no verdict may blame on it
+        busy = overload(coqc_limits(task.limits), res)
+        if busy:
+            return verdict("unknown", "overload", [Diagnostic(message=busy)])
+        return verdict("refuted", "timeout", [Diagnostic(message=f"coqc ran past {task.limits.wall_s:g} s")])
     if res.limit_hit == "memory":
-        return verdict("unknown", "memory", [Diagnostic(message="coqc ran out of its memory limit")])
+        return verdict("refuted", "memory_limit", [Diagnostic(message="coqc ran out of its memory limit")])
     if res.limit_hit == "output":
         return verdict("refuted", "output_limit", [Diagnostic(message="the proof printed more than the output cap")])
     if res.signal is not None or res.exit_code is None:

@@ -42,6 +42,7 @@ from proofsmith.provers import efficiency as eff
 from proofsmith.provers import smt_contracts
 from proofsmith.provers.python_harness import encode
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
+from proofsmith.sandbox.supervise import overload
 from proofsmith.sandbox.zygote import PEER_READ_FD, PEER_WRITE_FD, REPORT_FD, Peer, WarmProgram
 from proofsmith.schema import (
     Candidate,
@@ -69,9 +70,6 @@ WARM_PROGRAM = WarmProgram(
     preload=("ast", "collections", "functools", "hashlib", "heapq", "itertools", "math", "random", "re", "string",
              "typing"),
 )
-#: Overload: the candidate's processes (and the judge) waited for a CPU more than this share of the wall
-#: budget, and the candidate got less than (1 - this share) of the CPU time it may use.
-OVERLOAD_SHARE = 0.5
 
 
 def program_text(task: Task, candidate: Candidate) -> str:
@@ -326,28 +324,6 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     return verdict("verified", None, [], partial, measured)
 
 
-def overload(limits: Limits, cand: RunResult, judge_delay_s: float | None) -> str | None:
-    """Why the machine, not the candidate, used up the wall budget (one line); None when it did not.
-
-    Overload is detected from the kernel's run-queue delay (runqueue.py): the
-    candidate's live processes, measured when the budget ran out, and the
-    judge's own threads (its report) waited for a CPU for more than
-    OVERLOAD_SHARE of the budget, while the candidate got less than the rest
-    of the CPU time it may use (its CPU limit or its wall budget, whichever
-    is smaller): a candidate whose own processes crowd each other gets its
-    CPU time and is not overloaded. A candidate that lowered its own
-    priority cannot claim overload, nor can any where the kernel keeps no
-    schedstat (those time-outs are refuted).
-    """
-    if cand.deprioritized or (cand.run_delay_s is None and judge_delay_s is None):
-        return None
-    waited = (cand.run_delay_s or 0.0) + (judge_delay_s or 0.0)
-    budget = limits.wall_s
-    if waited > OVERLOAD_SHARE * budget and cand.cpu_s < (1.0 - OVERLOAD_SHARE) * min(budget, limits.cpu_s):
-        return (f"the machine is overloaded: in the {budget:g} s wall-clock budget the candidate and the judge "
-                f"waited {waited:.2f} s for a CPU and the candidate ran {cand.cpu_s:.2f} s; check it again on a "
-                "machine with CPU to spare")
-    return None
 
 
 def _death_reason(cand: RunResult) -> str | None:

@@ -272,3 +272,32 @@ def run_via_spawn(
 ) -> RunResult:
     """`run` for sandboxes that have `spawn`: start, wait to the end or the wall limit, return what it did."""
     return box.spawn(argv, files, limits, stdin=stdin, env=env).wait()
+
+
+#: Overload: the candidate's processes (and the judge) waited for a CPU more than this share of the wall
+#: budget, and the candidate got less than (1 - this share) of the CPU time it may use.
+OVERLOAD_SHARE = 0.5
+
+
+def overload(limits: Limits, cand: RunResult, judge_delay_s: float | None = None) -> str | None:
+    """Why the machine, not the candidate, used up the wall budget (one line); None when it did not.
+
+    Overload is detected from the kernel's run-queue delay (runqueue.py): the
+    candidate's live processes, measured when the budget ran out, and (for
+    Python) the judge's own threads (its report) waited for a CPU for more than
+    OVERLOAD_SHARE of the budget, while the candidate got less than the rest
+    of the CPU time it may use (its CPU limit or its wall budget, whichever
+    is smaller): a candidate whose own processes crowd each other gets its
+    CPU time and is not overloaded. A candidate that lowered its own
+    priority cannot claim overload, nor can any where the kernel keeps no
+    schedstat (those time-outs are refuted).
+    """
+    if cand.deprioritized or (cand.run_delay_s is None and judge_delay_s is None):
+        return None
+    waited = (cand.run_delay_s or 0.0) + (judge_delay_s or 0.0)
+    budget = limits.wall_s
+    if waited > OVERLOAD_SHARE * budget and cand.cpu_s < (1.0 - OVERLOAD_SHARE) * min(budget, limits.cpu_s):
+        return (f"the machine is overloaded: in the {budget:g} s wall-clock budget the candidate and the judge "
+                f"waited {waited:.2f} s for a CPU and the candidate ran {cand.cpu_s:.2f} s; check it again on a "
+                "machine with CPU to spare")
+    return None
