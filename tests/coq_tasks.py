@@ -1,5 +1,10 @@
 """Coq tasks shared by the Coq checker and session tests (real Coq, no stand-ins)."""
 
+import os
+
+import pytest
+
+from proofsmith.provers import coq
 from proofsmith.schema import Limits, Task
 
 ADD_0_R = Task(
@@ -19,3 +24,16 @@ CLASSICAL = Task(
     limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
     options={"name": "p_imp_p"},
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Reference and prefix caches in a fresh directory, so no earlier run decides anything here."""
+    old = os.environ.get("PROOFSMITH_CACHE_DIR")
+    os.environ["PROOFSMITH_CACHE_DIR"] = str(tmp_path_factory.mktemp("coq-cache"))
+    coq._STORE._memory.clear()
+    yield
+    if old is None:
+        os.environ.pop("PROOFSMITH_CACHE_DIR", None)
+    else:
+        os.environ["PROOFSMITH_CACHE_DIR"] = old

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
+from coq_tasks import (
+    ADD_0_R,
+    CLASSICAL,
+    private_cache,  # noqa: F401  (a module-scoped autouse fixture)
+)
 
 from proofsmith.provers import check, coq, validate_task
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.schema import Candidate, Limits, Task
-
-from coq_tasks import ADD_0_R, CLASSICAL
 
 pytestmark = pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed (apt-get install coq)")
 
@@ -24,19 +26,6 @@ SECTIONED = Task(
     limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048),
     options={"name": "M.in_section", "closers": "End S.\nEnd M."},
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Reference and prefix caches in a fresh directory, so no earlier run decides anything here."""
-    old = os.environ.get("PROOFSMITH_CACHE_DIR")
-    os.environ["PROOFSMITH_CACHE_DIR"] = str(tmp_path_factory.mktemp("coq-cache"))
-    coq._STORE._memory.clear()
-    yield
-    if old is None:
-        os.environ.pop("PROOFSMITH_CACHE_DIR", None)
-    else:
-        os.environ["PROOFSMITH_CACHE_DIR"] = old
 
 
 def run(task: Task, text: str, mode: coq.Mode = "auto", bwrap=None):

@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
+from coq_tasks import private_cache  # noqa: F401  (a module-scoped autouse fixture)
 
 from proofsmith.provers import coq
 from proofsmith.schema import Candidate, Limits, Task
@@ -51,19 +51,6 @@ USES_HYPOTHESIS = Task(
 )
 FALSE_GOAL = Task(id="false_goal", language="coq", kind="proof", statement="Theorem rt_false : 1 = 2.",
                   limits=LIMITS, options={"name": "rt_false"})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Reference and prefix caches in a fresh directory, so no earlier run decides anything here."""
-    old = os.environ.get("PROOFSMITH_CACHE_DIR")
-    os.environ["PROOFSMITH_CACHE_DIR"] = str(tmp_path_factory.mktemp("coq-cache"))
-    coq._STORE._memory.clear()
-    yield
-    if old is None:
-        os.environ.pop("PROOFSMITH_CACHE_DIR", None)
-    else:
-        os.environ["PROOFSMITH_CACHE_DIR"] = old
 
 
 def run(task: Task, text: str, bwrap, mode: coq.Mode = "auto"):
