@@ -71,9 +71,11 @@ def _tasks(suite: str, limit: int | None):
     return tasks
 
 
-def _with_hammer(task, checker) -> tuple[object, bool]:
+def _with_hammer(task) -> tuple[object, bool]:
     """The task with the `hammer` import allowed, where CoqHammer may be used for it."""
-    if not checker.hammer_allowed(task):
+    from proofsmith.search.checker import hammer_allowed
+
+    if not hammer_allowed(task):
         return task, False
     return task.model_copy(update={"options": {**task.options, "hammer": True}}), True
 
@@ -145,7 +147,7 @@ def run(suites: list[str], configs: list[str], limit: int | None, wall: float, o
             for i, (suite, task) in enumerate(todo, 1):
                 with_hammer = False
                 if hammer_only or spec.get("hammer") is None:
-                    task, with_hammer = _with_hammer(task, checker)
+                    task, with_hammer = _with_hammer(task)
                 checker.steps.clear()
                 row = {"config": name, "suite": suite, "task": task.id, "hammer": with_hammer}
                 try:

@@ -11,8 +11,9 @@ and the PRM read only these, never a particular prover's module.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -67,3 +68,26 @@ def goal_count(goals: str) -> int:
     if m:
         return int(m.group(1))
     return sum(1 for line in goals.splitlines() if line.lstrip().startswith("⊢"))
+
+
+#: One goal of a Coq goal display: its hypothesis lines (a long one joined onto one line), its conclusion.
+Goal: TypeAlias = tuple[tuple[str, ...], str]
+
+
+def goal_list(view: str) -> list[Goal]:
+    """A goal display as (hypotheses in order, conclusion) pairs; without Coq's separators, one opaque goal."""
+    blocks = view.split("============================")
+    if len(blocks) < 2:
+        text = " ".join(view.split())
+        return [((), text)] if text and not text.startswith("No more goals") else []
+    goals = []
+    for before, after in itertools.pairwise(blocks):
+        hyps: list[str] = []
+        for line in before.split("\n\n")[-1].splitlines():
+            if re.match(r"\s{0,2}[A-Za-z_][\w', ]*\s*:", line):
+                hyps.append(" ".join(line.split()))
+            elif hyps and line.strip():  # a long hypothesis runs on over deeper-indented lines
+                hyps[-1] += " " + " ".join(line.split())
+        conclusion = re.split(r"\n\s*\n|\ngoal \d+", after.strip(), maxsplit=1)[0]
+        goals.append((tuple(hyps), " ".join(conclusion.split())))
+    return goals

@@ -18,12 +18,13 @@ from search_doubles import FAIL, ScriptedPolicy
 from proofsmith.datasets.coq_library import task_from_file
 from proofsmith.schema import Limits, Task
 from proofsmith.search import Beam, Budget, search
-from proofsmith.search.checker import SearchChecker, hammer_libraries
+from proofsmith.search.checker import SearchChecker, hammer_allowed, hammer_libraries
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions
 from proofsmith.search.retrieval import lemma_names, search_commands
-from proofsmith.search.space import at_least_as_hard, goal_list
+from proofsmith.search.space import at_least_as_hard
 from proofsmith.search.trace import TraceWriter
+from proofsmith.steps import goal_list
 
 USER_TEN = Path(__file__).parents[1] / "proofsmith" / "datasets" / "data" / "user_ten.v"
 
@@ -169,10 +170,9 @@ def test_hammer_stays_out_of_a_stdlib_task_whose_module_hammer_loads(coq):
     if not hammer_libraries():
         pytest.skip("CoqHammer is not installed (apt-get install libcoq-hammer)")
     assert "Coq.Bool.Bool" in hammer_libraries()
-    checker = SearchChecker()
     bool_task = ADD_0_R.model_copy(update={"id": "stdlib:Coq.Bool.Bool.orb_negb_r"})
-    assert not checker.hammer_allowed(bool_task)
-    assert checker.hammer_allowed(ADD_0_R)
+    assert not hammer_allowed(bool_task)
+    assert hammer_allowed(ADD_0_R)
 
 
 @pytest.mark.slow

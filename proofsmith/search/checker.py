@@ -154,10 +154,6 @@ class SearchChecker:
             return None
         return self._coq().libraries(state.task_id)
 
-    def hammer_allowed(self, task: Task) -> bool:
-        """Whether CoqHammer's `hammer` may run for `task` (see `hammer_allowed`)."""
-        return hammer_allowed(task)
-
     def close(self) -> None:
         """Close the warm sessions (Lean's REPLs stay in the process-wide pool whole checks share)."""
         if self._pool is not None:

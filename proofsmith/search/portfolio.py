@@ -21,6 +21,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from proofsmith.search.retrieval import first_goal
+
 
 class Automation(BaseModel):
     """One portfolio member: a tactic, the libraries it needs (any of them loaded), its timeout."""
@@ -90,15 +92,13 @@ _BINDER = re.compile(r"(?:\(|^|\s)((?:[A-Za-z_][\w']*\s+)*[A-Za-z_][\w']*)\s*:\s
 
 def goal_variables(goals: str) -> list[tuple[str, str]]:
     """(name, type head) of the first goal's hypotheses and leading `forall` binders, in order."""
-    first = goals.split("\n\n", 1)[0] if "============================" not in goals else goals
-    head, _, concl = first.partition("============================")
-    concl = concl.strip().split("\n\n", 1)[0]
+    hyps, concl = first_goal(goals)
     found: list[tuple[str, str]] = []
-    for line in head.splitlines():
-        m = re.match(r"\s*([A-Za-z_][\w', ]*?)\s*:\s*([A-Za-z_][\w.]*)", line)
+    for line in hyps:
+        m = re.match(r"([A-Za-z_][\w', ]*?)\s*:\s*([A-Za-z_][\w.]*)", line)
         if m:
             found += [(n.strip(), m.group(2)) for n in m.group(1).split(",")]
-    m = re.match(r"forall\s+(.*?),", concl, re.DOTALL)
+    m = re.match(r"forall\s+(.*?),", concl)
     if m:
         for names, typ in _BINDER.findall(m.group(1)):
             found += [(n, typ) for n in names.split()]
@@ -172,12 +172,17 @@ def hammer_reconstructions(output: str) -> list[str]:
     return distinct(tactics)
 
 
+def tactic_key(tactic: str) -> str:
+    """A tactic with its layout normalised: two tactics with one key are one tactic."""
+    return " ".join(tactic.split())
+
+
 def distinct(tactics: Iterable[str]) -> list[str]:
-    """Tactics in order, each once (compared with layout normalised)."""
+    """Tactics in order, each once (compared by `tactic_key`)."""
     seen: set[str] = set()
     out = []
     for tactic in tactics:
-        key = " ".join(tactic.split())
+        key = tactic_key(tactic)
         if key not in seen:
             seen.add(key)
             out.append(tactic)

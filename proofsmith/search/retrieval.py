@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from proofsmith.steps import goal_list
+
 #: Lemmas shown in a step prompt and tried by the portfolio.
 SHOWN_LEMMAS = 4
 _KEYWORDS = {"forall", "exists", "fun", "match", "with", "end", "if", "then", "else", "let", "in", "as", "return",
@@ -37,14 +39,9 @@ class Lemma(BaseModel):
 
 
 def first_goal(goals: str) -> tuple[list[str], str]:
-    """(hypothesis lines, conclusion) of the first goal of a Coq goal display."""
-    head, sep, rest = goals.partition("============================")
-    if not sep:
-        return [], ""
-    conclusion = rest.strip().split("\n\n", 1)[0]
-    conclusion = re.split(r"\n\s*goal \d+ (?:\(ID \d+\) )?is:", conclusion)[0]
-    hyps = [line.strip() for line in head.splitlines() if re.match(r"\s*[A-Za-z_][\w', ]*\s*:", line)]
-    return hyps, " ".join(conclusion.split())
+    """(hypothesis lines, conclusion) of the first goal of a Coq goal display; ([], "") for any other text."""
+    parsed = goal_list(goals) if "============================" in goals else []
+    return (list(parsed[0][0]), parsed[0][1]) if parsed else ([], "")
 
 
 def local_names(goals: str) -> set[str]:

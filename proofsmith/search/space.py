@@ -20,9 +20,7 @@ confidence (mean token probability) for text.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -33,11 +31,12 @@ from proofsmith.models.prompts import STOP, build_messages, complete_tactic, ren
 from proofsmith.schema import Candidate
 from proofsmith.search.budget import BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
+from proofsmith.search.checker import hammer_allowed
 from proofsmith.search.episode import Episode
-from proofsmith.search.portfolio import ROOT_SECONDS, STATE_SECONDS, hammer_reconstructions, portfolio
+from proofsmith.search.portfolio import ROOT_SECONDS, STATE_SECONDS, hammer_reconstructions, portfolio, tactic_key
 from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
 from proofsmith.search.trace import NodeStatus
-from proofsmith.steps import goal_count
+from proofsmith.steps import Goal, goal_count, goal_list
 
 #: Tokens one tactic may take.
 TACTIC_TOKENS = 64
@@ -137,7 +136,7 @@ class TacticSpace:
         self._lemmas: dict[str, list] = {}
         #: state hash -> the hash of the state it was first reached from (the path, for pruning)
         self._parent: dict[str, str | None] = {}
-        self._goals: dict[str, list[tuple[frozenset[str], str]]] = {}
+        self._goals: dict[str, list[Goal]] = {}
 
     def root(self) -> Point:
         if self._root is None:
@@ -192,13 +191,13 @@ class TacticSpace:
             return []
         ep, task = self.ep, self.ep.task
         libraries = ep.checker.libraries(point.state) if point.state is not None else None
-        hammer = self.hammer if self.hammer is not None else ep.checker.hammer_allowed(task)
+        hammer = self.hammer if self.hammer is not None else hammer_allowed(task)
         members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
         tactics = [(m.tactic, m.timeout_s) for m in members]
         lemmas = self._lookup(point)
         tactics += [(t, 2.0) for t in lemma_tactics(lemmas[:3])]
         seen = set()
-        return [(t, s) for t, s in tactics if not (_key(t) in seen or seen.add(_key(t)))]
+        return [(t, s) for t, s in tactics if not (tactic_key(t) in seen or seen.add(tactic_key(t)))]
 
     def _lookup(self, point: Point) -> list:
         """Lemmas that fit the state's first goal (Coq), found once per state."""
@@ -239,7 +238,7 @@ class TacticSpace:
                         logprob=proposal.sum_logprob)
                 continue
             lp = proposal.sum_logprob if proposal.sum_logprob is not None else 0.0
-            key = _key(tactic)
+            key = tactic_key(tactic)
             if key in best:
                 ep.count("duplicate_steps")
                 _, old_lp, count = best[key]
@@ -256,7 +255,7 @@ class TacticSpace:
         if origin == "automation" and left is not None and left <= 0:
             # the model's proposals are paid for and get checked; automation stops at the wall-clock limit
             raise BudgetExhausted
-        key = _key(tactic)
+        key = tactic_key(tactic)
         if key in tried:
             ep.count("repeats_skipped")
             previous = tried[key]
@@ -315,7 +314,7 @@ class TacticSpace:
         tried[key] = child
         return child
 
-    def _prunable(self, parent: str, goals: list[tuple[frozenset[str], str]]) -> bool:
+    def _prunable(self, parent: str, goals: list[Goal]) -> bool:
         """Whether `goals` are at least as hard as the goals of `parent` or any state on its path."""
         at: str | None = parent
         seen = 0
@@ -341,34 +340,11 @@ class TacticSpace:
 _SHOWN_FAILURES = 6
 
 
-def _key(tactic: str) -> str:
-    return " ".join(tactic.split())
-
-
-def goal_list(view: str) -> list[tuple[frozenset[str], str]]:
-    """A goal display as (hypotheses, conclusion) pairs; a display without Coq's separators is one opaque goal."""
-    blocks = view.split("============================")
-    if len(blocks) < 2:
-        text = " ".join(view.split())
-        return [(frozenset(), text)] if text and not text.startswith("No more goals") else []
-    goals = []
-    for before, after in itertools.pairwise(blocks):
-        hyps: list[str] = []
-        for line in before.split("\n\n")[-1].splitlines():
-            if re.match(r"\s{0,2}[A-Za-z_][\w', ]*\s*:", line):
-                hyps.append(" ".join(line.split()))
-            elif hyps and line.strip():  # a long hypothesis runs on over deeper-indented lines
-                hyps[-1] += " " + " ".join(line.split())
-        conclusion = re.split(r"\n\s*\n|\ngoal \d+", after.strip(), maxsplit=1)[0]
-        goals.append((frozenset(hyps), " ".join(conclusion.split())))
-    return goals
-
-
-def at_least_as_hard(goals: list[tuple[frozenset[str], str]], other: list[tuple[frozenset[str], str]]) -> bool:
+def at_least_as_hard(goals: list[Goal], other: list[Goal]) -> bool:
     """Proverbot9001's test: every goal of `other` has a goal here with its conclusion and no more hypotheses."""
     if not other:
         return False
-    return all(any(c == oc and h <= oh for h, c in goals) for oh, oc in other)
+    return all(any(c == oc and set(h) <= set(oh) for h, c in goals) for oh, oc in other)
 
 
 class TextSpace:
