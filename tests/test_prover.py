@@ -203,6 +203,25 @@ def test_hammer_proof_is_replaced_by_its_reconstruction_and_checks_without_atps(
 
 
 @pytest.mark.slow
+def test_hammer_on_a_reals_lemma_runs_every_atp_and_keeps_its_session(coq):
+    """A stdlib Reals lemma: CoqHammer forks coqtop per ATP (the 2 GB session died mid-hammer) and runs cvc4 and
+    z3 through Debian's `htimeout` (not on the sandbox's PATH, every cvc4/z3 call failed)."""
+    if not hammer_libraries() or shutil.which("eprover") is None:
+        pytest.skip("CoqHammer or its ATPs are not installed (apt-get install libcoq-hammer eprover z3 cvc4)")
+    from proofsmith.datasets.coq_library import find_task
+
+    task = find_task("coq-stdlib-mini", "stdlib:Coq.Reals.Rpower.exp_neq_0")
+    assert hammer_allowed(task)
+    task = task.model_copy(update={"options": {**task.options, "hammer": True}})
+    with _checker() as checker:
+        state = checker.open(task)
+        result = checker.step(state, "hammer.", timeout_s=60)
+    assert result.status == "ok" and result.solved, result.error
+    assert "htimeout: not found" not in result.messages
+    assert "Replace the hammer tactic with" in result.messages
+
+
+@pytest.mark.slow
 def test_the_ten_user_lemmas_are_proved_with_the_defaults(coq, tmp_path):
     from proofsmith.models import load_policy
 

@@ -185,8 +185,11 @@ def coqc_limits(limits: Limits) -> Limits:
 
 #: findlib's configuration, which coqc reads to find its plugins; /etc is not in the sandbox.
 FINDLIB_CONF = 'destdir="/tmp"\npath="/usr/local/lib/ocaml/4.13.1:/usr/lib/ocaml:/usr/lib/ocaml/METAS"\n'
+#: Where Debian's CoqHammer keeps `htimeout` and `predict`: its plugin runs the ATPs through `htimeout` found
+#: on PATH, so without this directory every cvc4 and z3 call fails and only eprover is left.
+HAMMER_LIBEXEC = "/usr/libexec/coq-hammer"
 #: Environment for every Coq process in the sandbox.
-COQ_ENV = {"OCAMLFIND_CONF": "/work/findlib.conf"}
+COQ_ENV = {"OCAMLFIND_CONF": "/work/findlib.conf", "PATH": f"/usr/local/bin:/usr/bin:/bin:{HAMMER_LIBEXEC}"}
 
 
 def coq_files(files: dict[str, str | bytes]) -> dict[str, str | bytes]:

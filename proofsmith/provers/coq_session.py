@@ -52,6 +52,8 @@ STEP_TIMEOUT_S = 10.0
 WATCHDOG_GRACE_S = 5.0
 #: Memory a session is assumed to take until its cgroup says (notes: 0.5-0.8 GB per Coq).
 SESSION_MB_GUESS = 800
+#: Memory a session of a task that loads CoqHammer may use: coqtop and its forked ATP runs together.
+HAMMER_SESSION_MB = 4096
 _PROMPT = re.compile(r"<prompt>(.*?) < (\d+) \|(.*?)\| (\d+) < </prompt>", re.DOTALL)
 _MAX_SHOWN_GOALS = 32
 
@@ -89,7 +91,11 @@ class Session:
             argv += [flag, directory, logical]
         # bash, not sh: dash cannot redirect from file descriptors above 9.
         shell = f'exec "$@" <&{to_coq_r} >&{from_coq_w} 2>&1'
-        limits = Limits(wall_s=24 * 3600, cpu_s=24 * 3600, memory_mb=max(2048, task.limits.memory_mb), pids=64,
+        # CoqHammer forks coqtop once per ATP and runs eprover, z3 and cvc4 side by side: under 3 GB the
+        # session is killed mid-hammer (measured on Reals lemmas)
+        floor = HAMMER_SESSION_MB if task.options.get("hammer") else 2048
+        limits = Limits(wall_s=24 * 3600, cpu_s=24 * 3600, memory_mb=max(floor, task.limits.memory_mb),
+                        pids=256 if task.options.get("hammer") else 64,
                         output_bytes=1 << 20, file_size_mb=64, open_files=256)
         try:
             self._proc: Running = sandbox.spawn(["/bin/bash", "-c", shell, "bash", *argv], coq.coq_files({}), limits,
