@@ -13,6 +13,7 @@ configurations:
 | model | default (0.5B) | - | - | - |
 | portfolio | none | yes | - | - |
 | hammer | none | - | - | `hammer` once, at the root |
+| automation | none | yes | yes | yes, where allowed |
 | model+portfolio | default | yes | - | - |
 | model+portfolio+retrieval | default | yes | yes | - |
 | full | default | yes | yes | yes, where allowed |
@@ -53,6 +54,7 @@ CONFIGS: dict[str, dict] = {
     "model": {"model": "default", "automation": False, "retrieval": False, "hammer": False},
     "portfolio": {"model": "none", "automation": True, "retrieval": False, "hammer": False},
     "hammer": {"model": "none", "hammer_only": True},
+    "automation": {"model": "none", "automation": True, "retrieval": True, "hammer": None},
     "model+portfolio": {"model": "default", "automation": True, "retrieval": False, "hammer": False},
     "model+portfolio+retrieval": {"model": "default", "automation": True, "retrieval": True, "hammer": False},
     "full": {"model": "default", "automation": True, "retrieval": True, "hammer": None},
@@ -149,7 +151,8 @@ def run(suites: list[str], configs: list[str], limit: int | None, wall: float, o
                 if hammer_only or spec.get("hammer") is None:
                     task, with_hammer = _with_hammer(task)
                 checker.steps.clear()
-                row = {"config": name, "suite": suite, "task": task.id, "hammer": with_hammer}
+                row = {"config": name, "suite": suite, "task": task.id, "hammer": with_hammer,
+                       "load": round(os.getloadavg()[0], 2)}
                 try:
                     if hammer_only:
                         row |= _hammer_once(task, checker, wall) if with_hammer else \
@@ -180,6 +183,12 @@ def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _mean_load(rows: list[dict]) -> str:
+    """The machine's mean 1-minute load average at the start of these rows' searches ("?" for older rows)."""
+    loads = [r["load"] for r in rows if "load" in r]
+    return f"{sum(loads) / len(loads):.1f}" if loads else "?"
+
+
 def report(out: Path, wall: float) -> str:
     """The table of solved shares per configuration and suite, printed and written to DIR/prove.md."""
     rows = _read(out / "results.jsonl")
@@ -189,8 +198,8 @@ def report(out: Path, wall: float) -> str:
     for suite in suites:
         lines += [f"### {suite}", "",
                   "| config | n | " + " | ".join(f"<= {t} s" for t in LIMITS if t <= wall) +
-                  " | mean model calls | hammer allowed | repeats | errors |",
-                  "|---|---|" + "---|" * len([t for t in LIMITS if t <= wall]) + "---|---|---|---|"]
+                  " | mean model calls | hammer allowed | repeats | errors | load (1-min, mean) |",
+                  "|---|---|" + "---|" * len([t for t in LIMITS if t <= wall]) + "---|---|---|---|---|"]
         for name in CONFIGS:
             mine = [r for r in rows if r["config"] == name and r["suite"] == suite]
             if not mine:
@@ -205,7 +214,8 @@ def report(out: Path, wall: float) -> str:
             calls = sum(r["model_calls"] for r in mine) / n
             lines.append(f"| {name} | {n} | " + " | ".join(cells) +
                          f" | {calls:.1f} | {sum(r.get('hammer', False) for r in mine)} | "
-                         f"{sum(r.get('repeats', 0) for r in mine)} | {sum(1 for r in mine if r.get('error'))} |")
+                         f"{sum(r.get('repeats', 0) for r in mine)} | {sum(1 for r in mine if r.get('error'))} | "
+                         f"{_mean_load(mine)} |")
         lines.append("")
     text = "\n".join(lines)
     (out / "prove.md").write_text(text + "\n")

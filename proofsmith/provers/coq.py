@@ -96,13 +96,15 @@ class CoqOptions(BaseModel):
     proof_command: str = "Proof."
     #: allow the compiled-prefix speed-up for this task
     cache_prefix: bool = True
-    #: proofsmith adds `From Hammer Require Import Hammer.` after the context, so proofs may use CoqHammer's
-    #: tactics (`sauto`, `hauto`, reconstructions; they need no ATPs); recorded in the verdict's manifest
+    #: proofsmith adds `HAMMER_IMPORT` after the context, so proofs may use CoqHammer's tactics (`sauto`,
+    #: `hauto`, reconstructions; they need no ATPs) and `lia`; recorded in the verdict's manifest
     hammer: bool = False
 
 
-#: The import the `hammer` option adds after a task's context.
-HAMMER_IMPORT = "From Hammer Require Import Hammer."
+#: The imports the `hammer` option adds after a task's context. Hammer loads `Coq.micromega.Lia` without importing
+#: it; importing it makes `lia` usable. `search.checker.hammer_libraries` lists what these lines load, so a
+#: stdlib lemma of any of those modules never gets them.
+HAMMER_IMPORT = "From Hammer Require Import Hammer.\nFrom Coq Require Import Lia."
 
 
 def context_of(task: Task, opts: CoqOptions) -> str:

@@ -27,17 +27,17 @@ STEP_LANGUAGES = languages.FieldView("steps")
 
 @cache
 def hammer_libraries() -> frozenset[str]:
-    """The library modules `From Hammer Require Import Hammer` loads (empty where Hammer is not installed)."""
+    """The library modules the `hammer` option's imports load (empty where Hammer is not installed)."""
     import subprocess
     import tempfile
 
-    from proofsmith.provers.coq import coq_version
+    from proofsmith.provers.coq import HAMMER_IMPORT, coq_version
 
     if not coq_version():
         return frozenset()
     with tempfile.TemporaryDirectory(prefix="proofsmith-hammer-") as tmp:
         path = Path(tmp) / "libs.v"
-        path.write_text("From Hammer Require Import Hammer.\nPrint Libraries.\n")
+        path.write_text(f"{HAMMER_IMPORT}\nPrint Libraries.\n")
         try:
             out = subprocess.run(["coqc", "-q", str(path)], capture_output=True, text=True, timeout=120, cwd=tmp,
                                  check=False)

@@ -33,7 +33,8 @@ from proofsmith.search.budget import BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
 from proofsmith.search.checker import hammer_allowed
 from proofsmith.search.episode import Episode
-from proofsmith.search.portfolio import ROOT_SECONDS, STATE_SECONDS, hammer_reconstructions, portfolio, tactic_key
+from proofsmith.search.portfolio import (HAMMER_MIN_SECONDS, HAMMER_SHARE, ROOT_SECONDS, STATE_SECONDS,
+                                        hammer_reconstructions, portfolio, tactic_key)
 from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
 from proofsmith.search.trace import NodeStatus
 from proofsmith.steps import Goal, goal_count, goal_list
@@ -164,10 +165,10 @@ class TacticSpace:
                     self.ep.count("automation_cut")
                     continue
                 if hammer and timeout_s is not None:
-                    # the ATPs may take the hammer's whole timeout: leave most of a wall budget to the model
+                    # the ATPs may take the hammer's whole timeout: the rest of a wall budget stays the model's
                     left = self.ep.meter.seconds_left()
-                    timeout_s = timeout_s if left is None else min(timeout_s, 0.4 * left)
-                    if timeout_s < 5:
+                    timeout_s = timeout_s if left is None else min(timeout_s, HAMMER_SHARE * left)
+                    if timeout_s < HAMMER_MIN_SECONDS:
                         continue
                 child = self._apply(point, tactic, tried, logprob=0.0, count=1, timeout_s=timeout_s, origin="automation")
                 if child is not None:
