@@ -105,7 +105,7 @@ def seccomp_finding() -> Finding:
 
 def python_finding() -> Finding:
     """The interpreter candidates run under."""
-    from proofsmith.provers.python import CANDIDATE_PYTHON
+    from proofsmith.sandbox.tools import CANDIDATE_PYTHON
 
     version = _version([CANDIDATE_PYTHON, "--version"])
     if version is None:

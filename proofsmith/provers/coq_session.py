@@ -41,7 +41,7 @@ from proofsmith.provers import coq
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import split_sentences
 from proofsmith.provers.prover_process import send
-from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported, get_sandbox
+from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported, Spawns, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict
 from proofsmith.steps import SessionError, State, StepResult, goal_count, state_hash
 
@@ -73,7 +73,7 @@ class Session:
     """One coqtop in the sandbox with a task's prefix loaded; not thread-safe (the pool locks it)."""
 
     def __init__(self, task: Task, sandbox: Sandbox, *, step_timeout_s: float = STEP_TIMEOUT_S) -> None:
-        if not hasattr(sandbox, "spawn"):
+        if not isinstance(sandbox, Spawns):
             raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot hold a Coq session: use bwrap or process")
         if not coq.coq_version():
             raise SessionError(coq.INSTALL_HINT)

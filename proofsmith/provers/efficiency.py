@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from proofsmith.provers.python_harness import Channel, decode, encode, values_equal
-from proofsmith.sandbox import Running, SpawningSandbox
+from proofsmith.sandbox import Running, Spawns
+from proofsmith.sandbox.tools import CANDIDATE_PYTHON
 from proofsmith.schema import Efficiency, Limits, Task
 
 ROUNDS = 5
@@ -46,19 +47,13 @@ def score(candidate_cost: float, reference_cost: float, cap_factor: float = CAP_
     return max(0.0, min(1.0, (cap - candidate_cost) / (cap - reference_cost)))
 
 
-def measure(task: Task, program: str, sandbox: SpawningSandbox, *, mode: str = "cpu") -> Efficiency:
+def measure(task: Task, program: str, sandbox: Spawns, *, mode: str = "cpu") -> Efficiency:
     """Measure `program` against `task.reference` on `task.perf_inputs`."""
     if mode == "exact":
         return _measure_exact(task, program, sandbox)
     if mode != "cpu":
         raise ValueError(f"unknown efficiency mode {mode!r}: choose cpu or exact")
     return _measure_cpu(task, program, sandbox)
-
-
-def _python() -> str:
-    from proofsmith.provers.python import CANDIDATE_PYTHON
-
-    return CANDIDATE_PYTHON
 
 
 def _serve_limits(task: Task) -> Limits:
@@ -69,12 +64,12 @@ def _serve_limits(task: Task) -> Limits:
 class _Server:
     """One sandboxed `serve` process and the supervisor's end of its pipes."""
 
-    def __init__(self, sandbox: SpawningSandbox, source: str, entry: str, limits: Limits) -> None:
+    def __init__(self, sandbox: Spawns, source: str, entry: str, limits: Limits) -> None:
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
         try:
             self.proc: Running = sandbox.spawn(
-                [_python(), "-I", "-S", "harness.py", "serve", str(to_r), str(from_w), "candidate.py", entry],
+                [CANDIDATE_PYTHON, "-I", "-S", "harness.py", "serve", str(to_r), str(from_w), "candidate.py", entry],
                 {"harness.py": _HARNESS.read_bytes(), "candidate.py": source},
                 limits,
                 pass_fds=(to_r, from_w),
@@ -124,7 +119,7 @@ class _Timed(NamedTuple):
     peak_kb: int | None
 
 
-def _timed_once(sandbox: SpawningSandbox, source: str, task: Task, args: list, timeout: float) -> _Timed | None:
+def _timed_once(sandbox: Spawns, source: str, task: Task, args: list, timeout: float) -> _Timed | None:
     """Load `source` in a fresh process and time one call (no memo survives between rounds)."""
     server = _Server(sandbox, source, task.entry_point or "", _serve_limits(task))
     try:
@@ -133,7 +128,7 @@ def _timed_once(sandbox: SpawningSandbox, source: str, task: Task, args: list, t
         server.close()
 
 
-def _measure_cpu(task: Task, program: str, sandbox: SpawningSandbox) -> Efficiency:
+def _measure_cpu(task: Task, program: str, sandbox: Spawns) -> Efficiency:
     reference = task.reference or ""
     scores: list[float] = []
     cand_total = ref_total = 0.0
@@ -179,12 +174,12 @@ class _Count(NamedTuple):
     limit: str | None = None
 
 
-def _instructions(sandbox: SpawningSandbox, source: str, entry: str, inputs: str, calls: bool,
+def _instructions(sandbox: Spawns, source: str, entry: str, inputs: str, calls: bool,
                   limits: Limits) -> _Count:
     result = sandbox.run(
         # Not -I: it implies -E, which would drop PYTHONHASHSEED and make counts vary.
         ["/usr/bin/valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-         _python(), "-s", "-S", "-P", "harness.py", "bench", "candidate.py", entry, "inputs.json",
+         CANDIDATE_PYTHON, "-s", "-S", "-P", "harness.py", "bench", "candidate.py", entry, "inputs.json",
          "1" if calls else "0"],
         {"harness.py": _HARNESS.read_bytes(), "candidate.py": source, "inputs.json": inputs},
         limits,
@@ -208,7 +203,7 @@ def _instructions(sandbox: SpawningSandbox, source: str, entry: str, inputs: str
     return _Count(int(counts[-1].replace(",", "")), outputs)
 
 
-def _measure_exact(task: Task, program: str, sandbox: SpawningSandbox) -> Efficiency:
+def _measure_exact(task: Task, program: str, sandbox: Spawns) -> Efficiency:
     entry = task.entry_point or ""
     inputs = json.dumps([encode(list(args)) for args in task.perf_inputs])
     # valgrind runs the interpreter 35-40x slower and needs a few seconds to start.

@@ -59,11 +59,10 @@ from proofsmith.provers.prover_process import (
     ProcessPool,
     ReplFailure,
     Toolchain,
-    box_with_mounts,
     died_of_memory,
     shared_pool,
 )
-from proofsmith.sandbox import Sandbox
+from proofsmith.sandbox import Sandbox, Spawns, with_binds
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
 
 __all__ = [
@@ -229,7 +228,7 @@ def _key(task: Task, opts: FStarOptions) -> str:
 def make_pool(toolchain: Toolchain, sandbox: Sandbox, *, memory_mb: int = 4096, max_processes: int | None = None,
               max_uses: int = 200, recycle_mb: float | None = None, wait_s: float = 600.0) -> ProcessPool:
     """A pool of F* processes with file affinity (keyed by file, include path and context)."""
-    box = box_with_mounts(sandbox, toolchain.ro_paths)
+    box = with_binds(sandbox, toolchain.ro_paths)
 
     def start(key: str) -> FStarProcess:
         file_name, includes, context = json.loads(key)
@@ -368,7 +367,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     head = scaffolding(opts) + task.statement.rstrip() + "\n"
     code = head + candidate.text.rstrip() + "\n"
     body_line = head.count("\n") + 1
-    if not hasattr(box, "spawn"):
+    if not isinstance(box, Spawns):
         return verdict(_run_oneshot(box, tc, task, opts, code, body_line))
-    the_pool = pool or default_pool(tc, box_with_mounts(box, (*tc.ro_paths, *opts.include_dirs)))
+    the_pool = pool or default_pool(tc, with_binds(box, (*tc.ro_paths, *opts.include_dirs)))
     return verdict(retry_on_fresh_process(lambda: _run_pooled(the_pool, task, opts, code, body_line)))

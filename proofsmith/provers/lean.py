@@ -86,11 +86,10 @@ from proofsmith.provers.prover_process import (
     ProcessPool,
     ReplFailure,
     Toolchain,
-    box_with_mounts,
     died_of_memory,
     shared_pool,
 )
-from proofsmith.sandbox import Sandbox
+from proofsmith.sandbox import Sandbox, Spawns, with_binds
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
 
 __all__ = ["INSTALL_HINT", "LeanOptions", "check", "default_pool", "manifest", "options_of",
@@ -193,7 +192,7 @@ def header_timeout_s() -> float:
 
 def default_pool(toolchain: Toolchain, sandbox: Sandbox) -> ProcessPool:
     """The process-wide REPL pool for this toolchain and sandbox (created on first use; starts nothing)."""
-    box = box_with_mounts(sandbox, toolchain.ro_paths)
+    box = with_binds(sandbox, toolchain.ro_paths)
 
     def make() -> ProcessPool:
         memory = int(os.environ.get("PROOFSMITH_LEAN_MEMORY_MB", "0")) or (512 if toolchain.standin else MEMORY_MB)
@@ -415,7 +414,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     command = f"{statement} :=\n{proof.strip(chr(10))}\n"
     layout = _Layout(statement_lines=statement.count("\n") + 2, proof_first_line=first_line)
     timeout = task.limits.wall_s
-    if not hasattr(box, "spawn"):
+    if not isinstance(box, Spawns):
         out = _run_oneshot(box, tc, header, context, command, name, opts, layout, task.limits)
         return verdict(out)
     the_pool = pool or default_pool(tc, box)

@@ -40,11 +40,11 @@ from typing import Any, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported
+from proofsmith.sandbox import Running, Sandbox, SandboxUnsupported, Spawns
 from proofsmith.schema import Limits
 
 __all__ = ["HARD_CAP_FACTOR", "PipedProcess", "PooledProcess", "ProcessPool", "ReplFailure", "Toolchain",
-           "box_with_mounts", "died_of_memory", "send", "shared_pool", "standin_toolchain", "toolchain_from_env",
+           "died_of_memory", "send", "shared_pool", "standin_toolchain", "toolchain_from_env",
            "tree_rss_kb"]
 
 #: The sandbox's hard memory cap is this much above the limit the monitor kills at, so a process that grows is
@@ -123,31 +123,6 @@ def toolchain_from_env(command_var: str, ro_var: str, *, standin: str, project_v
     return Toolchain(command=tuple(words), cwd=project, ro_paths=tuple(dict.fromkeys(ro)))
 
 
-_BOXES: dict[tuple[str, ...], Sandbox] = {}
-_BOXES_LOCK = threading.Lock()
-
-
-def box_with_mounts(box: Sandbox, paths: Sequence[str]) -> Sandbox:
-    """`box`, or for bwrap (which shows only /usr, /bin, /lib...) one that also mounts `paths` read-only.
-
-    One sandbox per set of paths, made on first use; a sandbox this function
-    made is returned as it is.
-    """
-    wanted = tuple(dict.fromkeys(p for p in paths if os.path.isabs(p)))
-    if box.kind != "bwrap" or not wanted:
-        return box
-    with _BOXES_LOCK:
-        if any(box is made for made in _BOXES.values()):
-            return box
-        if wanted not in _BOXES:
-            from proofsmith.sandbox.bwrap import BwrapSandbox
-
-            # a slot per process a pool may start (cores - 1), and room for the one-off runs beside them
-            _BOXES[wanted] = BwrapSandbox(max(4, (os.cpu_count() or 2) + 2),
-                                          extra_ro=[p for p in wanted if os.path.exists(p)])
-        return _BOXES[wanted]
-
-
 # --------------------------------------------------------------------------- one process
 
 
@@ -213,7 +188,7 @@ class PipedProcess:
 
     def __init__(self, toolchain: Toolchain, sandbox: Sandbox, args: Sequence[str], *, what: str, memory_mb: int,
                  pids: int, open_files: int, files: dict[str, str] | None = None) -> None:
-        if not hasattr(sandbox, "spawn"):
+        if not isinstance(sandbox, Spawns):
             raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot keep a prover running ({what}): "
                                      "use bwrap or process")
         self.what = what

@@ -41,8 +41,9 @@ from proofsmith import __version__
 from proofsmith.provers import efficiency as eff
 from proofsmith.provers import smt_contracts
 from proofsmith.provers.python_harness import encode
-from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
+from proofsmith.sandbox import Pairs, RunResult, Sandbox, SandboxUnsupported, Spawns, get_sandbox, spawning
 from proofsmith.sandbox.supervise import overload
+from proofsmith.sandbox.tools import CANDIDATE_PYTHON
 from proofsmith.sandbox.zygote import PEER_READ_FD, PEER_WRITE_FD, REPORT_FD, Peer, WarmProgram
 from proofsmith.schema import (
     Candidate,
@@ -56,8 +57,6 @@ from proofsmith.schema import (
 )
 
 HARNESS = Path(__file__).with_name("python_harness.py")
-#: The interpreter candidates run under; outside root's home so slot uids can read it.
-CANDIDATE_PYTHON = os.environ.get("PROOFSMITH_PYTHON", "/usr/bin/python3")
 #: The code a Python verdict depends on: this checker, its harness and timers, and every sandbox
 #: (the warm pool's zygote included): a change to any of them is a new checker version.
 _VERSIONED = [Path(__file__), HARNESS, Path(__file__).with_name("efficiency.py"),
@@ -176,14 +175,13 @@ def _pair_gate(sandbox: Sandbox) -> contextlib.AbstractContextManager:
 
 def run_pair(task: Task, program: str, sandbox: Sandbox) -> PairResult:
     """Run judge and candidate as two sandboxed processes joined by two pipes."""
-    warm = getattr(sandbox, "run_pair", None)
-    if warm is not None:
+    if isinstance(sandbox, Pairs):
         cand = Peer(argv=["serve", str(PEER_READ_FD), str(PEER_WRITE_FD), "candidate.py", task.entry_point or ""],
                     files={"candidate.py": program.encode()}, limits=task.limits)
         judge = Peer(argv=["judge", str(PEER_READ_FD), str(PEER_WRITE_FD), "spec.json", str(REPORT_FD)],
                      files={"spec.json": judge_spec(task).encode()}, limits=judge_limits(task.limits))
-        return PairResult(*warm(WARM_PROGRAM, cand, judge))
-    if not hasattr(sandbox, "spawn"):
+        return PairResult(*sandbox.run_pair(WARM_PROGRAM, cand, judge))
+    if not isinstance(sandbox, Spawns):
         raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run a judge beside the candidate; "
                                  "use --sandbox bwrap, warm or process for Python tasks")
     with _pair_gate(sandbox):
@@ -319,8 +317,7 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     measured = None
     if efficiency and task.reference and task.perf_inputs:
         # The timers drive their own processes, which the warm pool does not offer.
-        timer_box = box if hasattr(box, "spawn") else get_sandbox("bwrap")
-        measured = eff.measure(task, program, timer_box, mode=efficiency)
+        measured = eff.measure(task, program, spawning(box), mode=efficiency)
     return verdict("verified", None, [], partial, measured)
 
 

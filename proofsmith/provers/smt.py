@@ -60,13 +60,10 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
-from typing import ClassVar, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import z3
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,7 +71,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from proofsmith import __version__
 from proofsmith.provers import smt_sexpr
 from proofsmith.provers.smt_python import Param, Unsupported, Val, WontLoad, as_int, extend, translate
-from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox
+from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox, seen_at, spawning, with_binds
+from proofsmith.sandbox.tools import CANDIDATE_PYTHON, z3_binary
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
 
 #: Where the Z3 binary appears inside the bwrap sandbox.
@@ -85,24 +83,9 @@ CHECKER_VERSION = "1+" + hashlib.sha256(
 ).hexdigest()[:12]
 _SORT = re.compile(r"^(?:(u|i)(\d+)|int|bool)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: The sandbox kinds in which Z3, CrossHair and the candidate's confirming runs go to bwrap (the warm pool's
-#: zygotes are for the Python checker's judge + candidate pairs only).
-BWRAP_KINDS = ("bwrap", "bwrap-warm")
 #: How many inputs a Python candidate is run on besides a counterexample (edges first, then drawn ones).
 PROBES = 6
 _RESERVED = frozenset({"result", "true", "false", "let", "forall", "exists", "ite", "not", "and", "or", "distinct"})
-
-
-def z3_binary() -> str | None:
-    """The z3 executable: $PROOFSMITH_Z3, the one beside this Python (the z3-solver wheel's), or on PATH."""
-    override = os.environ.get("PROOFSMITH_Z3")
-    if override:
-        return override if os.path.isfile(override) and os.access(override, os.X_OK) else None
-    beside = Path(sys.executable).parent / "z3"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside.resolve())
-    found = shutil.which("z3")
-    return str(Path(found).resolve()) if found else None
 
 
 @functools.cache
@@ -369,8 +352,6 @@ def solver_timeout(task: Task, opts: SmtOptions) -> float:
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
     """The manifest every verdict of this checker carries: Z3's version, options, seed and limits."""
-    from proofsmith.provers.python import CANDIDATE_PYTHON
-
     binary = z3_binary()
     raw = task.options
     timeout = raw.get("solver_timeout_s") or round(0.7 * task.limits.wall_s, 3)
@@ -400,39 +381,17 @@ def _z3_flags(limits: Limits, timeout_s: float, seed: int) -> list[str]:
 # --------------------------------------------------------------------------- the sandbox
 
 
-class BoundBwrap:
-    """bwrap sandboxes with extra read-only binds (source -> path inside), one per set of binds, per process."""
-
-    _lock = threading.Lock()
-    _boxes: ClassVar[dict[tuple[tuple[str, str], ...], Sandbox]] = {}
-
-    @classmethod
-    def get(cls, binds: tuple[tuple[str, str], ...]) -> Sandbox:
-        """The sandbox with `binds` (created on first use)."""
-        with cls._lock:
-            box = cls._boxes.get(binds)
-            if box is None:
-                from proofsmith.sandbox.bwrap import BwrapSandbox
-
-                box = BwrapSandbox(4)
-                # bound at fixed paths outside /work, which the sandbox's own work dir would hide
-                # (BwrapSandbox's extra_ro binds a path at the same path)
-                for source, inside in binds:
-                    box._mounts = [*box._mounts, "--ro-bind", source, inside]
-                cls._boxes[binds] = box
-            return box
-
-
 def z3_runner(sandbox: Sandbox) -> tuple[Sandbox, str]:
     """The sandbox Z3 runs in for a check given `sandbox`, and the binary's path inside it."""
     binary = z3_binary()
     if binary is None:
         raise FileNotFoundError(INSTALL_HINT)
-    if sandbox.kind in BWRAP_KINDS:
-        return BoundBwrap.get(((binary, SANDBOX_Z3),)), SANDBOX_Z3
-    if sandbox.kind == "process":
-        return sandbox, binary
-    raise SandboxUnsupported(f"the {sandbox.kind} sandbox has no Z3: use --sandbox bwrap or process for SMT tasks")
+    try:
+        box = with_binds(spawning(sandbox), [(binary, SANDBOX_Z3)])
+    except SandboxUnsupported:
+        raise SandboxUnsupported(f"the {sandbox.kind} sandbox has no Z3: use --sandbox bwrap or process for SMT "
+                                 "tasks") from None
+    return box, seen_at(box, (binary, SANDBOX_Z3))
 
 
 def solver_limits(limits: Limits) -> Limits:
@@ -938,14 +897,11 @@ def _observed(raw: dict) -> Observed:
 
 def run_program(task: Task, program: str, calls: list[list[int | bool]], sandbox: Sandbox) -> ProgramRun:
     """Load `program` in CPython (as the Python checker runs candidates) in the sandbox and call the entry point."""
-    from proofsmith.provers.python import CANDIDATE_PYTHON
-
-    if sandbox.kind in BWRAP_KINDS:
-        box = get_sandbox("bwrap")
-    elif sandbox.kind == "process":
-        box = sandbox
-    else:
-        raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run SMT candidates: use bwrap or process")
+    try:
+        box = spawning(sandbox)
+    except SandboxUnsupported:
+        raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run SMT candidates: use bwrap or process") \
+            from None
     marker = "@@result" + hashlib.sha256(os.urandom(16)).hexdigest()[:16] + ":"
     spec = json.dumps({"entry_point": task.entry_point, "calls": calls, "marker": marker})
     limits = Limits(wall_s=task.limits.wall_s, cpu_s=task.limits.cpu_s, memory_mb=max(256, task.limits.memory_mb),

@@ -23,7 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from proofsmith.sandbox import Sandbox, SandboxUnsupported
+from proofsmith.sandbox import Sandbox, SandboxUnsupported, seen_at, spawning, with_binds
+from proofsmith.sandbox.tools import CANDIDATE_PYTHON
 from proofsmith.schema import Diagnostic, Limits, Task
 
 #: Where CrossHair's site-packages appear inside the bwrap sandbox.
@@ -81,15 +82,11 @@ def check_contracts(program: str, sandbox: Sandbox, limits: Limits) -> ContractR
     site = site_packages()
     if site is None:
         return ContractReport(status="unknown", messages=["CrossHair is not installed (pip install crosshair-tool)"])
-    from proofsmith.provers.python import CANDIDATE_PYTHON
-    from proofsmith.provers.smt import BWRAP_KINDS, BoundBwrap
-
-    if sandbox.kind in BWRAP_KINDS:  # the warm pool's zygotes run judge + candidate pairs only
-        box, inside = BoundBwrap.get(((site, SANDBOX_SITE),)), SANDBOX_SITE
-    elif sandbox.kind == "process":
-        box, inside = sandbox, site
-    else:
-        raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run CrossHair: use bwrap or process")
+    try:
+        box = with_binds(spawning(sandbox), [(site, SANDBOX_SITE)])
+    except SandboxUnsupported:
+        raise SandboxUnsupported(f"the {sandbox.kind} sandbox cannot run CrossHair: use bwrap or process") from None
+    inside = seen_at(box, (site, SANDBOX_SITE))
     wall = max(limits.wall_s, 4 * PER_CONDITION_S) + 10.0
     run_limits = Limits(wall_s=wall, cpu_s=wall, memory_mb=max(1024, limits.memory_mb), pids=16,
                         output_bytes=1 << 20, file_size_mb=16, open_files=256)
@@ -112,8 +109,6 @@ def check_contracts(program: str, sandbox: Sandbox, limits: Limits) -> ContractR
 def python_version_matches() -> bool:
     """Whether the candidates' CPython has the minor version CrossHair was installed for (its C tracer needs it)."""
     import subprocess
-
-    from proofsmith.provers.python import CANDIDATE_PYTHON
 
     try:
         out = subprocess.run([CANDIDATE_PYTHON, "-c", "import sys; print(sys.version_info[:2])"], check=False,

@@ -1,15 +1,13 @@
 """Where untrusted code runs.
 
-Every backend offers the same two calls:
-
-- `run(argv, files, limits, stdin=..., env=...) -> RunResult`
-- `spawn(argv, files, limits, pass_fds=..., ...) -> Running` (then `.wait()`),
-  for checkers that wire several sandboxed processes together with pipes
-  (bwrap and process only: `SpawningSandbox`; docker offers `run` alone).
-
-The `warm` kind is a pool of pre-forked zygotes with `run_pair` (a candidate
-beside a judge, in an interpreter and module the caller names; the Python
-checker's unit of work) instead of `spawn`; see `zygote.py`.
+Every backend but the warm pool runs whole programs: `run(argv, files,
+limits, stdin=..., env=...) -> RunResult`. What else a backend can do is a capability (capabilities.py), asked for with
+`isinstance`: `Spawns` (bwrap, process: `spawn(...) -> Running`, for checkers
+that wire several sandboxed processes together with pipes), `Pairs` (the warm
+pool of pre-forked zygotes: `run_pair`, a candidate beside a judge in an
+interpreter and module the caller names; see `zygote.py`), `Binds` (bwrap:
+a copy that also shows host paths). `spawning` and `with_binds` below give a
+checker the sandbox it needs from the one the user chose.
 
 `get_sandbox("auto")` picks bwrap where it works and falls back to the
 process backend (with its warning) where it does not.
@@ -17,36 +15,20 @@ process backend (with its warning) where it does not.
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Literal, Protocol
+from collections.abc import Iterable
 
+from proofsmith.sandbox.capabilities import Bind, Binds, BoxKind, Pairs, Sandbox, SandboxKind, Spawns
 from proofsmith.sandbox.slots import SandboxBusy
 from proofsmith.sandbox.supervise import Running, RunResult
 
-SandboxKind = Literal["auto", "bwrap", "warm", "process", "docker"]
-
-__all__ = ["RunResult", "Running", "Sandbox", "SandboxBusy", "SandboxKind", "SandboxUnsupported", "SpawningSandbox", "get_sandbox",
-           "sandbox_for_image"]
+__all__ = ["Bind", "Binds", "BoxKind", "Pairs", "RunResult", "Running", "Sandbox", "SandboxBusy", "SandboxKind",
+           "SandboxUnsupported", "Spawns", "get_sandbox", "sandbox_for_image", "seen_at", "spawning", "with_binds"]
 
 
 class SandboxUnsupported(RuntimeError):
     """The chosen sandbox cannot do what a checker needs (e.g. docker has no `spawn`)."""
-
-
-class Sandbox(Protocol):
-    """What every sandbox backend provides: whole runs (see the module docstring)."""
-
-    kind: str
-
-    def layers(self) -> list[str]: ...
-
-    def run(self, argv, files, limits, *, stdin=None, env=None) -> RunResult: ...
-
-
-class SpawningSandbox(Sandbox, Protocol):
-    """A sandbox that can also start processes wired to the caller by pipes (bwrap, process)."""
-
-    def spawn(self, argv, files, limits, *, pass_fds=(), env=None, stdin=None) -> Running: ...
 
 
 _CACHE: dict[str, Sandbox] = {}
@@ -78,15 +60,60 @@ def sandbox_for_image(box: Sandbox, image: str) -> Sandbox:
     sandbox as it is.
     """
     if box.kind == "bwrap-warm":
-        return get_sandbox("bwrap")
-    if box.kind != "docker" or getattr(box, "image", None) == image:
+        return spawning(box)
+    if box.kind != "docker":
+        return box
+    from proofsmith.sandbox.docker import DockerSandbox
+
+    if isinstance(box, DockerSandbox) and box.image == image:
         return box
     with _LOCK:
         if image not in _IMAGE_BOXES:
-            from proofsmith.sandbox.docker import DockerSandbox
-
             _IMAGE_BOXES[image] = DockerSandbox(image=image)
         return _IMAGE_BOXES[image]
+
+
+def spawning(box: Sandbox) -> Spawns:
+    """The sandbox that starts processes for a check run in `box`: itself, or bwrap for the warm pool.
+
+    The warm pool's zygotes only run judge + candidate pairs; the processes a
+    checker starts itself (Z3, CrossHair, timers, a warm prover) go to bwrap,
+    which the pool is built on. SandboxUnsupported for docker.
+    """
+    if isinstance(box, Spawns):
+        return box
+    if box.kind == "bwrap-warm":
+        return get_sandbox("bwrap")  # type: ignore[return-value]
+    raise SandboxUnsupported(f"the {box.kind} sandbox cannot start processes wired to the checker: "
+                             "use --sandbox bwrap or process")
+
+
+def with_binds(box: Sandbox, binds: Iterable[str | Bind]) -> Sandbox:
+    """`box`, showing host paths read-only too: a path (at the same path) or (host path, path inside).
+
+    Relative and missing host paths are left out. bwrap gives a copy with the
+    binds (one per set, shared); the warm pool gives bwrap's copy (see
+    `spawning`); the process sandbox has no mount namespace and sees the
+    host's files where they are, so it is `box` itself (`seen_at` says where
+    a program finds each path). Without binds, `box` itself. SandboxUnsupported
+    for docker, whose image carries its own toolchain.
+    """
+    pairs = ((b, b) if isinstance(b, str) else b for b in binds)
+    wanted = tuple(dict.fromkeys(b for b in pairs if os.path.isabs(b[0]) and os.path.exists(b[0])))
+    if not wanted:
+        return box
+    if box.kind == "bwrap-warm":
+        box = spawning(box)
+    if isinstance(box, Binds):
+        return box.with_binds(wanted)
+    if box.kind == "process":
+        return box
+    raise SandboxUnsupported(f"the {box.kind} sandbox cannot show host files: use --sandbox bwrap or process")
+
+
+def seen_at(box: Sandbox, bind: Bind) -> str:
+    """Where a program in `box` (as `with_binds` gave it) finds `bind`'s host path."""
+    return bind[1] if isinstance(box, Binds) else bind[0]
 
 
 def _create(kind: str, slots: int) -> Sandbox:

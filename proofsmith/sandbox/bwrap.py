@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from proofsmith.sandbox import seccomp
+from proofsmith.sandbox.capabilities import Bind, BoxKind
 from proofsmith.sandbox.slots import SlotPool
 from proofsmith.sandbox.supervise import Running, launch, run_via_spawn
 from proofsmith.schema import Limits
@@ -27,7 +30,7 @@ class BwrapUnavailable(RuntimeError):
     """bubblewrap is not installed or cannot create namespaces here."""
 
 
-def _system_mounts(extra_ro: Sequence[str]) -> list[str]:
+def _system_mounts(binds: Sequence[Bind]) -> list[str]:
     args: list[str] = []
     for path in _SYSTEM_DIRS:
         if os.path.islink(path):
@@ -36,8 +39,8 @@ def _system_mounts(extra_ro: Sequence[str]) -> list[str]:
             args += ["--ro-bind", path, path]
     for path in _ETC_FILES:
         args += ["--ro-bind-try", path, path]
-    for path in extra_ro:
-        args += ["--ro-bind", path, path]
+    for source, inside in binds:
+        args += ["--ro-bind", source, inside]
     return args
 
 
@@ -49,18 +52,40 @@ def _decode_exit(code: int) -> tuple[int | None, int | None]:
 
 
 class BwrapSandbox:
-    """One bubblewrap per process; see the module docstring for the layers."""
+    """One bubblewrap per process; see the module docstring for the layers.
 
-    kind = "bwrap"
+    `binds` shows host paths read-only inside: (host path, path inside). An
+    inside path under /work or /tmp would be hidden by their tmpfs.
+    """
 
-    def __init__(self, slots: int = 8, *, use_cgroups: bool = True, extra_ro: Sequence[str] = ()) -> None:
+    kind: BoxKind = "bwrap"
+    #: The copies `with_binds` made, one per set of binds (shared by every sandbox of this process).
+    _BOUND: ClassVar[dict[tuple[Bind, ...], BwrapSandbox]] = {}
+    _BOUND_LOCK: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, slots: int = 8, *, use_cgroups: bool = True, binds: Sequence[Bind] = ()) -> None:
         binary = shutil.which("bwrap")
         if binary is None:
             raise BwrapUnavailable("bubblewrap not found: install it (`apt-get install bubblewrap`) or use --sandbox process")
         self.binary = binary
         self.slots = SlotPool(slots, use_cgroups=use_cgroups)
-        self._mounts = _system_mounts(extra_ro)
+        self.binds: tuple[Bind, ...] = tuple(binds)
+        self._use_cgroups = use_cgroups
+        self._mounts = _system_mounts(self.binds)
         seccomp.filter_bpf()  # fail at start-up, not on the first check
+
+    def with_binds(self, binds: Sequence[Bind]) -> BwrapSandbox:
+        """This sandbox, also showing `binds`; made on first use, then shared (itself when it has them all)."""
+        wanted = tuple(sorted({*self.binds, *binds}))
+        if set(wanted) == set(self.binds):
+            return self
+        with self._BOUND_LOCK:
+            box = self._BOUND.get(wanted)
+            if box is None:
+                # a slot per warm prover a pool may start (cores - 1), and room for the one-off runs beside them
+                box = self._BOUND[wanted] = BwrapSandbox(max(4, (os.cpu_count() or 2) + 2),
+                                                         use_cgroups=self._use_cgroups, binds=wanted)
+            return box
 
     def layers(self) -> list[str]:
         """Isolation layers active for a run (every slot's cgroup is set up alike)."""

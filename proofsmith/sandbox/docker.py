@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from proofsmith.sandbox import limits as rl
+from proofsmith.sandbox.capabilities import BoxKind
 from proofsmith.sandbox.supervise import RunResult
 from proofsmith.schema import Limits
 
@@ -170,7 +171,7 @@ class DockerSandbox:
     for a container that has exited).
     """
 
-    kind = "docker"
+    kind: BoxKind = "docker"
 
     def __init__(self, image: str | None = None, *, runtime: str | None = None, cpus: float = 1.0) -> None:
         self.client = _client()
@@ -313,7 +314,7 @@ class DockerSandbox:
             kill_at = max(limits.file_size_mb << 20, limits.output_bytes + 4096)
             # the reader must never block on the API: the engine finishes a kill only after
             # the output it is still copying to us has been read
-            on_flood = lambda: threading.Thread(target=_kill, args=(container,), daemon=True).start()  # noqa: E731
+            on_flood = lambda: threading.Thread(target=_kill, args=(container,), daemon=True).start()
             output = _Output(raw, limits.output_bytes, kill_at, on_flood)
             output.thread.start()
             started = time.monotonic()

@@ -12,6 +12,7 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 
+from proofsmith.sandbox.capabilities import BoxKind
 from proofsmith.sandbox.leftovers import temp_dir
 from proofsmith.sandbox.slots import SlotPool
 from proofsmith.sandbox.supervise import Running, launch, run_via_spawn
@@ -23,7 +24,7 @@ WARNING = "proofsmith: warning: the 'process' sandbox does not isolate the netwo
 class ProcessSandbox:
     """Plain subprocess as an unprivileged slot uid, with rlimits and cgroups."""
 
-    kind = "process"
+    kind: BoxKind = "process"
 
     def __init__(self, slots: int = 8, *, use_cgroups: bool = True, warn: bool = True) -> None:
         if os.geteuid() != 0:

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from proofsmith.sandbox import limits as rl
 from proofsmith.sandbox import seccomp
 from proofsmith.sandbox.bwrap import BwrapUnavailable, _system_mounts
+from proofsmith.sandbox.capabilities import BoxKind
 from proofsmith.sandbox.slots import SandboxBusy, Slot, SlotPool
 from proofsmith.sandbox.supervise import RunResult
 from proofsmith.sandbox.zygote_server import PEER_FDS, ProtocolError, recv_frame, send_frame
@@ -281,7 +282,7 @@ class _Worker:
 class WarmPool:
     """A pool of zygotes; `run_pair` runs one candidate + judge pair in one of them."""
 
-    kind = "bwrap-warm"
+    kind: BoxKind = "bwrap-warm"
 
     def __init__(self, workers: int = 2) -> None:
         binary = shutil.which("bwrap")
