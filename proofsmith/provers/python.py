@@ -22,7 +22,7 @@ crash, or timeout for a judge that never finishes), or the machine is
 overloaded (reason overload, see `overload`).
 
 A task with `options: {"contracts": "crosshair"}` also gets a symbolic check
-of the program's docstring contracts (`smt_contracts`), as one more
+of the program's docstring contracts (`python_contracts`), as one more
 diagnostic beside the tests' outcome.
 """
 
@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 from proofsmith import __version__
 from proofsmith.provers import efficiency as eff
-from proofsmith.provers import smt_contracts
+from proofsmith.provers import python_contracts
 from proofsmith.provers.python_harness import encode
 from proofsmith.sandbox import Pairs, RunResult, Sandbox, SandboxUnsupported, Spawns, get_sandbox, spawning
 from proofsmith.sandbox.supervise import overload
@@ -57,9 +57,10 @@ from proofsmith.schema import (
 )
 
 HARNESS = Path(__file__).with_name("python_harness.py")
-#: The code a Python verdict depends on: this checker, its harness and timers, and every sandbox
+#: The code a Python verdict depends on: this checker, its harness, timers and contract check, and every sandbox
 #: (the warm pool's zygote included): a change to any of them is a new checker version.
 _VERSIONED = [Path(__file__), HARNESS, Path(__file__).with_name("efficiency.py"),
+              Path(__file__).with_name("python_contracts.py"),
               *sorted((Path(__file__).parents[1] / "sandbox").glob("*.py"))]
 #: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
 CHECKER_VERSION = "2+" + hashlib.sha256(b"".join(path.read_bytes() for path in _VERSIONED)).hexdigest()[:12]
@@ -255,8 +256,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     man = manifest(task, box, efficiency)
     program = program_text(task, candidate)
     contracts: list[Diagnostic] = []
-    if smt_contracts.wanted(task):  # symbolic, beside the tests: reported apart, never the verdict's status
-        contracts = [smt_contracts.check_contracts(program, box, task.limits).diagnostic()]
+    if python_contracts.wanted(task):  # symbolic, beside the tests: reported apart, never the verdict's status
+        contracts = [python_contracts.check_contracts(program, box, task.limits).diagnostic()]
     pair = run_pair(task, program, box)
     judge_result, cand_result = pair.judge, pair.candidate
     resources = Resources(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from proofsmith import provers
-from proofsmith.provers import smt_contracts
+from proofsmith.provers import python_contracts
 from proofsmith.schema import Candidate, IOTest, Task
 
-if smt_contracts.site_packages() is None:
+if python_contracts.site_packages() is None:
     pytest.skip("CrossHair is not installed (pip install crosshair-tool)", allow_module_level=True)
-if not smt_contracts.python_version_matches():
+if not python_contracts.python_version_matches():
     pytest.skip("the candidates' CPython is another minor version than CrossHair's", allow_module_level=True)
 
 GOOD = '''def clamp(x: int) -> int:

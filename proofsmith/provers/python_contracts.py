@@ -1,4 +1,4 @@
-"""Symbolic checks of Python contracts with CrossHair (built on Z3), beside a Python task's tests.
+"""The Python checker's symbolic check of a program's contracts with CrossHair (built on Z3), beside its tests.
 
 A Python task opts in with `options: {"contracts": "crosshair"}`. Functions of
 the program that carry PEP 316 docstring contracts (`pre: x >= 0`,
