@@ -1,8 +1,9 @@
-"""The frame of a Lean or F* check: which toolchain and sandbox run it, its verdict, and the one retry of a crash.
+"""The frame of a check: its verdict from an `Outcome`; for Lean and F*, also the toolchain and the one retry.
 
-Both checkers decide an `Outcome` (status, reason, diagnostics) and turn it
-into a `Verdict` the same way; both pick the prover from the `toolchain`
-argument, the pool's, the environment, or the checker image's own command
+Every checker here (Python, SMT, Lean, F*) decides an `Outcome` (status,
+reason, diagnostics, partial credit, efficiency) and turns it into a `Verdict`
+the same way, through `CheckFrame`. Lean and F* also share `ProverSetup`: both
+pick the prover from the `toolchain` argument, the pool's, the environment, or the checker image's own command
 under `--sandbox docker`; both run a check again, once, on a fresh process
 when the first one crashed (a crash says nothing about the candidate).
 """
@@ -18,7 +19,17 @@ from pydantic import BaseModel, Field
 
 from proofsmith.provers.prover_process import ProcessPool, ReplFailure, Toolchain
 from proofsmith.sandbox import Sandbox, get_sandbox, sandbox_for_image
-from proofsmith.schema import Candidate, Diagnostic, Manifest, Resources, Task, Verdict
+from proofsmith.schema import (
+    Candidate,
+    Diagnostic,
+    Efficiency,
+    Manifest,
+    PartialCredit,
+    Resources,
+    Status,
+    Task,
+    Verdict,
+)
 
 __all__ = ["CheckFrame", "Outcome", "ProverSetup", "retry_on_fresh_process"]
 
@@ -26,9 +37,13 @@ __all__ = ["CheckFrame", "Outcome", "ProverSetup", "retry_on_fresh_process"]
 class Outcome(BaseModel):
     """What a check decided, before it is a Verdict."""
 
-    status: str
+    status: Status
     reason: str | None = None
     diagnostics: list[Diagnostic] = Field(default_factory=list)
+    #: tests passed (Python)
+    partial: PartialCredit | None = None
+    #: the program's measured efficiency (Python, when asked for)
+    efficiency: Efficiency | None = None
 
     @classmethod
     def unknown(cls, reason: str, message: str) -> Outcome:
@@ -87,19 +102,29 @@ class ProverSetup:
 
 @dataclass
 class CheckFrame:
-    """One check under way: turns its Outcome into the Verdict, timed from when the check started."""
+    """One check under way: turns its Outcome into the Verdict, timed from when the check started.
+
+    `resources` is what the checked program used, once a checker has
+    measured it (None: the check's wall time); `notes` are diagnostics every
+    verdict of this check carries after the outcome's own (the Python
+    checker's contract report).
+    """
 
     task: Task
     candidate: Candidate
     manifest: Manifest
     started: float = field(default_factory=time.monotonic)
+    resources: Resources | None = None
+    notes: list[Diagnostic] = field(default_factory=list)
 
     def verdict(self, out: Outcome) -> Verdict:
         """The Verdict for `out`: reward 1 only for verified."""
         wall = time.monotonic() - self.started
         return Verdict(task_id=self.task.id, candidate_id=self.candidate.id, status=out.status, reason=out.reason,
-                       reward=1.0 if out.status == "verified" else 0.0, diagnostics=out.diagnostics,
-                       resources=Resources(wall_s=wall), wall_s=wall, manifest=self.manifest)
+                       reward=1.0 if out.status == "verified" else 0.0, diagnostics=[*out.diagnostics, *self.notes],
+                       partial=out.partial, efficiency=out.efficiency,
+                       resources=self.resources if self.resources is not None else Resources(wall_s=wall),
+                       wall_s=wall, manifest=self.manifest)
 
 
 def retry_on_fresh_process(run: Callable[[], Outcome]) -> Outcome:

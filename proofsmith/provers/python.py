@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from proofsmith import __version__
 from proofsmith.provers import efficiency as eff
 from proofsmith.provers import python_contracts
+from proofsmith.provers.prover_check import CheckFrame, Outcome
 from proofsmith.provers.python_harness import encode
 from proofsmith.sandbox import Pairs, RunResult, Sandbox, SandboxUnsupported, Spawns, get_sandbox, spawning
 from proofsmith.sandbox.supervise import overload
@@ -55,6 +55,7 @@ from proofsmith.schema import (
     Task,
     Verdict,
 )
+from proofsmith import __version__
 
 HARNESS = Path(__file__).with_name("python_harness.py")
 #: The code a Python verdict depends on: this checker, its harness, timers and contract check, and every sandbox
@@ -253,75 +254,64 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     """Verify one Python candidate. Never raises for anything the candidate does."""
     box = sandbox or get_sandbox("auto")
     started = time.monotonic()
-    man = manifest(task, box, efficiency)
+    frame = CheckFrame(task, candidate, manifest(task, box, efficiency), started)
     program = program_text(task, candidate)
-    contracts: list[Diagnostic] = []
     if python_contracts.wanted(task):  # symbolic, beside the tests: reported apart, never the verdict's status
-        contracts = [python_contracts.check_contracts(program, box, task.limits).diagnostic()]
+        frame.notes = [python_contracts.check_contracts(program, box, task.limits).diagnostic()]
     pair = run_pair(task, program, box)
-    judge_result, cand_result = pair.judge, pair.candidate
-    resources = Resources(
+    cand_result = pair.candidate
+    frame.resources = Resources(
         cpu_s=cand_result.cpu_s,
         wall_s=cand_result.wall_s,
         peak_memory_kb=cand_result.peak_memory_kb,
         limit_hit=cand_result.limit_hit,
     )
+    return frame.verdict(_judge(task, program, box, efficiency, pair))
 
-    def verdict(status: str, reason: str | None, diagnostics=(), partial=None, efficiency_=None) -> Verdict:
-        return Verdict(
-            task_id=task.id,
-            candidate_id=candidate.id,
-            status=status,
-            reason=reason,
-            reward=1.0 if status == "verified" else 0.0,
-            diagnostics=[*diagnostics, *contracts],
-            partial=partial,
-            efficiency=efficiency_,
-            resources=resources,
-            wall_s=time.monotonic() - started,
-            manifest=man,
-        )
 
+def _judge(task: Task, program: str, box: Sandbox, efficiency: str | None, pair: PairResult) -> Outcome:
+    """What the judge's report (and the measured efficiency, when asked for) says of the candidate."""
+    judge_result, cand_result = pair.judge, pair.candidate
     if judge_result.error:
-        return verdict("unknown", "sandbox", [Diagnostic(message=judge_result.error)])
+        return Outcome.unknown("sandbox", judge_result.error)
     report = parse_report(pair)
     if judge_result.limit_hit == "wall":
-        return verdict("unknown", "timeout", [Diagnostic(
-            message=f"the judge did not finish within {judge_limits(task.limits).wall_s:g} s")])
+        return Outcome.unknown("timeout", f"the judge did not finish within {judge_limits(task.limits).wall_s:g} s")
     if report is None:
         tail = (judge_result.stderr or judge_result.stdout)[-500:]
-        return verdict("unknown", "crash", [Diagnostic(message=f"the judge ended without a report: {tail}")])
+        return Outcome.unknown("crash", f"the judge ended without a report: {tail}")
     if not report["hello"]:
-        tail = cand_result.stderr[-500:]
-        return verdict("unknown", "sandbox", [Diagnostic(message=f"the candidate process did not start: {tail}")])
+        return Outcome.unknown("sandbox", f"the candidate process did not start: {cand_result.stderr[-500:]}")
     partial = PartialCredit(passed=report["passed"], total=report["total"])
     if report["load_error"]:
         diag = Diagnostic(message=f"the program did not load: {report['load_error']}", line=report.get("load_line"))
-        return verdict("refuted", _death_reason(cand_result) or "load_error", [diag], partial)
+        return Outcome(status="refuted", reason=_death_reason(cand_result) or "load_error", diagnostics=[diag],
+                       partial=partial)
     diags = [Diagnostic(message=f["message"], line=f["line"] if isinstance(f["line"], int) else None)
              for f in report["failures"]]
     if report["passed"] < report["total"] or (report["died"] and not report.get("timed_out")):
         # a wrong answer is wrong however loaded the machine was
         if report["died"] and cand_result.limit_hit:
             diags.append(Diagnostic(message=f"the candidate hit its {cand_result.limit_hit} limit"))
-        return verdict("refuted", _death_reason(cand_result) or "tests_failed", diags, partial)
+        return Outcome(status="refuted", reason=_death_reason(cand_result) or "tests_failed", diagnostics=diags,
+                       partial=partial)
     if report.get("timed_out"):
         busy = overload(task.limits, cand_result, report.get("run_delay_s"))
         if busy:
-            return verdict("unknown", "overload", [Diagnostic(message=busy)], partial)
+            return Outcome(status="unknown", reason="overload", diagnostics=[Diagnostic(message=busy)],
+                           partial=partial)
         where = ("did not answer within its" if report["timed_out"] == "candidate"
                  else "and its tests ran past its")
-        return verdict("refuted", "timeout", [*diags, Diagnostic(
-            message=f"the candidate {where} {task.limits.wall_s:g} s wall-clock budget")], partial)
+        return Outcome(status="refuted", reason="timeout", diagnostics=[*diags, Diagnostic(
+            message=f"the candidate {where} {task.limits.wall_s:g} s wall-clock budget")], partial=partial)
     if report["total"] == 0:
-        return verdict("unknown", "internal", [Diagnostic(message="the tests ran no assertion")], partial)
+        return Outcome(status="unknown", reason="internal",
+                       diagnostics=[Diagnostic(message="the tests ran no assertion")], partial=partial)
     measured = None
     if efficiency and task.reference and task.perf_inputs:
         # The timers drive their own processes, which the warm pool does not offer.
         measured = eff.measure(task, program, spawning(box), mode=efficiency)
-    return verdict("verified", None, [], partial, measured)
-
-
+    return Outcome(status="verified", partial=partial, efficiency=measured)
 
 
 def _death_reason(cand: RunResult) -> str | None:

@@ -68,12 +68,13 @@ from typing import Literal, NamedTuple
 import z3
 from pydantic import BaseModel, ConfigDict, Field
 
-from proofsmith import __version__
 from proofsmith.provers import smt_sexpr
+from proofsmith.provers.prover_check import CheckFrame, Outcome
 from proofsmith.provers.smt_python import Param, Unsupported, Val, WontLoad, as_int, extend, translate
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox, seen_at, spawning, with_binds
 from proofsmith.sandbox.tools import CANDIDATE_PYTHON, z3_binary
-from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
+from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Status, Task, Verdict, task_options
+from proofsmith import __version__
 
 #: Where the Z3 binary appears inside the bwrap sandbox.
 SANDBOX_Z3 = "/opt/proofsmith/z3"
@@ -554,15 +555,12 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     """Verify one candidate for all inputs. Never raises for anything the candidate does."""
     box = sandbox or get_sandbox("auto")
     started = time.monotonic()
-    man = manifest(task, box, efficiency)
+    # no resources until Z3 has run (what the candidate's own runs used is not counted)
+    frame = CheckFrame(task, candidate, manifest(task, box, efficiency), started, resources=Resources())
     opts = options_of(task)
-    resources = Resources()
 
     def verdict(decision: Decision) -> Verdict:
-        return Verdict(task_id=task.id, candidate_id=candidate.id, status=decision.status,
-                       reason=decision.reason, reward=1.0 if decision.status == "verified" else 0.0,
-                       diagnostics=[Diagnostic(message=decision.message, line=decision.line)] if decision.message
-                       else [], resources=resources, wall_s=time.monotonic() - started, manifest=man)
+        return frame.verdict(decision.outcome())
 
     try:
         query = build_query(task, candidate, opts)
@@ -576,8 +574,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         return verdict(Decision("refuted", "syntax", f"the candidate is not one SMT-LIB term: {exc}"))
     runner, binary = z3_runner(box)
     run = _solve(task, opts, query, runner, binary)
-    resources = Resources(cpu_s=run.cpu_s, wall_s=run.wall_s, peak_memory_kb=run.peak_memory_kb,
-                          limit_hit=run.limit_hit)
+    frame.resources = Resources(cpu_s=run.cpu_s, wall_s=run.wall_s, peak_memory_kb=run.peak_memory_kb,
+                                limit_hit=run.limit_hit)
     decided = _decide(task, opts, query, run)
     if opts.candidate_format == "python":
         # the proof is about the translation: CPython must load the program and agree with it before any verdict
@@ -590,10 +588,15 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
 class Decision(NamedTuple):
     """A verdict's status, reason and message, before the verdict is made."""
 
-    status: Literal["verified", "refuted", "unknown"]
+    status: Status
     reason: str | None
     message: str | None = None
     line: int | None = None
+
+    def outcome(self) -> Outcome:
+        """The decision as the Outcome a CheckFrame makes the verdict of (one diagnostic, when there is a message)."""
+        diagnostics = [Diagnostic(message=self.message, line=self.line)] if self.message else []
+        return Outcome(status=self.status, reason=self.reason, diagnostics=diagnostics)
 
 
 VERIFIED = Decision("verified", None)
