@@ -22,6 +22,7 @@ from proofsmith.search.checker import SearchChecker, hammer_allowed, hammer_libr
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions
 from proofsmith.search.retrieval import lemma_names, search_commands
+from proofsmith.search.similar_proofs import file_proofs, first_steps, similar_proofs
 from proofsmith.search.space import at_least_as_hard
 from proofsmith.search.trace import TraceWriter
 from proofsmith.steps import goal_list
@@ -79,9 +80,13 @@ def test_search_commands_use_the_goal_as_a_pattern_and_skip_bare_notations():
     goals = "1 goal\n  \n  n : nat\n  ============================\n  n + 0 = n"
     assert search_commands(goals) == ["Search (_ + 0 = _)."]
     chain = "1 goal\n  \n  ============================\n  forall a b : nat, a <= b -> a <= S b"
-    assert search_commands(chain) == ["Search (_ <= S _)."]
+    # the premises too, then the conclusion alone
+    assert search_commands(chain) == ["Search (_ <= _ -> _ <= S _).", "Search (_ <= S _)."]
     bare = "1 goal\n  \n  ============================\n  forall a b c : nat, a <= b -> b <= c -> a <= c"
-    assert search_commands(bare) == []  # `_ <= _` would list hundreds of lemmas
+    # `_ <= _` alone would list hundreds of lemmas; with its premises it pins down transitivity
+    assert search_commands(bare) == ["Search (_ <= _ -> _ <= _ -> _ <= _)."]
+    mono = "1 goal\n  \n  n, m, p, q : Z\n  ============================\n  n <= m -> p <= q -> n + p <= m + q"
+    assert search_commands(mono) == ["Search (_ <= _ -> _ <= _ -> _ + _ <= _ + _).", "Search (_ + _ <= _ + _)."]
     lists = "1 goal\n  \n  l : list nat\n  ============================\n  length (rev l) = length l"
     assert search_commands(lists) == ["Search (length (rev _) = length _).", "Search length rev."]
 
@@ -200,6 +205,41 @@ def test_hammer_proof_is_replaced_by_its_reconstruction_and_checks_without_atps(
     run = subprocess.run([shutil.which("coqc"), "-q", str(proof)], cwd=tmp_path, env={"PATH": ""},
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+FAMILY = """Require Import Arith.
+Definition secret (n : nat) := n * 3 + 7.
+Lemma secret_ge : forall n, 7 <= secret n.
+Proof. intros n. unfold secret. rewrite Nat.add_comm. apply Nat.le_add_r. Qed.
+Lemma unrelated : forall b : bool, negb (negb b) = b.
+Proof. destruct b; reflexivity. Qed.
+Lemma secret_ge_twin : forall m, 7 <= secret (m + 1).
+Proof. Admitted.
+"""
+
+
+def test_similar_proofs_come_from_the_context_only_most_similar_first(tmp_path):
+    source = tmp_path / "family.v"
+    source.write_text(FAMILY)
+    task = task_from_file(str(source), "secret_ge_twin")
+    assert [e.statement.split()[1] for e in file_proofs(task)] == ["secret_ge", "unrelated"]
+    similar = similar_proofs(task)
+    assert similar[0].solution.startswith("intros n. unfold secret.")
+    assert first_steps(similar) == ["intros n."]
+    earlier = task_from_file(str(source), "secret_ge")
+    assert file_proofs(earlier) == []  # its own proof and what follows it are not in its context
+
+
+def test_an_earlier_proof_in_the_file_proves_its_twin_where_the_portfolio_does_not(coq, tmp_path):
+    source = tmp_path / "family.v"
+    source.write_text(FAMILY)
+    task = task_from_file(str(source), "secret_ge_twin")
+    with _checker(retrieval=False) as checker:
+        result = search(task, ScriptedPolicy([FAIL] * 4), strategy=MCTS(), checker=checker,
+                        budget=Budget(model_calls=4, wall_s=60))
+    assert result.solved and result.verdict is not None and result.verdict.status == "verified"
+    assert result.candidate is not None and "apply Nat.le_add_r" in result.candidate.text
+    assert result.spend.model_calls == 0
 
 
 @pytest.mark.slow

@@ -125,8 +125,13 @@ def _coq_selector(domains: frozenset[str]) -> ExampleSelector | None:
 
 
 def examples_for(task: Task, k: int = 2) -> list[Example]:
-    """Up to `k` solved examples similar to `task`, over the same types (none where its language has no pool)."""
+    """Up to `k` solved examples similar to `task`: the most similar proof earlier in its own file first, then the
+    pool's over the same types (none where its language has no pool)."""
     if k <= 0 or task.language != "coq":
         return []
+    from proofsmith.search.similar_proofs import similar_proofs
+
+    own = similar_proofs(task, 1)
     selector = _coq_selector(task_domains(task))
-    return selector.select(task, k) if selector is not None else []
+    pooled = selector.select(task, k + 1) if selector is not None else []
+    return (own + [e for e in pooled if e.solution not in {o.solution for o in own}])[:k]

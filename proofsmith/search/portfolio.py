@@ -118,6 +118,14 @@ def _available(member: Automation, libraries: frozenset[str] | None) -> bool:
     return not member.needs or libraries is None or any(lib in libraries for lib in member.needs)
 
 
+def coq_closers(libraries: frozenset[str] | None) -> list[str]:
+    """Tactics that finish the goals another tactic leaves (after an induction, after `apply L`), where loaded."""
+    closers = ["auto", "congruence"] + (["lia"] if _available(Automation(tactic="", needs=_LIA), libraries) else [])
+    if _available(Automation(tactic="", needs=_HAMMER_TACTICS), libraries):
+        closers.append("sauto")
+    return closers
+
+
 def coq_portfolio(goals: str, libraries: frozenset[str] | None, *, root: bool = False,
                   hammer: bool = True) -> list[Automation]:
     """The Coq automation to try at a state with these goals, in this environment.
@@ -127,15 +135,13 @@ def coq_portfolio(goals: str, libraries: frozenset[str] | None, *, root: bool = 
     could reach the lemma under test through the modules Hammer loads).
     """
     members = [m for m in COQ_AUTOMATION if _available(m, libraries)]
-    closers = ["auto", "congruence"] + (["lia"] if _available(Automation(tactic="", needs=_LIA), libraries) else [])
-    if _available(Automation(tactic="", needs=_HAMMER_TACTICS), libraries):
-        closers.append("sauto")
     shapes = []
     for name, typ in goal_variables(goals)[:3]:
         how = _INDUCTIVE.get(typ.split(".")[-1])
         if how is None:
             continue
-        shapes += [Automation(tactic=f"{how} {name}; simpl; {closer}.", timeout_s=1) for closer in closers]
+        shapes += [Automation(tactic=f"{how} {name}; simpl; {closer}.", timeout_s=1)
+                   for closer in coq_closers(libraries)]
     members += shapes
     if root and hammer and _available(COQ_HAMMER, libraries):
         members.append(COQ_HAMMER)

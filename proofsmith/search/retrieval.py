@@ -26,6 +26,7 @@ from proofsmith.steps import goal_list
 SHOWN_LEMMAS = 4
 _KEYWORDS = {"forall", "exists", "fun", "match", "with", "end", "if", "then", "else", "let", "in", "as", "return",
              "Type", "Prop", "Set", "True", "False", "S", "O"}
+_OPERATORS = re.compile(r"[-+*/<>=~^&|]+|->")
 _IDENT = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
 
 
@@ -59,15 +60,19 @@ def search_commands(goals: str) -> list[str]:
     if not conclusion:
         return []
     local = local_names(goals)
-    body = re.sub(r"^(?:forall\s+.*?,\s*)+", "", conclusion) if conclusion.startswith("forall") else conclusion
-    # `a -> b -> c`: the lemma we want ends in `c`
-    body = _top_level_arrows(body)[-1]
+    whole = re.sub(r"^(?:forall\s+.*?,\s*)+", "", conclusion) if conclusion.startswith("forall") else conclusion
+    # `a -> b -> c`: the lemma we want ends in `c`, and one with exactly these premises is better still
+    arrows = _top_level_arrows(whole)
+    body = arrows[-1]
     commands = []
-    if len(body) < 200 and not re.search(r"\b(forall|exists|fun|match)\b", body):
-        pattern = _IDENT.sub(lambda m: "_" if m.group(0) in local else m.group(0), body)
-        # `_ <= _` alone matches hundreds of lemmas: a pattern must pin down a constant or a number
-        # and `..` would make coqtop skip the next command, the session's nonce with it
-        if re.search(r"[A-Za-z0-9]", pattern.replace("_", "")) and ".." not in pattern:
+    for text in ([whole] if len(arrows) > 1 else []) + [body]:
+        if len(text) >= 200 or re.search(r"\b(forall|exists|fun|match)\b", text):
+            continue
+        pattern = _IDENT.sub(lambda m: "_" if m.group(0) in local else m.group(0), text)
+        # `_ <= _` alone matches hundreds of lemmas: a pattern must pin down a constant, a number or two
+        # operators (`_ + _ <= _ + _`); `..` would make coqtop skip the next command, the session's nonce with it
+        specific = re.search(r"[A-Za-z0-9]", pattern.replace("_", "")) or len(_OPERATORS.findall(pattern)) >= 2
+        if specific and ".." not in pattern:
             commands.append(f"Search ({pattern}).")
     constants = []
     for name in _IDENT.findall(body):
@@ -120,12 +125,18 @@ def rank(found: Sequence[Sequence[Lemma]], goals: str, k: int = SHOWN_LEMMAS) ->
     return out[:k]
 
 
-def lemma_tactics(lemmas: Sequence[Lemma]) -> list[str]:
-    """Tactics that use each lemma the plain ways: apply it, rewrite with it (both directions)."""
+def lemma_tactics(lemmas: Sequence[Lemma], closers: Sequence[str] = ("auto",)) -> list[str]:
+    """Tactics that use each lemma the plain ways: apply it (its side goals left to each closer), rewrite with it.
+
+    `apply Z.div_le_compat_l` leaves `0 < q <= r` where the hypothesis says `0 < q < r`: `lia` closes it,
+    `auto` does not, so every closer the environment has gets its try.
+    """
     tactics = []
     for lemma in lemmas:
-        tactics += [f"intros; apply {lemma.name}.", f"intros; rewrite {lemma.name}; auto.",
-                    f"intros; rewrite <- {lemma.name}; auto.", f"intros; eapply {lemma.name}; eauto."]
+        tactics += [f"intros; apply {lemma.name}.",
+                    *(f"intros; apply {lemma.name}; {closer}." for closer in closers),
+                    f"intros; eapply {lemma.name}; eauto.",
+                    f"intros; rewrite {lemma.name}; auto.", f"intros; rewrite <- {lemma.name}; auto."]
     return tactics
 
 

@@ -33,9 +33,19 @@ from proofsmith.search.budget import BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
 from proofsmith.search.checker import hammer_allowed
 from proofsmith.search.episode import Episode
-from proofsmith.search.portfolio import (HAMMER_MIN_SECONDS, HAMMER_SHARE, ROOT_SECONDS, STATE_SECONDS,
-                                        hammer_reconstructions, portfolio, tactic_key)
+from proofsmith.search.portfolio import (
+    HAMMER_MIN_SECONDS,
+    HAMMER_SHARE,
+    ROOT_SECONDS,
+    STATE_SECONDS,
+    coq_closers,
+    hammer_reconstructions,
+    portfolio,
+    tactic_key,
+)
 from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
+from proofsmith.search.similar_proofs import STEP_SECONDS as SIMILAR_STEP_SECONDS
+from proofsmith.search.similar_proofs import first_steps, similar_proofs
 from proofsmith.search.trace import NodeStatus
 from proofsmith.steps import Goal, goal_count, goal_list
 
@@ -194,9 +204,16 @@ class TacticSpace:
         libraries = ep.checker.libraries(point.state) if point.state is not None else None
         hammer = self.hammer if self.hammer is not None else hammer_allowed(task)
         members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
-        tactics = [(m.tactic, m.timeout_s) for m in members]
+        tactics = [(m.tactic, m.timeout_s) for m in members if not m.tactic.startswith("hammer")]
+        if not point.steps:
+            # proofs of similar lemmas earlier in the file, whole: the stdlib's families differ in a name or two
+            similar = similar_proofs(task)
+            tactics += [(example.solution, SIMILAR_STEP_SECONDS) for example in similar]
+            tactics += [(step, SIMILAR_STEP_SECONDS) for step in first_steps(similar)]
         lemmas = self._lookup(point)
-        tactics += [(t, 2.0) for t in lemma_tactics(lemmas[:3])]
+        tactics += [(t, 2.0) for t in lemma_tactics(lemmas[:3], coq_closers(libraries))]
+        # the ATP call last: it takes most of what is left
+        tactics += [(m.tactic, m.timeout_s) for m in members if m.tactic.startswith("hammer")]
         seen = set()
         return [(t, s) for t, s in tactics if not (tactic_key(t) in seen or seen.add(tactic_key(t)))]
 
