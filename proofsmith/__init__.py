@@ -5,9 +5,8 @@ The Python API: `check(task, candidate) -> Verdict` and `check_many(...)`.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from proofsmith.schema import Candidate, Limits, Task, Verdict  # noqa: E402
+from proofsmith.schema import Candidate, Limits, Task, Verdict
+from proofsmith.version import __version__
 
 __all__ = ["Candidate", "Limits", "Task", "Verdict", "__version__", "check", "check_many"]
 

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
-from proofsmith import __version__, languages
+from proofsmith import languages
 from proofsmith.sandbox import SandboxBusy, SandboxKind, SandboxUnsupported, get_sandbox
 from proofsmith.schema import Candidate, Diagnostic, Manifest, Task, Verdict, cache_key
+from proofsmith.version import __version__
 
 #: language -> its checker module, as registered in `proofsmith.languages`
 _CHECKERS = languages.FieldView("checker")

@@ -51,7 +51,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from proofsmith import __version__
 from proofsmith.provers.fstar_audit import precheck
 from proofsmith.provers.fstar_ide import FStarProcess, IdeResponse, Issue, standin_toolchain, toolchain_from_env
 from proofsmith.provers.prover_check import CheckFrame, Outcome, ProverSetup, retry_on_fresh_process
@@ -64,6 +63,7 @@ from proofsmith.provers.prover_process import (
 )
 from proofsmith.sandbox import Sandbox, Spawns, with_binds
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
+from proofsmith.version import __version__
 
 __all__ = [
     "INSTALL_HINT",

@@ -70,7 +70,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from proofsmith import __version__
 from proofsmith.provers import lean_audit
 from proofsmith.provers.lean_repl import (
     HEADER_TIMEOUT_S,
@@ -91,6 +90,7 @@ from proofsmith.provers.prover_process import (
 )
 from proofsmith.sandbox import Sandbox, Spawns, with_binds
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
+from proofsmith.version import __version__
 
 __all__ = ["INSTALL_HINT", "LeanOptions", "check", "default_pool", "manifest", "options_of",
            "standin_toolchain", "toolchain_from_env", "validate"]

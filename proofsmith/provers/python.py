@@ -55,7 +55,7 @@ from proofsmith.schema import (
     Task,
     Verdict,
 )
-from proofsmith import __version__
+from proofsmith.version import __version__
 
 HARNESS = Path(__file__).with_name("python_harness.py")
 #: The code a Python verdict depends on: this checker, its harness, timers and contract check, and every sandbox

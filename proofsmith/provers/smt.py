@@ -74,7 +74,7 @@ from proofsmith.provers.smt_python import Param, Unsupported, Val, WontLoad, as_
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox, seen_at, spawning, with_binds
 from proofsmith.sandbox.tools import CANDIDATE_PYTHON, z3_binary
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Status, Task, Verdict, task_options
-from proofsmith import __version__
+from proofsmith.version import __version__
 
 #: Where the Z3 binary appears inside the bwrap sandbox.
 SANDBOX_Z3 = "/opt/proofsmith/z3"

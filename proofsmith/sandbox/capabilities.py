@@ -12,16 +12,16 @@ capability with `isinstance`, never by probing attribute names:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, Self, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
 
 from proofsmith.sandbox.supervise import Running, RunResult
 from proofsmith.schema import Limits
 
-if TYPE_CHECKING:
-    from proofsmith.sandbox.zygote import PairRun, Peer, WarmProgram
-
-__all__ = ["Bind", "Binds", "BoxKind", "Pairs", "Sandbox", "SandboxKind", "Spawns"]
+__all__ = ["Bind", "Binds", "BoxKind", "PairRun", "Pairs", "Peer", "Sandbox", "SandboxKind", "Spawns", "WarmProgram"]
 
 #: The sandbox a user asks for (`--sandbox`): `auto` is bwrap where it works, else process.
 SandboxKind = Literal["auto", "bwrap", "warm", "process", "docker"]
@@ -50,6 +50,41 @@ class Spawns(Sandbox, Protocol):
     def spawn(self, argv: Sequence[str], files: Mapping[str, str | bytes], limits: Limits, *,
               pass_fds: Sequence[int] = (), env: Mapping[str, str] | None = None,
               stdin: bytes | None = None) -> Running: ...
+
+
+class WarmProgram(BaseModel):
+    """What a pool's zygotes run: an interpreter and the module whose `main(argv)` each forked process calls."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: the interpreter (outside root's home, so that slot uids can run it)
+    python: str
+    #: the module's import name and source
+    module_name: str
+    module: bytes
+    #: modules imported once in the zygote, so that every fork starts with them loaded
+    preload: tuple[str, ...] = ()
+
+    def key(self) -> str:
+        """What tells two programs apart (zygotes are kept per program)."""
+        digest = hashlib.sha256(self.module).hexdigest()
+        return f"{self.python}|{self.module_name}|{digest}|{','.join(self.preload)}"
+
+
+class Peer(BaseModel):
+    """One process of a pair: the argv its module's `main` gets, its files (in /work) and its limits."""
+
+    argv: list[str]
+    files: dict[str, bytes]
+    limits: Limits
+
+
+class PairRun(NamedTuple):
+    """What one pair did: each process as a sandbox run, and the report the judge wrote on its report fd."""
+
+    judge: RunResult
+    candidate: RunResult
+    report: str
 
 
 @runtime_checkable

@@ -20,6 +20,9 @@ from pathlib import Path
 from proofsmith.sandbox.cgroups import pid_alive, sweep_stale
 
 PREFIX = "proofsmith-"
+#: First uid handed to slots (slots.py); each proofsmith process takes its own block of 256. A temp dir owned by
+#: a uid from here up is a process sandbox's work dir, lent to a slot.
+UID_BASE = 200_000
 _KEYED = re.compile(r"^proofsmith-[a-z]+-(\d+)-")
 #: The temp dirs of proofsmith versions before pids were in the names: code copies for zygotes,
 #: read once at start-up, and work dirs of the process sandbox.
@@ -67,8 +70,6 @@ def stale_temp_dirs(root: Path | None = None) -> list[Path]:
 def _ours(path: Path) -> bool:
     # /tmp is shared: never delete another user's dir, whatever its name says (a process sandbox's
     # work dir belongs to the slot uid it was lent to)
-    from proofsmith.sandbox.slots import UID_BASE
-
     try:
         owner = path.lstat().st_uid
     except OSError:

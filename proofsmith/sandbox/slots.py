@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 from proofsmith.sandbox import leftovers
 from proofsmith.sandbox.cgroups import SlotCgroup
+from proofsmith.sandbox.leftovers import UID_BASE
 
-#: First uid handed to slots; each proofsmith process takes its own block of 256.
-UID_BASE = 200_000
 #: Slot numbers are unique across every pool of this process (uids and cgroup names derive from them).
 _NEXT_SLOT = itertools.count()
 #: Seconds a run waits for a free slot before it gives up (a check then comes back `unknown`, reason sandbox).

@@ -22,7 +22,6 @@ memfds (`bwrap --file`), and its slots' cgroups go with the pool's slots.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import queue
 import select
@@ -32,14 +31,11 @@ import socket
 import subprocess
 import threading
 from pathlib import Path
-from typing import NamedTuple
-
-from pydantic import BaseModel, ConfigDict
 
 from proofsmith.sandbox import limits as rl
 from proofsmith.sandbox import seccomp
 from proofsmith.sandbox.bwrap import BwrapUnavailable, _system_mounts
-from proofsmith.sandbox.capabilities import BoxKind
+from proofsmith.sandbox.capabilities import BoxKind, PairRun, Peer, WarmProgram
 from proofsmith.sandbox.slots import SandboxBusy, Slot, SlotPool
 from proofsmith.sandbox.supervise import RunResult
 from proofsmith.sandbox.zygote_server import PEER_FDS, ProtocolError, recv_frame, send_frame
@@ -56,41 +52,6 @@ PEER_READ_FD, PEER_WRITE_FD, REPORT_FD = PEER_FDS, PEER_FDS + 1, PEER_FDS + 2
 #: The largest judge report read back.
 _REPORT_CAP = 1 << 20
 _TAIL = 4000
-
-
-class WarmProgram(BaseModel):
-    """What a pool's zygotes run: an interpreter and the module whose `main(argv)` each forked process calls."""
-
-    model_config = ConfigDict(frozen=True)
-
-    #: the interpreter (outside root's home, so that slot uids can run it)
-    python: str
-    #: the module's import name and source
-    module_name: str
-    module: bytes
-    #: modules imported once in the zygote, so that every fork starts with them loaded
-    preload: tuple[str, ...] = ()
-
-    def key(self) -> str:
-        """What tells two programs apart (zygotes are kept per program)."""
-        digest = hashlib.sha256(self.module).hexdigest()
-        return f"{self.python}|{self.module_name}|{digest}|{','.join(self.preload)}"
-
-
-class Peer(BaseModel):
-    """One process of a pair: the argv its module's `main` gets, its files (in /work) and its limits."""
-
-    argv: list[str]
-    files: dict[str, bytes]
-    limits: Limits
-
-
-class PairRun(NamedTuple):
-    """What one pair did: each process as a sandbox run, and the report the judge wrote on REPORT_FD."""
-
-    judge: RunResult
-    candidate: RunResult
-    report: str
 
 
 class _Spawner:

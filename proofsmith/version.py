@@ -1,0 +1,3 @@
+"""proofsmith's version, in a module of its own so that any module can read it without importing the API root."""
+
+__version__ = "0.1.0"
