@@ -118,6 +118,29 @@ def _available(member: Automation, libraries: frozenset[str] | None) -> bool:
     return not member.needs or libraries is None or any(lib in libraries for lib in member.needs)
 
 
+#: Tactics that close nothing but open the way: their states get the portfolio and retrieval of their own.
+_PROGRESS = ("intros.", "split.", "simpl in *.", "subst.", "constructor.", "intros; f_equal.")
+#: Words of a conclusion that are never a constant to unfold.
+_NOT_UNFOLDABLE = frozenset({"forall", "exists", "fun", "match", "with", "end", "if", "then", "else", "let", "in",
+                             "Type", "Prop", "Set", "True", "False", "not", "and", "or", "iff", "eq", "S", "O",
+                             "true", "false", "nat", "bool", "list", "Z", "N", "Q", "R", "positive"})
+
+
+def progress_tactics(goals: str) -> list[Automation]:
+    """Steps that make progress without closing: `intros`, `split`, `unfold` of the conclusion's constants (Qed
+    proofs in the stdlib often open with `unfold Nleb`), `destruct` of its hypotheses and variables."""
+    _, conclusion = first_goal(goals)
+    members = [Automation(tactic=t, timeout_s=1) for t in _PROGRESS]
+    local = {n for n, _ in goal_variables(goals)}
+    constants = []
+    for name in re.findall(r"(?<![\w'.])([A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*)", conclusion):
+        if name not in local and name not in _NOT_UNFOLDABLE and name not in constants and not name[0].isdigit():
+            constants.append(name)
+    members += [Automation(tactic=f"unfold {name}.", timeout_s=1) for name in constants[:3]]
+    members += [Automation(tactic=f"intros; destruct {name}.", timeout_s=1) for name, _ in goal_variables(goals)[:4]]
+    return members
+
+
 def coq_closers(libraries: frozenset[str] | None) -> list[str]:
     """Tactics that finish the goals another tactic leaves (after an induction, after `apply L`), where loaded."""
     closers = ["auto", "congruence"] + (["lia"] if _available(Automation(tactic="", needs=_LIA), libraries) else [])
@@ -142,7 +165,7 @@ def coq_portfolio(goals: str, libraries: frozenset[str] | None, *, root: bool = 
             continue
         shapes += [Automation(tactic=f"{how} {name}; simpl; {closer}.", timeout_s=1)
                    for closer in coq_closers(libraries)]
-    members += shapes
+    members += shapes + progress_tactics(goals)
     if root and hammer and _available(COQ_HAMMER, libraries):
         members.append(COQ_HAMMER)
     return members

@@ -11,6 +11,7 @@ file.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from proofsmith.models.prompts import Example, ExampleSelector, WordEmbedder
@@ -63,3 +64,18 @@ def first_steps(examples: list[Example]) -> list[str]:
         if len(sentences) > 1 and sentences[0].text.strip() not in steps:
             steps.append(sentences[0].text.strip())
     return steps
+
+
+#: Sentences of earlier proofs tried at a later state, at most.
+MAX_SENTENCES = 12
+
+
+def proof_sentences(examples: list[Example], limit: int = MAX_SENTENCES) -> list[str]:
+    """The distinct sentences of these proofs past their first, in order, bullets left out."""
+    steps: list[str] = []
+    for example in examples:
+        for sentence in split_sentences(example.solution).sentences[1:]:
+            text = sentence.text.strip()
+            if text and text not in steps and not re.fullmatch(r"[-+*{}]+", text):
+                steps.append(text)
+    return steps[:limit]

@@ -45,7 +45,7 @@ from proofsmith.search.portfolio import (
 )
 from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
 from proofsmith.search.similar_proofs import STEP_SECONDS as SIMILAR_STEP_SECONDS
-from proofsmith.search.similar_proofs import first_steps, similar_proofs
+from proofsmith.search.similar_proofs import first_steps, proof_sentences, similar_proofs
 from proofsmith.search.trace import NodeStatus
 from proofsmith.steps import Goal, goal_count, goal_list
 
@@ -205,11 +205,14 @@ class TacticSpace:
         hammer = self.hammer if self.hammer is not None else hammer_allowed(task)
         members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
         tactics = [(m.tactic, m.timeout_s) for m in members if not m.tactic.startswith("hammer")]
+        similar = similar_proofs(task)
         if not point.steps:
             # proofs of similar lemmas earlier in the file, whole: the stdlib's families differ in a name or two
-            similar = similar_proofs(task)
             tactics += [(example.solution, SIMILAR_STEP_SECONDS) for example in similar]
             tactics += [(step, SIMILAR_STEP_SECONDS) for step in first_steps(similar)]
+        else:
+            # and their sentences one by one (Tactician's reuse of what worked a few lemmas earlier)
+            tactics += [(step, 1.0) for step in proof_sentences(similar)]
         lemmas = self._lookup(point)
         tactics += [(t, 2.0) for t in lemma_tactics(lemmas[:3], coq_closers(libraries))]
         # the ATP call last: it takes most of what is left
