@@ -20,7 +20,7 @@ from proofsmith.schema import Limits, Task
 from proofsmith.search import Beam, Budget, search
 from proofsmith.search.checker import SearchChecker, hammer_allowed, hammer_libraries
 from proofsmith.search.mcts import MCTS
-from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions
+from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions, progress_tactics
 from proofsmith.search.retrieval import lemma_names, search_commands
 from proofsmith.search.similar_proofs import file_proofs, first_steps, similar_proofs
 from proofsmith.search.space import at_least_as_hard
@@ -64,6 +64,14 @@ def test_portfolio_offers_only_what_the_environment_loads():
     assert "sauto." in at_root and "hammer." in at_root
     assert "hammer." not in [m.tactic for m in coq_portfolio(goals, hammer, root=False)]
     assert "hammer." not in [m.tactic for m in coq_portfolio(goals, hammer, root=True, hammer=False)]
+
+
+def test_progress_tactics_unfold_the_conclusions_constants_and_destruct_its_variables():
+    goals = "1 goal\n  \n  a, b : N\n  H : Nleb b a = false\n  ============================\n  Nleb a b = true"
+    tactics = [m.tactic for m in progress_tactics(goals)]
+    assert "unfold Nleb." in tactics and "intros." in tactics
+    assert "intros; destruct H." in tactics and "intros; destruct a." in tactics
+    assert not any(t.startswith("unfold") and (" a." in t or " true." in t) for t in tactics)
 
 
 def test_hammer_reconstruction_is_repaired_to_parse_and_falls_back_to_its_dependencies():
