@@ -126,7 +126,10 @@ class TacticSpace:
     (`search.portfolio`) and the lemmas retrieval finds for the goal
     (`search.retrieval`) are tried before the model is asked; the model's
     prompt then shows those lemmas and the tactics that already failed at
-    this state, with Coq's errors. Per state, a tactic is checked at most
+    this state, with Coq's errors. Where automation reaches new states, the
+    model is asked only when the search expands the state again (a
+    restarted tree, after automation's own tree is spent): automation steps
+    cost milliseconds, a model request seconds. Per state, a tactic is checked at most
     once: a repeat gets the first result back without a checker call. A
     tactic naming a lemma that does not exist is rejected without a step. A
     state at least as hard as one on its own path is pruned (Proverbot9001's
@@ -185,6 +188,11 @@ class TacticSpace:
                     children.append(child)
                     if child.point.done:
                         return children
+            if children:
+                # automation first: the model is asked here when the search comes back to this state (a
+                # restarted tree, once automation's own tree is spent) or at once where automation found nothing
+                self.ep.count("model_deferred")
+                return children
         else:
             # a state expanded again (a restarted tree, another strategy's revisit): what it reached is free
             children += [result for result in tried.values() if isinstance(result, Child)]
