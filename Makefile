@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib lib
 	libcoq-hammer eprover z3 cvc4 chromium
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-prove bench-coq bench-models bench-search bench-serve bench-prm bench-smt bench-smoke images redteam
+.PHONY: install system-packages demo test bench bench-prove bench-coq bench-models bench-search bench-pass1 bench-serve bench-prm bench-smt bench-smoke images redteam
 
 install: system-packages $(STAMP)
 
@@ -92,12 +92,24 @@ EVERY ?= 1
 bench-models: install
 	$(BIN)/python benchmarks/models.py --every $(EVERY)
 
-# Solved fraction vs budget (1..32 model calls) for every search strategy on COQ coq-stdlib-mini + HE HumanEval
-# tasks: a table, benchmarks/results/search_scaling/scaling.{md,png}. Resumable: rerun to continue after a stop.
-COQ ?= 30
-HE ?= 30
+# Search at equal compute: solved fraction vs generated tokens, wall seconds and model calls (1..32) for every strategy,
+# SEEDS seeds, 95 % bootstrap intervals over tasks, on SEARCH_LIMIT tasks each of humaneval (visible tests), leetcode-hard,
+# bitvec and coq-stdlib-mini; says per suite whether any strategy beats best-of-N at equal tokens. Tables,
+# benchmarks/results/search_scaling/scaling.{md,png}. Resumable: rerun to continue after a stop.
+SEARCH_LIMIT ?= 30
+SEEDS ?= 3
 bench-search: install
-	$(BIN)/python benchmarks/search_scaling.py --coq $(COQ) --humaneval $(HE) --out benchmarks/results/search_scaling
+	$(BIN)/python benchmarks/search_scaling.py --limit $(SEARCH_LIMIT) --seeds $(SEEDS) --out benchmarks/results/search_scaling
+
+# HumanEval pass@1 of one model through the search's prompts, one sample per task graded by the hidden tests:
+# PASS1_MODEL default (0.5B) or large (1.5B), PASS1_TEMP 0 (greedy) or 0.8 with PASS1_SEED. Runs of several models
+# print side by side. Resumable: rerun to continue after a stop.
+PASS1_MODEL ?= default
+PASS1_TEMP ?= 0
+PASS1_SEED ?= 0
+bench-pass1: install
+	$(BIN)/python benchmarks/pass_at_1.py --model $(PASS1_MODEL) --temperature $(PASS1_TEMP) --seed $(PASS1_SEED) \
+		--out benchmarks/results/pass_at_1
 
 # Load on `proofsmith serve` over loopback: CLIENTS concurrent clients for DURATION seconds on HumanEval candidates
 # (throughput, p50/p99 latency, 429 share, peak RSS, lost/duplicated verdicts).

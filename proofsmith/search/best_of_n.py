@@ -37,10 +37,12 @@ class BestOfN:
         prompt = answer_prompt(task, policy, examples=ep.examples)
         try:
             while self.collect or not ep.solved:
-                drawn = ep.meter.spend.model_calls
+                before = ep.meter.spend
+                drawn, generated = before.model_calls, before.tokens
                 proposals = ep.sample(prompt, self.batch, max_tokens=ANSWER_TOKENS[task.language],
                                       stop=answer_stops(policy), temperature=self.temperature)
                 for index, proposal in enumerate(proposals):
+                    generated += proposal.n_tokens
                     node = ep.node(0, proposal.text, "solved", logprob=proposal.sum_logprob)
                     try:
                         candidate = to_candidate(task, proposal.text, f"n{node}")
@@ -49,7 +51,7 @@ class BestOfN:
                         continue
                     # samples are independent: one that verifies counts as found after the samples before it
                     verdict = ep.check(node, candidate, score=ep.score([candidate.text]),
-                                       model_calls=drawn + index + 1)
+                                       model_calls=drawn + index + 1, tokens=generated)
                     if verdict.status == "verified" and not self.collect:
                         break
         except BudgetExhausted:

@@ -105,11 +105,12 @@ class Episode:
         return float(self.prm.score(self.task, list(steps), views=views)[-1])
 
     def check(self, node: int, candidate: Candidate, *, score: float | None = None,
-              model_calls: int | None = None) -> Verdict:
+              model_calls: int | None = None, tokens: int | None = None) -> Verdict:
         """Verify a whole candidate (charged to the budget), record it, keep the best so far.
 
-        `model_calls` is the proposal count to credit if it verifies, where a
-        strategy drew it in a batch but could have stopped after it (best-of-N).
+        `model_calls` and `tokens` are the proposals and generated tokens to
+        credit if it verifies, where a strategy drew it in a batch but could
+        have stopped after it (best-of-N).
         """
         self.meter.charge_checker()
         verdict = self.checker.check(self.task, candidate)
@@ -118,7 +119,7 @@ class Episode:
                                     reason=verdict.reason,
                                     error=_clip(verdict.diagnostics[0].message if verdict.diagnostics else None),
                                     spend=self.meter.spend))
-        self.offer(candidate, verdict, score, model_calls)
+        self.offer(candidate, verdict, score, model_calls, tokens)
         return verdict
 
     def reject(self, node: int, error: ExtractionError) -> Verdict:
@@ -130,7 +131,7 @@ class Episode:
         return verdict
 
     def offer(self, candidate: Candidate, verdict: Verdict, score: float | None = None,
-              model_calls: int | None = None) -> None:
+              model_calls: int | None = None, tokens: int | None = None) -> None:
         """Keep `candidate` if it is the best so far: verified first, then most tests passed, then score."""
         if verdict.status == "verified":
             self.verified += 1
@@ -138,6 +139,8 @@ class Episode:
                 spend = self.meter.spend
                 if model_calls is not None:
                     spend = spend.model_copy(update={"model_calls": min(model_calls, spend.model_calls)})
+                if tokens is not None:
+                    spend = spend.model_copy(update={"tokens": min(tokens, spend.tokens)})
                 self.solved_at = spend
         key = (1.0 if verdict.status == "verified" else (verdict.partial.fraction if verdict.partial else 0.0) / 2,
                score if score is not None else 0.0)
