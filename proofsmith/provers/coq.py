@@ -57,9 +57,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from proofsmith import __version__
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import head_words, split_sentences, strip_comments
+from proofsmith.provers.prover_check import CheckFrame, Outcome, checker_manifest, checker_version
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
 from proofsmith.sandbox.supervise import overload
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
@@ -68,10 +68,8 @@ from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources
 COQC = os.environ.get("PROOFSMITH_COQC", "/usr/bin/coqc")
 INSTALL_HINT = "coqc not found: install Coq (`apt-get install coq libcoq-stdlib`, or `make install`)"
 #: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
-CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes()
-             for n in ("coq.py", "coq_audit.py", "coq_text.py", "source_lexer.py"))
-).hexdigest()[:12]
+CHECKER_VERSION = checker_version(__file__, ("coq.py", "coq_audit.py", "coq_text.py", "source_lexer.py",
+                                             "prover_check.py"))
 
 Mode = Literal["auto", "cold", "prefix"]
 #: coqc flags a task may ask for (the libraries' own build flags, notes/datasets.md 3.4 item 5).
@@ -159,17 +157,10 @@ def coq_version() -> str | None:
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:
     """The manifest every verdict of this checker carries."""
     opts = task.options
-    return Manifest(
-        checker="coq",
-        checker_version=CHECKER_VERSION,
-        proofsmith_version=__version__,
-        toolchain={"coqc": coq_version() or "missing", "coqc_path": COQC},
-        options={"load_paths": opts.get("load_paths", []), "flags": opts.get("flags", []),
-                 **({"hammer": True} if opts.get("hammer") else {})},
-        limits=task.limits,
-        sandbox=sandbox.kind,
-        isolation=sandbox.layers(),
-    )
+    return checker_manifest("coq", CHECKER_VERSION, task, sandbox,
+                            toolchain={"coqc": coq_version() or "missing", "coqc_path": COQC},
+                            options={"load_paths": opts.get("load_paths", []), "flags": opts.get("flags", []),
+                                     **({"hammer": True} if opts.get("hammer") else {})})
 
 
 def coqc_limits(limits: Limits) -> Limits:
@@ -602,71 +593,66 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     """Verify one Coq proof script. Never raises for anything the candidate does."""
     box = sandbox or get_sandbox("auto")
     started = time.monotonic()
-    man = manifest(task, box, efficiency)
-    resources = Resources()
-
-    def verdict(status: str, reason: str | None, diagnostics=()) -> Verdict:
-        return Verdict(task_id=task.id, candidate_id=candidate.id, status=status, reason=reason,
-                       reward=1.0 if status == "verified" else 0.0, diagnostics=list(diagnostics),
-                       resources=resources, wall_s=time.monotonic() - started, manifest=man)
-
+    # no resources until coqc has run the candidate (the reference's and the prefix's runs are not its own)
+    frame = CheckFrame(task, candidate, manifest(task, box, efficiency), started, resources=Resources())
     if not coq_version():
-        return verdict("unknown", "toolchain", [Diagnostic(message=INSTALL_HINT)])
+        return frame.verdict(Outcome.unknown("toolchain", INSTALL_HINT))
     opts = options_of(task)
     audit = audit_script(candidate.text)
     if not audit.ok:
-        return verdict("refuted", "audit", [Diagnostic(message=audit.message or "", line=audit.line,
-                                                       column=audit.column)])
+        return frame.verdict(Outcome(status="refuted", reason="audit", diagnostics=[
+            Diagnostic(message=audit.message or "", line=audit.line, column=audit.column)]))
     chosen = choose_mode(box, task, opts, mode)
-    if chosen == "prefix":
-        vo = compiled_prefix(box, task, opts)
-        if vo is None:
-            chosen = "cold"
+    vo = compiled_prefix(box, task, opts) if chosen == "prefix" else None
+    if vo is None:
+        chosen = "cold"
     ref = reference(box, task, opts, chosen)
     if not ref.ok:
-        return verdict("unknown", "toolchain", [Diagnostic(message=ref.message or "the reference does not check")])
-    if chosen == "prefix":
+        return frame.verdict(Outcome.unknown("toolchain", ref.message or "the reference does not check"))
+    if vo is not None:
         run = run_coqc(box, task, opts, prefixed_file(task, opts, audit.body, audit.proof_command),
-                       {"Prefix.vo": vo})  # type: ignore[dict-item]  # vo is set on this path
+                       {"Prefix.vo": vo})
     else:
         run = run_coqc(box, task, opts, cold_file(task, opts, audit.body, audit.proof_command,
                                                   expected_using=ref.expected_using(opts)))
+    frame.measure(run.result)
+    return frame.verdict(_judge(task, opts, ref, run))
+
+
+def _judge(task: Task, opts: CoqOptions, ref: Reference, run: Run) -> Outcome:
+    """What coqc's run of the candidate's file says of it (see the module docstring's outcomes)."""
     res = run.result
-    resources = Resources(cpu_s=res.cpu_s, wall_s=res.wall_s, peak_memory_kb=res.peak_memory_kb,
-                          limit_hit=res.limit_hit)
     if res.error:
-        return verdict("unknown", "sandbox", [Diagnostic(message=res.error)])
+        return Outcome.unknown("sandbox", res.error)
     if res.limit_hit in ("wall", "cpu"):
         # the reference proof checked within these limits: a proof that does not is the candidate's fault,
         # unless the machine measurably starved coqc (run-queue delay), which no verdict may blame on it
         busy = overload(coqc_limits(task.limits), res)
         if busy:
-            return verdict("unknown", "overload", [Diagnostic(message=busy)])
-        return verdict("refuted", "timeout", [Diagnostic(message=f"coqc ran past {task.limits.wall_s:g} s")])
+            return Outcome.unknown("overload", busy)
+        return Outcome.refuted("timeout", f"coqc ran past {task.limits.wall_s:g} s")
     if res.limit_hit == "memory":
-        return verdict("refuted", "memory_limit", [Diagnostic(message="coqc ran out of its memory limit")])
+        return Outcome.refuted("memory_limit", "coqc ran out of its memory limit")
     if res.limit_hit == "output":
-        return verdict("refuted", "output_limit", [Diagnostic(message="the proof printed more than the output cap")])
+        return Outcome.refuted("output_limit", "the proof printed more than the output cap")
     if res.signal is not None or res.exit_code is None:
-        return verdict("unknown", "crash", [Diagnostic(message=f"coqc died (signal {res.signal})")])
+        return Outcome.unknown("crash", f"coqc died (signal {res.signal})")
     if res.exit_code != 0:
         diag, where = parse_error(res.stderr, run.file)
         if where == "before":
-            return verdict("unknown", "toolchain", [Diagnostic(message=f"the task's context does not compile: "
-                                                                       f"{diag.message}")])
+            return Outcome.unknown("toolchain", f"the task's context does not compile: {diag.message}")
         if where == "after" and run.file.type_mismatch and run.file.type_mismatch in diag.message:
-            return verdict("refuted", "statement", [Diagnostic(
-                message=f"the theorem exported after the closers, {opts.name}, does not have the task's type: the "
-                        f"proof uses a section variable the statement does not ({ref.expected_using(opts)} "
-                        f"fixes the ones it may)")])
+            return Outcome.refuted("statement", f"the theorem exported after the closers, {opts.name}, does not have "
+                                                f"the task's type: the proof uses a section variable the statement "
+                                                f"does not ({ref.expected_using(opts)} fixes the ones it may)")
         if where == "after" and diag.message.startswith("Tactic failure: Not equal"):
-            return verdict("unknown", "internal", [Diagnostic(message="the restated theorem differs from Prefix's")])
-        return verdict("refuted", "coq_error", [diag])
+            return Outcome.unknown("internal", "the restated theorem differs from Prefix's")
+        return Outcome(status="refuted", reason="coq_error", diagnostics=[diag])
     axioms = parse_assumptions(res.stdout, run.file.marker)
     if axioms is None:
-        return verdict("unknown", "internal", [Diagnostic(message="coqc printed no assumptions")])
+        return Outcome.unknown("internal", "coqc printed no assumptions")
     extra = sorted(axioms - set(ref.axioms))
     if extra:
-        return verdict("refuted", "axioms", [Diagnostic(message=f"the proof uses an assumption the reference proof "
-                                                                f"does not: {a}") for a in extra])
-    return verdict("verified", None)
+        return Outcome(status="refuted", reason="axioms", diagnostics=[
+            Diagnostic(message=f"the proof uses an assumption the reference proof does not: {a}") for a in extra])
+    return Outcome(status="verified")
