@@ -22,6 +22,8 @@ import numpy as np
 AXES = ("model_calls", "tokens", "wall_s")
 AXIS_TITLES = {"model_calls": "model calls", "tokens": "generated tokens", "wall_s": "wall seconds"}
 
+#: the least token and wall-second budgets a grid starts at (what is found sooner counts from there)
+GRID_FLOOR = {"tokens": 16.0, "wall_s": 0.5}
 #: fewer complete tasks than this and no win is claimed: the bootstrap interval of a handful of tasks is noise
 MIN_TASKS = 10
 
@@ -34,6 +36,29 @@ def log_grid(lo: float, hi: float) -> list[float]:
         raise ValueError(f"a log grid needs 0 < lo <= hi, got {lo}, {hi}")
     first, last = math.floor(math.log2(lo)), math.ceil(math.log2(hi))
     return [2.0 ** e for e in range(first, last + 1)]
+
+
+def call_grid(max_budget: int) -> list[float]:
+    """1, 2, 4, ... up to `max_budget` (which is always included)."""
+    grid, b = [], 1
+    while b < max_budget:
+        grid.append(float(b))
+        b *= 2
+    return [*grid, float(max_budget)]
+
+
+def axis_grid(rows: list[dict], axis: str, max_budget: int) -> list[float]:
+    """The grid an axis is read at: calls 1..max; tokens and seconds powers of two over what the runs spent."""
+    if axis == "model_calls":
+        return call_grid(max_budget)
+    spent = [float(r["spend"][axis]) for r in rows if r.get("spend")]
+    found = [float(r["found_at"][axis]) for r in rows if r.get("found_at")]
+    positive = [v for v in spent + found if v > 0]
+    if not positive:
+        return [1.0]
+    # a Coq lemma closed by automation in milliseconds would stretch the grid over columns that say nothing
+    lo = max(min(positive), GRID_FLOOR[axis])
+    return log_grid(lo, max(lo, max(positive)))
 
 
 def found_at(row: Mapping, axis: str) -> float | None:

@@ -54,7 +54,7 @@ Output: per suite and axis a table (rows strategies, columns budgets: solved
 DIR/scaling.md; DIR/scaling.png plots solved fraction against generated
 tokens, all strategies on one axis, one panel per suite.
 
-Run: `make bench-search [LIMIT=30 SEEDS=3]`, or
+Run: `make bench-search [SEARCH_LIMIT=30 SEEDS=3]`, or
 `.venv/bin/python benchmarks/search_scaling.py --suite humaneval --suite bitvec --limit 30 --seeds 3 --out DIR`;
 `--report-only` rewrites the tables and plot from DIR/results.jsonl without the model.
 """
@@ -76,7 +76,16 @@ from results_file import append_row, open_for_append, read_rows
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from scaling_curves import AXES, AXIS_TITLES, Curve, beats_baseline, build_curve, complete_tasks, log_grid, verdict_line
+from scaling_curves import (
+    AXES,
+    AXIS_TITLES,
+    Curve,
+    axis_grid,
+    beats_baseline,
+    build_curve,
+    complete_tasks,
+    verdict_line,
+)
 from suites import SUITES, SuiteError, interleave, load_suite
 
 # every check runs (no verdicts from earlier runs or from another strategy's identical candidate)
@@ -88,15 +97,6 @@ RESULTS = "results.jsonl"
 CONFIG = "config.json"
 #: the axis "equal compute" is judged on
 COMPUTE_AXIS = "tokens"
-
-
-def call_grid(max_budget: int) -> list[float]:
-    """1, 2, 4, ... up to `max_budget` (which is always included)."""
-    grid, b = [], 1
-    while b < max_budget:
-        grid.append(float(b))
-        b *= 2
-    return [*grid, float(max_budget)]
 
 
 def row_key(row: dict) -> tuple[str, str, int]:
@@ -234,18 +234,6 @@ def _line(row: dict, n: int, total: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- report
-
-
-def axis_grid(rows: list[dict], axis: str, max_budget: int) -> list[float]:
-    """The grid an axis is read at: calls 1..max; tokens and seconds powers of two over what the runs spent."""
-    if axis == "model_calls":
-        return call_grid(max_budget)
-    spent = [float(r["spend"][axis]) for r in rows if r.get("spend")]
-    found = [float(r["found_at"][axis]) for r in rows if r.get("found_at")]
-    positive = [v for v in spent + found if v > 0]
-    if not positive:
-        return [1.0]
-    return log_grid(min(positive), max(positive))
 
 
 def suite_curves(rows: dict, task_ids: list[str], strategies: list[str], seeds: list[int], max_budget: int,

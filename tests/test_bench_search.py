@@ -25,10 +25,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from results_file import append_row, open_for_append, read_rows
 from scaling_curves import (
     Curve,
+    axis_grid,
     beats,
     beats_baseline,
     bootstrap_interval,
     build_curve,
+    call_grid,
     complete_tasks,
     exact_until,
     found_at,
@@ -69,6 +71,19 @@ def test_log_grid_covers_the_range_with_powers_of_two() -> None:
     assert log_grid(0.3, 3) == [0.25, 0.5, 1.0, 2.0, 4.0]
     with pytest.raises(ValueError):
         log_grid(0, 10)
+
+
+def test_axis_grids_cover_what_the_runs_spent_from_a_floor() -> None:
+    assert call_grid(32) == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    assert call_grid(12) == [1.0, 2.0, 4.0, 8.0, 12.0]
+    rows = [row("a", "s", 0, solved=True, at=at(3, wall=0.004)),
+            row("b", "s", 0, solved=False, spend={"model_calls": 8, "tokens": 900, "prompt_tokens": 0, "wall_s": 5}),
+            row("c", "s", 0, solved=False, spend=None, error="boom")]
+    assert axis_grid(rows, "model_calls", 8) == [1.0, 2.0, 4.0, 8.0]
+    # 3 tokens and 4 ms (automation) start the grid at its floor, 16 tokens and half a second
+    assert axis_grid(rows, "tokens", 8) == [16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0]
+    assert axis_grid(rows, "wall_s", 8) == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+    assert axis_grid([], "tokens", 8) == [1.0]
 
 
 def test_a_row_is_solved_where_its_search_found_the_answer_and_only_if_the_answer_is_right() -> None:
