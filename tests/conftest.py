@@ -127,6 +127,31 @@ def candidate() -> Callable[..., Candidate]:
     return make
 
 
+# --------------------------------------------------------------------------- HumanEval, checked once
+
+
+@pytest.fixture(scope="session")
+def humaneval_default_verdicts() -> SimpleNamespace:
+    """HumanEval's 164 tasks, each with its canonical solution and `return None`, checked once in the default sandbox.
+
+    328 sandboxed checks: the Python checker's test reads them (every canonical
+    solution verified, every `return None` refuted) and the warm-pool
+    differential compares the warm pool's verdicts with each, so a run pays
+    for them once. `elapsed` is the seconds `check_many` took.
+    """
+    humaneval = pytest.importorskip("proofsmith.datasets.humaneval")
+    try:
+        tasks = humaneval.load_tasks()
+    except humaneval.HumanEvalMissing as exc:
+        pytest.skip(str(exc))
+    from proofsmith.provers import check_many
+
+    pairs = [*zip(tasks, humaneval.canonical_candidates(tasks)), *zip(tasks, humaneval.wrong_candidates(tasks))]
+    started = time.monotonic()
+    verdicts = check_many(pairs, jobs=2, use_cache=False)
+    return SimpleNamespace(tasks=tasks, pairs=pairs, verdicts=verdicts, elapsed=time.monotonic() - started)
+
+
 # --------------------------------------------------------------------------- host helpers
 
 

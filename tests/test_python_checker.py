@@ -606,17 +606,10 @@ def test_concurrent_candidates_cannot_see_each_other(py_task, candidate):
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_humaneval_canonical_verified_and_return_none_refuted():
-    humaneval = pytest.importorskip("proofsmith.datasets.humaneval")
-    try:
-        tasks = humaneval.load_tasks()
-    except humaneval.HumanEvalMissing as exc:
-        pytest.skip(str(exc))
+def test_humaneval_canonical_verified_and_return_none_refuted(humaneval_default_verdicts):
+    tasks, verdicts = humaneval_default_verdicts.tasks, humaneval_default_verdicts.verdicts
     assert len(tasks) == 164
-    pairs = [*zip(tasks, humaneval.canonical_candidates(tasks)), *zip(tasks, humaneval.wrong_candidates(tasks))]
-    started = time.monotonic()
-    verdicts = check_many(pairs, jobs=2, use_cache=False)
-    elapsed = time.monotonic() - started
+    elapsed = humaneval_default_verdicts.elapsed
     good, bad = verdicts[:164], verdicts[164:]
     not_verified = [(v.task_id, v.status, v.reason, messages(v)[:200]) for v in good if v.status != "verified"]
     not_refuted = [(v.task_id, v.status, v.reason, messages(v)[:200]) for v in bad if v.status != "refuted"]

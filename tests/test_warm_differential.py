@@ -4,10 +4,12 @@ Three candidates per task: the canonical solution (verified), `return None`
 (refuted) and the spec thief (tests/spec_thief.py: it implements nothing and
 answers from whatever of the judge's tests it can find in its own process;
 refuted). Under the warm pool all 164 tasks run (the thief verified 155 of
-them before the zygote stopped holding the judge's input). Under bwrap, where
-each check costs a fresh bubblewrap per process, a seeded sample of
-`BWRAP_SAMPLE` tasks runs by default so that the test stays near two minutes
-on two cores; `PROOFSMITH_DIFFERENTIAL_FULL=1` runs all 164 there too:
+them before the zygote stopped holding the judge's input). Under bwrap the
+canonical and `return None` verdicts of all 164 tasks are the run's shared
+ones (`humaneval_default_verdicts`, which the Python checker's test reads
+too); the thief, at a fresh bubblewrap per process, runs on a seeded sample
+of `BWRAP_SAMPLE` tasks by default, and on all 164 with
+`PROOFSMITH_DIFFERENTIAL_FULL=1`:
 
     PROOFSMITH_DIFFERENTIAL_FULL=1 .venv/bin/python -m pytest -q tests/test_warm_differential.py
 """
@@ -40,10 +42,13 @@ def _humaneval():
     return humaneval, tasks
 
 
+def _thieves(tasks):
+    return [(t, Candidate(task_id=t.id, id="spec-thief", text=spec_thief.program(t.entry_point))) for t in tasks]
+
+
 def _pairs(humaneval, tasks):
-    thieves = [Candidate(task_id=t.id, id="spec-thief", text=spec_thief.program(t.entry_point)) for t in tasks]
     return [*zip(tasks, humaneval.canonical_candidates(tasks)), *zip(tasks, humaneval.wrong_candidates(tasks)),
-            *zip(tasks, thieves)]
+            *_thieves(tasks)]
 
 
 def _outcome(verdict) -> tuple[str, str | None]:
@@ -51,7 +56,8 @@ def _outcome(verdict) -> tuple[str, str | None]:
 
 
 @pytest.mark.timeout(900)
-def test_humaneval_verdicts_agree_under_warm_and_bwrap_and_the_thief_is_refuted_on_all_164():
+def test_humaneval_verdicts_agree_under_warm_and_bwrap_and_the_thief_is_refuted_on_all_164(
+        humaneval_default_verdicts):
     humaneval, tasks = _humaneval()
     warm = check_many(_pairs(humaneval, tasks), jobs=2, sandbox="warm", use_cache=False)
     by_candidate = {(v.task_id, v.candidate_id): v for v in warm}
@@ -63,7 +69,10 @@ def test_humaneval_verdicts_agree_under_warm_and_bwrap_and_the_thief_is_refuted_
 
     sample = tasks if os.environ.get("PROOFSMITH_DIFFERENTIAL_FULL") else \
         random.Random(SEED).sample(tasks, BWRAP_SAMPLE)
-    bwrap = check_many(_pairs(humaneval, sample), jobs=2, sandbox="bwrap", use_cache=False)
+    # the shared verdicts came from the "auto" sandbox, which is bwrap wherever the warm pool runs
+    bwrap = [*humaneval_default_verdicts.verdicts,
+             *check_many(_thieves(sample), jobs=2, sandbox="bwrap", use_cache=False)]
+    assert len(bwrap) == 2 * len(tasks) + len(sample)
     differ = [(v.task_id, v.candidate_id, _outcome(v), _outcome(by_candidate[(v.task_id, v.candidate_id)]))
               for v in bwrap if _outcome(v) != _outcome(by_candidate[(v.task_id, v.candidate_id)])]
     assert not differ, f"(task, candidate, bwrap, warm) where the sandboxes disagree: {differ}"
