@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := bubblewrap libseccomp2 valgrind python3 coq libcoq-stdlib lib
 	libcoq-hammer eprover z3 cvc4 chromium
 DEMO := proofsmith/examples/demo_tasks.jsonl proofsmith/examples/demo_candidates.jsonl
 
-.PHONY: install system-packages demo test bench bench-prove bench-coq bench-models bench-search bench-pass1 bench-serve bench-prm bench-smt bench-smoke images redteam
+.PHONY: install system-packages demo test test-all bench bench-prove bench-coq bench-models bench-search bench-pass1 bench-serve bench-prm bench-smt bench-smoke images redteam
 
 install: system-packages $(STAMP)
 
@@ -66,6 +66,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Everything `make test` runs plus the tests marked heavy (pyproject's addopts leaves them out).
+test-all: install
+	$(BIN)/python -m pytest -q -m ''
 
 # The exploit corpus (proofsmith/redteam_corpus/) against every installed checker: a table of cases per
 # checker, rejected, accepted (must be 0), unknown, not run. Exit status 1 when anything was accepted.

@@ -43,7 +43,9 @@ from proofsmith.models.registry import is_installed
 ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).with_name("ray")
 
-pytestmark = pytest.mark.slow
+#: heavy: two Ray nodes and two bench runs of the model (about 50 s); tests/test_bench_run.py compares Ray with
+#: the local pool on one local Ray instance in the default run
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 SPEC = """\
 name: two-nodes
