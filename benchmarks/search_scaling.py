@@ -368,7 +368,9 @@ def plot(results: dict, strategies: list[str], mode: str, path: Path, console: C
         ax.set_title(f"{suite} ({len(results[suite]['complete'])} tasks)")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
-    fig.suptitle(f"solved fraction vs generated tokens, {mode} mode, 95 % bootstrap intervals over tasks")
+    # two short lines: one narrow panel must still show the whole title
+    fig.suptitle(f"solved fraction vs generated tokens ({mode} mode)\n95 % bootstrap intervals over tasks",
+                 fontsize="medium")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
