@@ -45,15 +45,13 @@ import re
 import secrets
 import shutil
 import subprocess
-import time
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proofsmith.provers.fstar_audit import precheck
 from proofsmith.provers.fstar_ide import FStarProcess, IdeResponse, Issue, standin_toolchain, toolchain_from_env
-from proofsmith.provers.prover_check import CheckFrame, Outcome, ProverSetup, retry_on_fresh_process
+from proofsmith.provers.prover_check import Outcome, ProverJob, ProverSetup, checker_manifest, checker_version
 from proofsmith.provers.prover_process import (
     ProcessPool,
     ReplFailure,
@@ -61,9 +59,8 @@ from proofsmith.provers.prover_process import (
     died_of_memory,
     shared_pool,
 )
-from proofsmith.sandbox import Sandbox, Spawns, with_binds
+from proofsmith.sandbox import Sandbox, with_binds
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
-from proofsmith.version import __version__
 
 __all__ = [
     "INSTALL_HINT",
@@ -88,11 +85,8 @@ DEFAULT_IMAGE = "proofsmith/fstar:2024.09.05"
 #: where F* comes from; in the image, where containers/fstar.Dockerfile installs it
 SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_FSTAR_IMAGE", default_image=DEFAULT_IMAGE,
                     image_command=("/opt/fstar/bin/fstar.exe",), install_hint=INSTALL_HINT)
-CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("fstar.py", "fstar_audit.py", "fstar_ide.py",
-                                                                 "prover_process.py", "prover_check.py",
-                                                                 "source_lexer.py"))
-).hexdigest()[:12]
+CHECKER_VERSION = checker_version(__file__, ("fstar.py", "fstar_audit.py", "fstar_ide.py", "prover_process.py",
+                                             "prover_check.py", "source_lexer.py"))
 START_TIMEOUT_S = 120.0
 
 
@@ -160,13 +154,9 @@ def fstar_version(toolchain: Toolchain) -> str:
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Toolchain | None = None) -> Manifest:
     """The manifest every verdict of this checker carries (vconfig included: it decides SMT outcomes)."""
-    tc = toolchain or toolchain_from_env()
-    info = {"fstar": tc.describe() if tc else "missing", "version": fstar_version(tc) if tc else "missing"}
-    if sandbox.kind == "docker":
-        info["image"] = SETUP.image()
-    return Manifest(checker="fstar", checker_version=CHECKER_VERSION, proofsmith_version=__version__, toolchain=info,
-                    options={"vconfig": task.options.get("vconfig"), "report_assumes": "warn"},
-                    limits=task.limits, sandbox=sandbox.kind, isolation=sandbox.layers())
+    return checker_manifest("fstar", CHECKER_VERSION, task, sandbox,
+                            toolchain=SETUP.toolchain_info(sandbox, toolchain, ("fstar", "version"), fstar_version),
+                            options={"vconfig": task.options.get("vconfig"), "report_assumes": "warn"})
 
 
 # --------------------------------------------------------------------------- text
@@ -352,22 +342,24 @@ def _run_oneshot(box: Sandbox, tc: Toolchain, task: Task, opts: FStarOptions, co
 def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
           toolchain: Toolchain | None = None, pool: ProcessPool | None = None, precheck: bool = True) -> Verdict:
     """Verify one F* definition (see the module docstring). Never raises for anything the candidate does."""
-    started = time.monotonic()
-    tc, box, box_error = SETUP.resolve(toolchain, pool, sandbox)
-    verdict = CheckFrame(task, candidate, manifest(task, box, efficiency, tc), started).verdict
-    if tc is None:
-        return verdict(Outcome.unknown("toolchain", INSTALL_HINT))
-    if box_error is not None:
-        return verdict(Outcome.unknown("sandbox", box_error))
+    return SETUP.check(task, candidate, sandbox=sandbox, toolchain=toolchain, pool=pool,
+                       manifest=lambda box, tc: manifest(task, box, efficiency, tc),
+                       prepare=lambda: _prepare(task, candidate, precheck))
+
+
+def _prepare(task: Task, candidate: Candidate, precheck: bool) -> Outcome | ProverJob:
+    """The code F* checks (scaffolding, the task's `val`, the candidate's definition), ready to run; or why the
+    candidate is refuted before F* sees it."""
     opts = options_of(task)
     if precheck:
         found = _lexical(candidate.text, opts.short_name())
         if found is not None:
-            return verdict(Outcome(status="refuted", reason="audit", diagnostics=[found]))
+            return Outcome(status="refuted", reason="audit", diagnostics=[found])
     head = scaffolding(opts) + task.statement.rstrip() + "\n"
     code = head + candidate.text.rstrip() + "\n"
     body_line = head.count("\n") + 1
-    if not isinstance(box, Spawns):
-        return verdict(_run_oneshot(box, tc, task, opts, code, body_line))
-    the_pool = pool or default_pool(tc, with_binds(box, (*tc.ro_paths, *opts.include_dirs)))
-    return verdict(retry_on_fresh_process(lambda: _run_pooled(the_pool, task, opts, code, body_line)))
+    return ProverJob(
+        once=lambda box, tc: _run_oneshot(box, tc, task, opts, code, body_line),
+        pooled=lambda pool: _run_pooled(pool, task, opts, code, body_line),
+        # the include directories are read by the F* process: bound into its sandbox with the toolchain's
+        pool_for=lambda tc, box: default_pool(tc, with_binds(box, (*tc.ro_paths, *opts.include_dirs))))

@@ -58,15 +58,12 @@ request on stdin, with the environment numbers known in advance.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
-import time
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,7 +77,7 @@ from proofsmith.provers.lean_repl import (
     standin_toolchain,
     toolchain_from_env,
 )
-from proofsmith.provers.prover_check import CheckFrame, Outcome, ProverSetup, retry_on_fresh_process
+from proofsmith.provers.prover_check import Outcome, ProverJob, ProverSetup, checker_manifest, checker_version
 from proofsmith.provers.prover_process import (
     ProcessPool,
     ReplFailure,
@@ -88,9 +85,8 @@ from proofsmith.provers.prover_process import (
     died_of_memory,
     shared_pool,
 )
-from proofsmith.sandbox import Sandbox, Spawns, with_binds
+from proofsmith.sandbox import Sandbox, with_binds
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Task, Verdict, task_options
-from proofsmith.version import __version__
 
 __all__ = ["INSTALL_HINT", "LeanOptions", "check", "default_pool", "manifest", "options_of",
            "standin_toolchain", "toolchain_from_env", "validate"]
@@ -103,11 +99,8 @@ DEFAULT_IMAGE = "proofsmith/lean:v4.15.0"
 #: where the REPL comes from; in the image, the wrapper containers/lean.Dockerfile writes
 SETUP = ProverSetup(from_env=toolchain_from_env, image_var="PROOFSMITH_LEAN_IMAGE", default_image=DEFAULT_IMAGE,
                     image_command=("/usr/local/bin/lean-repl",), install_hint=INSTALL_HINT)
-CHECKER_VERSION = "1+" + hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("lean.py", "lean_audit.py", "lean_repl.py",
-                                                                 "prover_process.py", "prover_check.py",
-                                                                 "source_lexer.py"))
-).hexdigest()[:12]
+CHECKER_VERSION = checker_version(__file__, ("lean.py", "lean_audit.py", "lean_repl.py", "prover_process.py",
+                                             "prover_check.py", "source_lexer.py"))
 #: Seconds for each audit command (they are small).
 AUDIT_TIMEOUT_S = 60.0
 
@@ -161,22 +154,11 @@ def lean_version(toolchain: Toolchain) -> str:
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Toolchain | None = None) -> Manifest:
     """The manifest every verdict of this checker carries."""
-    tc = toolchain or toolchain_from_env()
     opts = task.options
-    toolchain_info = {"repl": tc.describe() if tc else "missing", "lean": lean_version(tc) if tc else "missing"}
-    if sandbox.kind == "docker":
-        toolchain_info["image"] = SETUP.image()
-    return Manifest(
-        checker="lean",
-        checker_version=CHECKER_VERSION,
-        proofsmith_version=__version__,
-        toolchain=toolchain_info,
-        options={"allow_native_decide": bool(opts.get("allow_native_decide", False)),
-                 "allowed_axioms": sorted(opts.get("allowed_axioms", []))},
-        limits=task.limits,
-        sandbox=sandbox.kind,
-        isolation=sandbox.layers(),
-    )
+    return checker_manifest("lean", CHECKER_VERSION, task, sandbox,
+                            toolchain=SETUP.toolchain_info(sandbox, toolchain, ("repl", "lean"), lean_version),
+                            options={"allow_native_decide": bool(opts.get("allow_native_decide", False)),
+                                     "allowed_axioms": sorted(opts.get("allowed_axioms", []))})
 
 
 # --------------------------------------------------------------------------- pools
@@ -382,19 +364,20 @@ def _run_oneshot(box: Sandbox, toolchain: Toolchain, header: str, context: str, 
 def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, efficiency: str | None = None,
           toolchain: Toolchain | None = None, pool: ProcessPool | None = None, precheck: bool = True) -> Verdict:
     """Verify one Lean proof (see the module docstring). Never raises for anything the candidate does."""
-    started = time.monotonic()
-    tc, box, box_error = SETUP.resolve(toolchain, pool, sandbox)
-    verdict = CheckFrame(task, candidate, manifest(task, box, efficiency, tc), started).verdict
-    if tc is None:
-        return verdict(Outcome.unknown("toolchain", INSTALL_HINT))
-    if box_error is not None:
-        return verdict(Outcome.unknown("sandbox", box_error))
+    return SETUP.check(task, candidate, sandbox=sandbox, toolchain=toolchain, pool=pool,
+                       manifest=lambda box, tc: manifest(task, box, efficiency, tc),
+                       prepare=lambda: _prepare(task, candidate, precheck))
+
+
+def _prepare(task: Task, candidate: Candidate, precheck: bool) -> Outcome | ProverJob:
+    """The command that states the theorem with the candidate's proof, ready to run; or why the candidate is
+    refuted before Lean sees it."""
     opts = options_of(task)
     name = opts.name or ""
     proof, offset, problem = lean_audit.split_candidate(task.statement, candidate.text)
     if problem is not None:
-        return verdict(Outcome(status="refuted", reason="statement",
-                               diagnostics=[Diagnostic(message=problem.message, line=problem.line)]))
+        return Outcome(status="refuted", reason="statement",
+                       diagnostics=[Diagnostic(message=problem.message, line=problem.line)])
     if candidate.steps and not re.match(r"\s*by\b", proof):
         # a step-mode search gives its tactics one per line: the proof is their `by` block
         proof = "by\n" + "".join(f"  {line}\n" for line in proof.splitlines())
@@ -405,19 +388,15 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
         found = lean_audit.precheck(proof[lead:], allow_native_decide=opts.allow_native_decide)
         if found is not None:
             line = found.line + first_line - 1 if found.line is not None else None
-            return verdict(Outcome(status="refuted", reason="audit",
-                                   diagnostics=[Diagnostic(message=found.message, line=line, column=found.column)]))
+            return Outcome(status="refuted", reason="audit",
+                           diagnostics=[Diagnostic(message=found.message, line=line, column=found.column)])
     if not lean_audit.strip_comments(proof).strip():
-        return verdict(Outcome(status="refuted", reason="empty", diagnostics=[Diagnostic(message="no proof given")]))
+        return Outcome.refuted("empty", "no proof given")
     header, context = lean_audit.split_header(task.context)
     statement = task.statement.rstrip()
     command = f"{statement} :=\n{proof.strip(chr(10))}\n"
     layout = _Layout(statement_lines=statement.count("\n") + 2, proof_first_line=first_line)
-    timeout = task.limits.wall_s
-    if not isinstance(box, Spawns):
-        out = _run_oneshot(box, tc, header, context, command, name, opts, layout, task.limits)
-        return verdict(out)
-    the_pool = pool or default_pool(tc, box)
-    return verdict(retry_on_fresh_process(
-        lambda: _run_pooled(the_pool, header, context, command, name, opts, layout, timeout)))
-
+    return ProverJob(
+        once=lambda box, tc: _run_oneshot(box, tc, header, context, command, name, opts, layout, task.limits),
+        pooled=lambda pool: _run_pooled(pool, header, context, command, name, opts, layout, task.limits.wall_s),
+        pool_for=default_pool)
