@@ -4,8 +4,8 @@
 Math-Shepherd rollout values, `train.py` fits a PRM with a held-out split by
 task, `loop.py` alternates search and training (expert iteration). Two
 backends: `encoder.py` (frozen MiniLM embeddings and an MLP head: the CPU
-default) and `value_head.py` (a causal LM with a value head, for GPUs). Both
-save as `head.safetensors` + `config.json`; `load_prm` reads either.
+default) and `value_head.py` (a causal LM with a value head, for GPUs), both a
+`head.HeadPRM`; both save as `head.safetensors` + `config.json`; `load_prm` reads either.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from proofsmith.models.base import ModelError
-from proofsmith.prm.encoder import CONFIG_FILE, HEAD_FILE, EncoderPRM
+from proofsmith.prm.encoder import EncoderPRM
+from proofsmith.prm.head import CONFIG_FILE, HEAD_FILE
 from proofsmith.prm.labels import StepLabel, label_trace, read_labels, write_labels
 
 

@@ -5,22 +5,17 @@ and the checker's view after it (Coq's goals), embedded separately, plus three
 plain features (depth, goal count, whether a view is there), and gives the
 probability that the step leads to a verified answer. The encoder is frozen,
 so training is fitting a 150k-parameter head on cached embeddings: minutes on
-two CPU cores. A checkpoint is a directory with `head.safetensors` and
-`config.json`; its `name` (a hash of both) is what traces and manifests cite.
+two CPU cores. Scoring and checkpoints are the shared `head.HeadPRM`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from proofsmith.models.base import ModelError
-from proofsmith.schema import Task
+from proofsmith.prm.head import HeadPRM, load_head
 from proofsmith.steps import goal_count
 
 #: all-MiniLM-L6-v2's width
@@ -29,7 +24,6 @@ EMBED_DIM = 384
 N_FEATURES = 3
 #: steps before the scored one that its text shows (the rest of the path is summarised by depth)
 CONTEXT_STEPS = 3
-HEAD_FILE, CONFIG_FILE = "head.safetensors", "config.json"
 
 
 def state_text(steps: Sequence[str], view: str | None) -> str:
@@ -65,8 +59,8 @@ def head_input(task_vec: Any, state_vec: Any, feats: Any) -> Any:
     return torch.cat([task_vec, state_vec, task_vec * state_vec, feats], dim=-1)
 
 
-class EncoderPRM:
-    """A trained encoder PRM; `score(task, steps, views=)` follows `search.base.ProcessRewardModel`."""
+class EncoderPRM(HeadPRM):
+    """A trained encoder PRM: MiniLM embeddings of the statement and the state, and the MLP head over them."""
 
     def __init__(self, head: Any, config: dict[str, Any], *, embedder: Any | None = None,
                  name: str | None = None) -> None:
@@ -111,75 +105,6 @@ class EncoderPRM:
         state_vecs = torch.tensor(self.embed([state_text(p, v) for p, v in zip(paths, views, strict=True)]))
         feats = torch.tensor([features(p, v) for p, v in zip(paths, views, strict=True)])
         return head_input(task_vecs, state_vecs, feats)
-
-    def score_rows(self, statements: Sequence[str], paths: Sequence[Sequence[str]],
-                   views: Sequence[str | None]) -> list[float]:
-        """One probability per (statement, steps, view) row."""
-        return head_scores(self, statements, paths, views)
-
-    def score(self, task: Task, steps: Sequence[str], *,
-              views: Sequence[str | None] | None = None) -> list[float]:
-        """The probability that each prefix of `steps` leads to a verified answer."""
-        return prefix_scores(self, task, steps, views)
-
-    def save(self, directory: str | os.PathLike[str]) -> str:
-        """Write `head.safetensors` and `config.json` into `directory`; the checkpoint's name."""
-        return save_head(self, directory)
-
-
-def head_scores(prm: Any, statements: Sequence[str], paths: Sequence[Sequence[str]],
-                views: Sequence[str | None]) -> list[float]:
-    """A PRM's probabilities for rows of (statement, steps, view): its head over its `featurize` (either backend)."""
-    torch = prm._torch
-    if not paths:
-        return []
-    with torch.inference_mode():
-        logits = prm.head(prm.featurize(statements, paths, views)).squeeze(-1)
-    return torch.sigmoid(logits).tolist()
-
-
-def prefix_scores(prm: Any, task: Task, steps: Sequence[str], views: Sequence[str | None] | None) -> list[float]:
-    """A PRM's probability for each prefix of `steps`, the `score` of the search contract (either backend)."""
-    steps = list(steps)
-    views = list(views) if views is not None else [None] * len(steps)
-    if len(views) != len(steps):
-        raise ValueError(f"{len(views)} views for {len(steps)} steps")
-    paths = [steps[:i + 1] for i in range(len(steps))]
-    return prm.score_rows([task.statement] * len(steps), paths, views)
-
-
-def save_head(prm: Any, directory: str | os.PathLike[str]) -> str:
-    """Save any PRM made of a torch `head` and a JSON `config` (both backends); sets and returns its name."""
-    from safetensors.torch import save_file
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in prm.head.state_dict().items()}, str(directory / HEAD_FILE))
-    prm.name = checkpoint_name(directory, prm.config)
-    prm.config = {**prm.config, "name": prm.name}
-    (directory / CONFIG_FILE).write_text(json.dumps(prm.config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return prm.name
-
-
-def load_head(head: Any, directory: Path) -> Any:
-    """Load `head.safetensors` from `directory` into `head`; ModelError naming the fix when it does not fit."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        head.load_state_dict(load_file(str(directory / HEAD_FILE)))
-    except (SafetensorError, OSError, RuntimeError) as exc:
-        raise ModelError(f"{directory / HEAD_FILE}: not a PRM head this proofsmith can load "
-                         f"({str(exc).splitlines()[0]}); retrain with `proofsmith prm train`") from None
-    return head
-
-
-def checkpoint_name(directory: Path, config: dict[str, Any]) -> str:
-    """`prm-` and 12 hex digits of the sha256 of the weights and the config (without its own name)."""
-    digest = hashlib.sha256((directory / HEAD_FILE).read_bytes())
-    digest.update(json.dumps({k: v for k, v in config.items() if k not in ("name", "report")},
-                             sort_keys=True).encode())
-    return "prm-" + digest.hexdigest()[:12]
 
 
 def load_encoder_prm(directory: Path, config: dict[str, Any], embedder: Any | None = None) -> EncoderPRM:

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from proofsmith.prm.encoder import head_scores, load_head, prefix_scores, save_head, state_text
-from proofsmith.schema import Task
+from proofsmith.prm.encoder import state_text
+from proofsmith.prm.head import HeadPRM, load_head
 
 
 def prompt_text(statement: str, steps: Sequence[str], view: str | None) -> str:
@@ -32,8 +32,8 @@ def build_value_head(hidden_size: int) -> Any:
     return torch.nn.Linear(hidden_size, 1)
 
 
-class CausalValuePRM:
-    """A frozen causal LM plus a linear value head; `score` follows `search.base.ProcessRewardModel`."""
+class CausalValuePRM(HeadPRM):
+    """A frozen causal LM plus a linear value head over its last token's final hidden state."""
 
     def __init__(self, base: str | os.PathLike[str], *, quantize: str = "auto", head: Any | None = None,
                  config: dict[str, Any] | None = None, name: str | None = None) -> None:
@@ -62,20 +62,6 @@ class CausalValuePRM:
                 out = model(**encoded, output_hidden_states=True)
             rows.append(out.hidden_states[-1][0, -1].float())
         return torch.stack(rows)
-
-    def score_rows(self, statements: Sequence[str], paths: Sequence[Sequence[str]],
-                   views: Sequence[str | None]) -> list[float]:
-        """One probability per (statement, steps, view) row."""
-        return head_scores(self, statements, paths, views)
-
-    def score(self, task: Task, steps: Sequence[str], *,
-              views: Sequence[str | None] | None = None) -> list[float]:
-        """The probability that each prefix of `steps` leads to a verified answer."""
-        return prefix_scores(self, task, steps, views)
-
-    def save(self, directory: str | os.PathLike[str]) -> str:
-        """Write the head and config (not the base model) into `directory`; the checkpoint's name."""
-        return save_head(self, directory)
 
 
 def load_causal_prm(directory: Path, config: dict[str, Any]) -> CausalValuePRM:
