@@ -49,7 +49,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -59,7 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import head_words, split_sentences, strip_comments
-from proofsmith.provers.prover_check import CheckFrame, Outcome, checker_manifest, checker_version
+from proofsmith.provers.prover_check import CheckFrame, Outcome, checker_manifest, checker_version, tool_version
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
 from proofsmith.sandbox.supervise import overload
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Task, Verdict, task_options
@@ -147,11 +146,7 @@ def coq_version() -> str | None:
     """`coqc --print-version` (e.g. `8.16.1 4.13.1`), or None when coqc is missing."""
     if not (os.path.isfile(COQC) and os.access(COQC, os.X_OK)) and shutil.which(COQC) is None:
         return None
-    try:
-        out = subprocess.run([COQC, "--print-version"], check=False, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
+    return tool_version([COQC, "--print-version"])
 
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None) -> Manifest:

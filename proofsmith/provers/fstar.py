@@ -44,14 +44,20 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proofsmith.provers.fstar_audit import precheck
 from proofsmith.provers.fstar_ide import FStarProcess, IdeResponse, Issue, standin_toolchain, toolchain_from_env
-from proofsmith.provers.prover_check import Outcome, ProverJob, ProverSetup, checker_manifest, checker_version
+from proofsmith.provers.prover_check import (
+    Outcome,
+    ProverJob,
+    ProverSetup,
+    checker_manifest,
+    checker_version,
+    tool_version,
+)
 from proofsmith.provers.prover_process import (
     ProcessPool,
     ReplFailure,
@@ -145,11 +151,7 @@ def fstar_version(toolchain: Toolchain) -> str:
         return "stand-in (not F*)"
     if shutil.which(toolchain.command[0]) is None and not os.path.isfile(toolchain.command[0]):
         return "unknown"
-    try:
-        out = subprocess.run([*toolchain.command, "--version"], check=False, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (out.stdout.strip().splitlines() or ["unknown"])[0]
+    return (tool_version([*toolchain.command, "--version"]) or "unknown").splitlines()[0]
 
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Toolchain | None = None) -> Manifest:

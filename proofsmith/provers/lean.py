@@ -63,7 +63,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,7 +76,14 @@ from proofsmith.provers.lean_repl import (
     standin_toolchain,
     toolchain_from_env,
 )
-from proofsmith.provers.prover_check import Outcome, ProverJob, ProverSetup, checker_manifest, checker_version
+from proofsmith.provers.prover_check import (
+    Outcome,
+    ProverJob,
+    ProverSetup,
+    checker_manifest,
+    checker_version,
+    tool_version,
+)
 from proofsmith.provers.prover_process import (
     ProcessPool,
     ReplFailure,
@@ -144,12 +150,7 @@ def lean_version(toolchain: Toolchain) -> str:
     lean = shutil.which("lean")
     if lean is None:
         return "unknown"
-    try:
-        out = subprocess.run([lean, "--version"], check=False, capture_output=True, text=True, timeout=30,
-                             cwd=toolchain.cwd)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
+    return tool_version([lean, "--version"], cwd=toolchain.cwd) or "unknown"
 
 
 def manifest(task: Task, sandbox: Sandbox, efficiency: str | None, toolchain: Toolchain | None = None) -> Manifest:

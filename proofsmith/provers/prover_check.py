@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from proofsmith.schema import (
 from proofsmith.version import __version__
 
 __all__ = ["CheckFrame", "Outcome", "ProverJob", "ProverSetup", "checker_manifest", "checker_version",
-           "retry_on_fresh_process"]
+           "retry_on_fresh_process", "tool_version"]
 
 
 def checker_version(module: str, names: Sequence[str], generation: str = "1") -> str:
@@ -50,6 +51,16 @@ def checker_version(module: str, names: Sequence[str], generation: str = "1") ->
     """
     code = b"".join(Path(module).with_name(n).read_bytes() for n in names)
     return f"{generation}+" + hashlib.sha256(code).hexdigest()[:12]
+
+
+def tool_version(argv: Sequence[str], cwd: str | None = None) -> str | None:
+    """What a prover prints when `argv` asks for its version (stripped), for the manifest; None when it cannot be
+    run or prints nothing."""
+    try:
+        out = subprocess.run(list(argv), check=False, capture_output=True, text=True, timeout=30, cwd=cwd)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def checker_manifest(checker: str, version: str, task: Task, sandbox: Sandbox, *, toolchain: dict[str, str],
