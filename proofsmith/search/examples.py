@@ -134,4 +134,5 @@ def examples_for(task: Task, k: int = 2) -> list[Example]:
     own = similar_proofs(task, 1)
     selector = _coq_selector(task_domains(task))
     pooled = selector.select(task, k + 1) if selector is not None else []
-    return (own + [e for e in pooled if e.solution not in {o.solution for o in own}])[:k]
+    shown = {example.solution for example in own}
+    return (own + [e for e in pooled if e.solution not in shown])[:k]

@@ -159,12 +159,12 @@ def coq_portfolio(goals: str, libraries: frozenset[str] | None, *, root: bool = 
     """
     members = [m for m in COQ_AUTOMATION if _available(m, libraries)]
     shapes = []
+    closers = coq_closers(libraries)
     for name, typ in goal_variables(goals)[:3]:
         how = _INDUCTIVE.get(typ.split(".")[-1])
         if how is None:
             continue
-        shapes += [Automation(tactic=f"{how} {name}; simpl; {closer}.", timeout_s=1)
-                   for closer in coq_closers(libraries)]
+        shapes += [Automation(tactic=f"{how} {name}; simpl; {closer}.", timeout_s=1) for closer in closers]
     members += shapes + progress_tactics(goals)
     if root and hammer and _available(COQ_HAMMER, libraries):
         members.append(COQ_HAMMER)

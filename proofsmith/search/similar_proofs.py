@@ -39,19 +39,19 @@ def _selector(context: str) -> ExampleSelector | None:
     return ExampleSelector(examples, embedder=WordEmbedder()) if examples else None
 
 
+def _task_selector(task: Task) -> ExampleSelector | None:
+    return _selector(task.context) if task.language == "coq" and task.context else None
+
+
 def file_proofs(task: Task) -> list[Example]:
     """The short Qed-ended proofs of the theorems in the task's own context, in file order (Coq only)."""
-    if task.language != "coq" or not task.context:
-        return []
-    selector = _selector(task.context)
+    selector = _task_selector(task)
     return list(selector.examples) if selector is not None else []
 
 
 def similar_proofs(task: Task, k: int = TRIED_AT_ROOT) -> list[Example]:
     """The `k` earlier proofs in the task's own file whose statements share the most words with its statement."""
-    if task.language != "coq" or not task.context or k <= 0:
-        return []
-    selector = _selector(task.context)
+    selector = _task_selector(task)
     return selector.select(task, k) if selector is not None else []
 
 

@@ -151,6 +151,7 @@ class TacticSpace:
         #: state hash -> the hash of the state it was first reached from (the path, for pruning)
         self._parent: dict[str, str | None] = {}
         self._goals: dict[str, list[Goal]] = {}
+        self._similar_sentences: list[str] | None = None
 
     def root(self) -> Point:
         if self._root is None:
@@ -213,20 +214,26 @@ class TacticSpace:
         hammer = self.hammer if self.hammer is not None else hammer_allowed(task)
         members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
         tactics = [(m.tactic, m.timeout_s) for m in members if not m.tactic.startswith("hammer")]
-        similar = similar_proofs(task)
         if not point.steps:
             # proofs of similar lemmas earlier in the file, whole: the stdlib's families differ in a name or two
+            similar = similar_proofs(task)
             tactics += [(example.solution, SIMILAR_STEP_SECONDS) for example in similar]
             tactics += [(step, SIMILAR_STEP_SECONDS) for step in first_steps(similar)]
         else:
             # and their sentences one by one (Tactician's reuse of what worked a few lemmas earlier)
-            tactics += [(step, 1.0) for step in proof_sentences(similar)]
+            tactics += [(step, 1.0) for step in self._later_sentences()]
         lemmas = self._lookup(point)
         tactics += [(t, 2.0) for t in lemma_tactics(lemmas[:3], coq_closers(libraries))]
         # the ATP call last: it takes most of what is left
         tactics += [(m.tactic, m.timeout_s) for m in members if m.tactic.startswith("hammer")]
         seen = set()
         return [(t, s) for t, s in tactics if not (tactic_key(t) in seen or seen.add(tactic_key(t)))]
+
+    def _later_sentences(self) -> list[str]:
+        """The sentences of the task's similar earlier proofs, ranked once per search (every later state tries them)."""
+        if self._similar_sentences is None:
+            self._similar_sentences = proof_sentences(similar_proofs(self.ep.task))
+        return self._similar_sentences
 
     def _lookup(self, point: Point) -> list:
         """Lemmas that fit the state's first goal (Coq), found once per state."""
