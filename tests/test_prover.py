@@ -18,7 +18,8 @@ from search_doubles import FAIL, ScriptedPolicy
 from proofsmith.datasets.coq_library import task_from_file
 from proofsmith.schema import Limits, Task
 from proofsmith.search import Beam, Budget, search
-from proofsmith.search.checker import SearchChecker, hammer_allowed, hammer_libraries
+from proofsmith.provers.coq_dependencies import forbidden_libraries, hammer_libraries, library_needs
+from proofsmith.search.checker import SearchChecker, hammer_allowed
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions, progress_tactics
 from proofsmith.search.retrieval import lemma_names, search_commands
@@ -179,13 +180,17 @@ def test_a_state_harder_than_one_on_its_path_is_pruned(coq):
     assert "clear H." not in [e.step for e in _nodes(trace) if e.status == "ok"]
 
 
-def test_hammer_stays_out_of_a_stdlib_task_whose_module_hammer_loads(coq):
+def test_hammer_runs_on_a_stdlib_task_whose_module_hammer_loads_only_under_the_library_rule(coq):
     if not hammer_libraries():
         pytest.skip("CoqHammer is not installed (apt-get install libcoq-hammer)")
     assert "Coq.Bool.Bool" in hammer_libraries()
     bool_task = ADD_0_R.model_copy(update={"id": "stdlib:Coq.Bool.Bool.orb_negb_r"})
-    assert not hammer_allowed(bool_task)
-    assert hammer_allowed(ADD_0_R)
+    hammered = bool_task.model_copy(update={"options": {**bool_task.options, "hammer": True}})
+    # allowed exactly where the checker can tell which loaded libraries a proof must keep away from
+    assert hammer_allowed(bool_task) == (forbidden_libraries(hammered) is not None)
+    assert hammer_allowed(ADD_0_R) and forbidden_libraries(ADD_0_R) == frozenset()
+    if library_needs():
+        assert "Coq.Bool.Bool" in (forbidden_libraries(hammered) or ())
 
 
 @pytest.mark.slow

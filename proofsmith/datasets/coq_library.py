@@ -334,6 +334,7 @@ def tasks_of_file(lib: Library, path: Path, stats: Counter[str] | None = None) -
                 "proof_command": found.proof_command,
                 "file": str(path),
                 "in_section": found.in_section,
+                "library": module,
             },
             source=Source(benchmark=f"coq-{lib.name}", version=_package_version(lib.package), licence=lib.licence),
         ))

@@ -57,6 +57,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.provers.coq_audit import audit_script
+from proofsmith.provers.coq_dependencies import (HAMMER_IMPORT, about_commands, dependency_commands,
+                                                 dependency_marker, forbidden_libraries, forbidden_uses,
+                                                 parse_dependencies, parse_paths)
 from proofsmith.provers.coq_text import head_words, split_sentences, strip_comments
 from proofsmith.provers.prover_check import CheckFrame, Outcome, checker_manifest, checker_version, tool_version
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
@@ -67,8 +70,8 @@ from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources
 COQC = os.environ.get("PROOFSMITH_COQC", "/usr/bin/coqc")
 INSTALL_HINT = "coqc not found: install Coq (`apt-get install coq libcoq-stdlib`, or `make install`)"
 #: Changes whenever the checker's code does, so cached verdicts of older code are not reused.
-CHECKER_VERSION = checker_version(__file__, ("coq.py", "coq_audit.py", "coq_text.py", "source_lexer.py",
-                                             "prover_check.py"))
+CHECKER_VERSION = checker_version(__file__, ("coq.py", "coq_audit.py", "coq_dependencies.py", "coq_text.py",
+                                             "source_lexer.py", "prover_check.py"))
 
 Mode = Literal["auto", "cold", "prefix"]
 #: coqc flags a task may ask for (the libraries' own build flags, notes/datasets.md 3.4 item 5).
@@ -96,12 +99,9 @@ class CoqOptions(BaseModel):
     #: proofsmith adds `HAMMER_IMPORT` after the context, so proofs may use CoqHammer's tactics (`sauto`,
     #: `hauto`, reconstructions; they need no ATPs) and `lia`; recorded in the verdict's manifest
     hammer: bool = False
-
-
-#: The imports the `hammer` option adds after a task's context. Hammer loads `Coq.micromega.Lia` without importing
-#: it; importing it makes `lia` usable. `search.checker.hammer_libraries` lists what these lines load, so a
-#: stdlib lemma of any of those modules never gets them.
-HAMMER_IMPORT = "From Hammer Require Import Hammer.\nFrom Coq Require Import Lia."
+    #: the library the theorem comes from (`Coq.ZArith.Zeven`): with `hammer`, a proof may not depend on it or
+    #: on a library that needs it, since the hammer's imports load them (`coq_dependencies`)
+    library: str = ""
 
 
 def context_of(task: Task, opts: CoqOptions) -> str:
@@ -209,6 +209,8 @@ class ProofFile(BaseModel):
     command_is_candidates: bool = False
     #: the message of the exported-type comparison's failure (None: the file has no comparison)
     type_mismatch: str | None = None
+    #: the marker `Print All Dependencies` prints after, just before `marker` (None: no dependency print)
+    dependencies: str | None = None
 
 
 def _joined(*parts: str) -> str:
@@ -216,13 +218,14 @@ def _joined(*parts: str) -> str:
 
 
 def cold_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None, *,
-              expected_using: str | None = None, suggest: bool = False) -> ProofFile:
+              expected_using: str | None = None, suggest: bool = False, dependencies: bool = False) -> ProofFile:
     """Task.v for a cold check: the whole prefix, the proof, the closers, the type check, the assumption print.
 
     `expected_using` (a `Proof using ...` sentence) adds the statement under a
     fresh name, admitted with it, and the comparison of the exported types
     after the closers; `suggest` asks Coq which `Proof using` the proof needs
-    (for the reference proof, see `suggested_using`).
+    (for the reference proof, see `suggested_using`); `dependencies` prints
+    every constant the theorem depends on (see `coq_dependencies`).
     """
     marker = _MARKER + secrets.token_hex(8)
     short = opts.name.rsplit(".", 1)[-1]
@@ -243,10 +246,12 @@ def cold_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None
     before = _joined(context_of(task, opts), *expected, "Set Suggest Proof Using." if suggest else "",
                      task.statement)
     head = before + _joined(command)
-    tail = _joined("Qed.", opts.closers, *compare, f"Locate {marker}.", f"Print Assumptions {opts.name}.")
+    deps = dependency_marker() if dependencies else None
+    tail = _joined("Qed.", opts.closers, *compare, f"Locate {marker}.", f"Print Assumptions {opts.name}.",
+                   *(dependency_commands(opts.name, deps) if deps else ()))
     return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
                      body_lines=body.count("\n") + 1, marker=marker, command_line=before.count("\n") + 1,
-                     command_is_candidates=command != opts.proof_command, type_mismatch=mismatch)
+                     command_is_candidates=command != opts.proof_command, type_mismatch=mismatch, dependencies=deps)
 
 
 #: statements proofsmith can restate under another name (the loader's keywords, with attributes and modifiers)
@@ -323,7 +328,8 @@ def prefix_source(task: Task, opts: CoqOptions) -> str:
     return _joined(context_of(task, opts), task.statement, "Admitted.")
 
 
-def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None) -> ProofFile:
+def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | None, *,
+                  dependencies: bool = False) -> ProofFile:
     """Task.v on top of Prefix.vo: reloads, restates, proves, compares the statement, prints assumptions."""
     first, after = _reissued(context_of(task, opts))
     short = opts.name.rsplit(".", 1)[-1]
@@ -333,10 +339,12 @@ def prefixed_file(task: Task, opts: CoqOptions, body: str, proof_command: str | 
     marker = _MARKER + secrets.token_hex(8)
     same = (f"Goal True. let a := type of @{short} in let b := type of @Prefix.{short} in "
             f"constr_eq a b; exact I. Qed.")
-    tail = _joined("Qed.", same, f"Locate {marker}.", f"Print Assumptions {short}.")
+    deps = dependency_marker() if dependencies else None
+    tail = _joined("Qed.", same, f"Locate {marker}.", f"Print Assumptions {short}.",
+                   *(dependency_commands(short, deps) if deps else ()))
     return ProofFile(text=head + _joined(body) + tail, body_line=head.count("\n") + 1,
                      body_lines=body.count("\n") + 1, marker=marker, command_line=before.count("\n") + 1,
-                     command_is_candidates=command != opts.proof_command)
+                     command_is_candidates=command != opts.proof_command, dependencies=deps)
 
 
 # --------------------------------------------------------------------------- output
@@ -604,14 +612,61 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     ref = reference(box, task, opts, chosen)
     if not ref.ok:
         return frame.verdict(Outcome.unknown("toolchain", ref.message or "the reference does not check"))
+    forbidden = forbidden_libraries(task)
+    if forbidden is None:
+        return frame.verdict(Outcome.unknown("toolchain", FORBIDDEN_HINT))
+    extra = {"Prefix.vo": vo} if vo is not None else None
     if vo is not None:
-        run = run_coqc(box, task, opts, prefixed_file(task, opts, audit.body, audit.proof_command),
-                       {"Prefix.vo": vo})
+        pf = prefixed_file(task, opts, audit.body, audit.proof_command, dependencies=bool(forbidden))
     else:
-        run = run_coqc(box, task, opts, cold_file(task, opts, audit.body, audit.proof_command,
-                                                  expected_using=ref.expected_using(opts)))
+        pf = cold_file(task, opts, audit.body, audit.proof_command, expected_using=ref.expected_using(opts),
+                       dependencies=bool(forbidden))
+    run = run_coqc(box, task, opts, pf, extra)
     frame.measure(run.result)
-    return frame.verdict(_judge(task, opts, ref, run))
+    outcome = _judge(task, opts, ref, run)
+    if outcome.status == "verified" and forbidden:
+        outcome = _judge_dependencies(box, task, opts, run, forbidden, extra)
+    return frame.verdict(outcome)
+
+
+FORBIDDEN_HINT = ("the hammer option loads the task's own library, and which loaded libraries need it cannot be "
+                  "read (install Coq's sources, or leave the hammer option out)")
+
+
+def _judge_dependencies(box: Sandbox, task: Task, opts: CoqOptions, run: Run, forbidden: frozenset[str],
+                        extra: dict[str, bytes] | None) -> Outcome:
+    """Refuted when the verified proof depends on a constant of a forbidden library (see `coq_dependencies`).
+
+    The printed names are resolved by a second run of the same file with an
+    `About` per name appended, so they are read in the scope they were printed in.
+    """
+    marker = run.file.dependencies
+    out = run.result.stdout
+    start = out.rfind(marker) if marker else -1
+    names = parse_dependencies(out[start + len(marker or ""):]) if start >= 0 else None
+    if names is None:
+        return Outcome.unknown("internal", "coqc printed no readable dependency list")
+    about = dependency_marker()
+    again = run_coqc(box, task, opts, run.file.model_copy(
+        update={"text": _joined(run.file.text, *about_commands(names, about))}), extra)
+    if not again.result.ok:
+        return Outcome.unknown("internal", "the dependency lookup did not run: "
+                                           f"{again.result.limit_hit or again.result.error or 'coqc failed'}")
+    paths = parse_paths(again.result.stdout, names, about)
+    if paths is None:
+        return Outcome.unknown("internal", "coqc printed no readable path for a dependency")
+    used = forbidden_uses(paths, forbidden)
+    if used:
+        return Outcome(status="refuted", reason="dependencies", diagnostics=[
+            Diagnostic(message=f"the proof depends on {p}, from a library that is not available where the theorem "
+                               f"stands (the hammer option loads it)") for p in used[:10]])
+    return Outcome(status="verified")
+
+
+def _before_dependencies(stdout: str, pf: ProofFile) -> str:
+    """`stdout` up to the dependency print, which follows the assumptions' (all of it when there is none)."""
+    at = stdout.rfind(pf.dependencies) if pf.dependencies else -1
+    return stdout[:stdout.rfind("\n", 0, at) + 1] if at >= 0 else stdout
 
 
 def _judge(task: Task, opts: CoqOptions, ref: Reference, run: Run) -> Outcome:
@@ -643,7 +698,7 @@ def _judge(task: Task, opts: CoqOptions, ref: Reference, run: Run) -> Outcome:
         if where == "after" and diag.message.startswith("Tactic failure: Not equal"):
             return Outcome.unknown("internal", "the restated theorem differs from Prefix's")
         return Outcome(status="refuted", reason="coq_error", diagnostics=[diag])
-    axioms = parse_assumptions(res.stdout, run.file.marker)
+    axioms = parse_assumptions(_before_dependencies(res.stdout, run.file), run.file.marker)
     if axioms is None:
         return Outcome.unknown("internal", "coqc printed no assumptions")
     extra = sorted(axioms - set(ref.axioms))

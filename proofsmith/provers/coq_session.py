@@ -38,6 +38,7 @@ from typing import Self
 from pydantic import BaseModel
 
 from proofsmith.provers import coq
+from proofsmith.provers import coq_dependencies as deps
 from proofsmith.provers.coq_audit import audit_script
 from proofsmith.provers.coq_text import split_sentences
 from proofsmith.provers.prover_process import send
@@ -56,6 +57,8 @@ SESSION_MB_GUESS = 800
 HAMMER_SESSION_MB = 4096
 _PROMPT = re.compile(r"<prompt>(.*?) < (\d+) \|(.*?)\| (\d+) < </prompt>", re.DOTALL)
 _MAX_SHOWN_GOALS = 32
+#: Coq's `Printing Width` unless set
+_DEFAULT_WIDTH = 78
 
 
 class _Reply(BaseModel):
@@ -303,8 +306,14 @@ class Session:
         texts = outputs[::5]
         return (texts + [""] * len(commands))[:len(commands)]
 
-    def finish(self, state: State, timeout: float) -> tuple[bool, str, frozenset[str] | None]:
-        """`Qed` at `state`, then `Print Assumptions`; returns (closed, Coq's message, assumptions)."""
+    def finish(self, state: State, timeout: float,
+               forbidden: frozenset[str] = frozenset()) -> tuple[bool, str, frozenset[str] | None]:
+        """`Qed` at `state`, then `Print Assumptions`; returns (closed, Coq's message, assumptions).
+
+        With `forbidden` libraries, a closed proof that depends on one of
+        them comes back not closed, the message naming what it used (see
+        `coq_dependencies`); None assumptions where that could not be read.
+        """
         self._goto(state.steps)
         sid = self.trail[-1][1]
         reply = self._exchange("Qed.", [f"Print Assumptions {self.proof_name}."], timeout)
@@ -312,17 +321,42 @@ class Session:
         message = reply.untrusted.split("Error:", 1)[-1].strip() if "Error:" in reply.untrusted else ""
         printed = reply.trusted.split("<prompt>", 1)[0]
         assumptions = coq.parse_assumptions("X\n" + printed, "X") if closed else None
+        if closed and forbidden:
+            used = self._forbidden_uses(forbidden, timeout)
+            if used is None:
+                assumptions = None
+            elif used:
+                closed, message = False, f"the proof depends on {used[0]}, from a library the hammer option loads"
         self._exchange(f"BackTo {sid}.", [], 30.0)
         del self.trail[len(state.steps) + 1:]
         return closed, message, assumptions
 
+    def _forbidden_uses(self, forbidden: frozenset[str], timeout: float) -> list[str] | None:
+        """What the just-closed proof depends on in `forbidden` libraries; None if Coq's answer is unreadable."""
+        marker = deps.dependency_marker()
+        listed = self._exchange("idtac.", deps.dependency_commands(self.proof_name, marker), timeout).trusted
+        at = listed.rfind(marker)
+        names = deps.parse_dependencies(_plain(listed[at + len(marker):])) if at >= 0 else None
+        paths = None
+        if names is not None:
+            about = deps.dependency_marker()
+            found = self._exchange("idtac.", deps.about_commands(names, about), timeout).trusted
+            paths = deps.parse_paths(_PROMPT.sub("\n", found), names, about)
+        # goals are printed at Coq's default width everywhere else (their hashes are compared)
+        self._exchange("idtac.", [f"Set Printing Width {_DEFAULT_WIDTH}."], 30.0)
+        return None if paths is None else deps.forbidden_uses(paths, forbidden)
+
+
+def _plain(trusted: str) -> str:
+    """Trusted output without coqtop's prompts, its tags and the exchange's own `Locate` answers."""
+    text = _PROMPT.sub("\n", trusted)
+    text = re.sub(r"No object of basename ps_\w+", "", text)
+    return re.sub(r"</?infomsg>", "", text)
+
 
 def _goals_text(trusted: str) -> str:
     """The answer to the first `Show` in trusted output, prompts removed."""
-    text = _PROMPT.sub("\n", trusted)
-    text = re.sub(r"No object of basename ps_\w+", "", text)
-    text = re.sub(r"</?infomsg>", "", text)
-    return text.strip()
+    return _plain(trusted).strip()
 
 
 # --------------------------------------------------------------------------- pool
@@ -426,12 +460,18 @@ class SessionPool:
             allowed = self._reference_axioms(task)
         except SessionError as exc:
             return verdict("unknown", "toolchain", [Diagnostic(message=str(exc))])
-        outcome = self._run_whole(task, audit.body)
+        forbidden = deps.forbidden_libraries(task)
+        if forbidden is None:
+            return verdict("unknown", "toolchain", [Diagnostic(message=coq.FORBIDDEN_HINT)])
+        outcome = self._run_whole(task, audit.body, forbidden)
         if isinstance(outcome, StepResult):
             if outcome.status == "unknown":
                 return verdict("unknown", outcome.reason or "crash", [Diagnostic(message=outcome.error or "")])
             return verdict("refuted", "coq_error", [Diagnostic(message=outcome.error or "")])
         closed, message, assumptions = outcome
+        if closed and assumptions is None:
+            return verdict("unknown", "internal", [Diagnostic(message="Coq's assumptions or dependencies were "
+                                                                      "not readable")])
         if not closed or assumptions is None:
             return verdict("refuted", "coq_error", [Diagnostic(message=message or "the proof is not complete")])
         extra = sorted(assumptions - allowed)
@@ -440,7 +480,8 @@ class SessionPool:
                                                                     f"proof does not: {a}") for a in extra])
         return verdict("verified", None)
 
-    def _run_whole(self, task: Task, body: str) -> StepResult | tuple[bool, str, frozenset[str] | None]:
+    def _run_whole(self, task: Task, body: str,
+                   forbidden: frozenset[str] = frozenset()) -> StepResult | tuple[bool, str, frozenset[str] | None]:
         state = self.open(task)
         for sentence in split_sentences(body).sentences:
             result = self.step(state, sentence.text)
@@ -450,7 +491,7 @@ class SessionPool:
         session = self._session(task.id)
         with session.lock:
             try:
-                return session.finish(state, max(30.0, task.limits.wall_s))
+                return session.finish(state, max(30.0, task.limits.wall_s), forbidden)
             except (TimeoutError, EOFError, OSError):
                 session.close()
                 return StepResult(status="unknown", reason="timeout", error="Qed did not finish; session recycled")

@@ -12,11 +12,10 @@ verifies is then confirmed by `confirm`: the full checker from scratch
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Self
 
 from proofsmith import languages, provers
+from proofsmith.provers.coq_dependencies import forbidden_libraries, hammer_libraries
 from proofsmith.sandbox import SandboxKind
 from proofsmith.schema import Candidate, Task, Verdict
 
@@ -25,44 +24,18 @@ from proofsmith.schema import Candidate, Task, Verdict
 STEP_LANGUAGES = languages.FieldView("steps")
 
 
-@cache
-def hammer_libraries() -> frozenset[str]:
-    """The library modules the `hammer` option's imports load (empty where Hammer is not installed)."""
-    import subprocess
-    import tempfile
-
-    from proofsmith.provers.coq import HAMMER_IMPORT, coq_version
-
-    if not coq_version():
-        return frozenset()
-    with tempfile.TemporaryDirectory(prefix="proofsmith-hammer-") as tmp:
-        path = Path(tmp) / "libs.v"
-        path.write_text(f"{HAMMER_IMPORT}\nPrint Libraries.\n")
-        try:
-            out = subprocess.run(["coqc", "-q", str(path)], capture_output=True, text=True, timeout=120, cwd=tmp,
-                                 check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return frozenset()
-    if out.returncode != 0:
-        return frozenset()
-    return frozenset(line.strip() for line in out.stdout.splitlines() if line.startswith("  ") and "." in line)
-
-
 def hammer_allowed(task: Task) -> bool:
-    """Whether CoqHammer may be loaded for `task`: a Coq task, and not a library lemma of a module Hammer loads.
+    """Whether CoqHammer may be loaded for `task`: a Coq task where Hammer is installed, and, for a library
+    lemma of a module Hammer loads, where the checker can tell which loaded libraries need that module.
 
     Loading Hammer loads about 190 standard-library modules; a stdlib task
-    from one of them would find the very lemma under test among the
-    premises, so the hammer stays out of its search.
+    from one of them finds the very lemma under test among the premises.
+    The checker then rejects any proof that depends on the task's own
+    library or one that needs it (`provers.coq_dependencies`).
     """
-    if task.language != "coq":
+    if task.language != "coq" or not hammer_libraries():
         return False
-    module = str(task.options.get("module") or "")
-    if not module and task.id.startswith("stdlib:"):
-        module = task.id.removeprefix("stdlib:").rsplit(".", 1)[0]
-    if not module:
-        return True
-    return not any(module == lib or module.startswith(lib + ".") for lib in hammer_libraries())
+    return forbidden_libraries(task.model_copy(update={"options": {**task.options, "hammer": True}})) is not None
 
 
 class SearchChecker:

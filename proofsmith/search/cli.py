@@ -120,7 +120,8 @@ def prove(file: str | None, theorem: str | None, automation: bool, retrieval: bo
             raise UserError("--theorem goes with a FILE.v argument")
         tasks = _select(options, kind="proof")
     if hammer:
-        from proofsmith.search.checker import hammer_allowed, hammer_libraries
+        from proofsmith.provers.coq_dependencies import hammer_libraries
+        from proofsmith.search.checker import hammer_allowed
 
         if not hammer_libraries():
             raise UserError("--hammer needs CoqHammer and its provers: apt-get install libcoq-hammer eprover z3 cvc4")
