@@ -12,6 +12,7 @@ from proofsmith.provers.coq_dependencies import (forbidden_libraries, forbidden_
                                                  library_needs, parse_dependencies, parse_paths)
 from proofsmith.provers.coq_session import SessionPool
 from proofsmith.schema import Candidate, Task
+from proofsmith.search.retrieval import search_commands
 
 #: a circular proof: with Hammer loaded, Coq.ZArith.Zeven's compiled original is in scope under `Zeven.`
 CIRCULAR = "intros; apply Zeven.Zeven_plus_Zeven; auto."
@@ -77,3 +78,17 @@ def test_a_proof_through_the_compiled_lemma_under_test_is_refuted_by_coqc_and_th
     with SessionPool(max_sessions=1) as pool:
         assert pool.check(task, Candidate(task_id=task.id, text=CIRCULAR)).status == "refuted"
         assert pool.check(task, Candidate(task_id=task.id, text=HONEST)).status == "verified"
+
+
+def test_lemma_search_leaves_the_forbidden_libraries_out(coq):
+    _needs_hammer()
+    task = find_task("coq-stdlib-mini", "stdlib:Coq.ZArith.Zbool.Zle_bool_plus_mono")
+    task = task.model_copy(update={"options": {**task.options, "hammer": True}})
+    forbidden = forbidden_libraries(task)
+    assert forbidden and "Coq.ZArith.Zbool" in forbidden
+    with SessionPool(max_sessions=1) as pool:
+        root = pool.open(task)
+        plain, restricted = search_commands(root.goals)[0], search_commands(root.goals, forbidden)[0]
+        everywhere, allowed = pool.query(root, [plain, restricted])
+    assert "Zbool.Zle_bool_plus_mono" in everywhere  # the compiled original of the lemma under test
+    assert "Zle_bool_plus_mono" not in allowed

@@ -98,6 +98,9 @@ def test_search_commands_use_the_goal_as_a_pattern_and_skip_bare_notations():
     assert search_commands(mono) == ["Search (_ <= _ -> _ <= _ -> _ + _ <= _ + _).", "Search (_ + _ <= _ + _)."]
     lists = "1 goal\n  \n  l : list nat\n  ============================\n  length (rev l) = length l"
     assert search_commands(lists) == ["Search (length (rev _) = length _).", "Search length rev."]
+    # libraries the proof may not use are left out of every answer
+    assert search_commands(lists, outside=["Coq.Lists.List", "A.B"]) == [
+        "Search (length (rev _) = length _) outside A.B Coq.Lists.List.", "Search length rev outside A.B Coq.Lists.List."]
 
 
 def test_lemma_names_leaves_out_local_and_introduced_names():

@@ -54,8 +54,12 @@ def local_names(goals: str) -> set[str]:
     return names
 
 
-def search_commands(goals: str) -> list[str]:
-    """Coq `Search` commands for lemmas that fit the first goal (pattern first, then its constants)."""
+def search_commands(goals: str, outside: Sequence[str] = ()) -> list[str]:
+    """Coq `Search` commands for lemmas that fit the first goal (pattern first, then its constants).
+
+    `outside`: libraries whose lemmas the proof may not use (`coq_dependencies.forbidden_libraries`), left
+    out of every answer so they do not crowd out usable ones.
+    """
     _, conclusion = first_goal(goals)
     if not conclusion:
         return []
@@ -80,6 +84,9 @@ def search_commands(goals: str) -> list[str]:
             constants.append(name)
     if constants:
         commands.append("Search " + " ".join(constants[:3]) + ".")
+    if outside:
+        restriction = " outside " + " ".join(sorted(outside))
+        commands = [c[:-1] + restriction + "." for c in commands]
     return commands
 
 
