@@ -8,6 +8,8 @@ model's proposals; the user-file test runs the real default model.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import shutil
 from pathlib import Path
 
@@ -314,3 +316,31 @@ def test_a_lazy_policy_loads_its_model_only_when_asked():
         [proposal] = policy.propose("def add(a, b):", n=1, max_tokens=4, temperature=0.0)
         assert policy.loaded and policy.usage.calls == 1 and policy.usage.prompt_tokens > 0
         assert proposal.n_tokens >= 1
+
+
+CHEAT = """Require Import List.
+Axiom cheat : forall l : list nat, rev (rev l) = l.
+Hint Resolve cheat : core.
+Lemma rev_twice : forall l : list nat, rev (rev l) = l.
+Proof. intros l. apply rev_involutive. Qed.
+"""
+
+
+def test_a_closing_tactic_whose_proof_is_refuted_is_a_failed_tactic_checked_once(coq, tmp_path):
+    """`auto` closes the goal through a context axiom the reference does not use: Qed's assumption check refutes
+    it. Before, that finished-but-refuted child was returned first at every restart and checked again and again,
+    and the state's later tactics never ran."""
+    source = tmp_path / "cheat.v"
+    source.write_text(CHEAT)
+    task = task_from_file(str(source), "rev_twice")
+    trace = TraceWriter(None)
+    with _checker() as checker:
+        result = search(task, ScriptedPolicy([FAIL] * 4), strategy=MCTS(), checker=checker,
+                        budget=Budget(model_calls=4, wall_s=60), on_event=trace.events.append)
+    assert result.solved and result.verdict is not None and result.verdict.status == "verified"
+    assert "cheat" not in (result.candidate.text if result.candidate else "")
+    checks = [e for e in trace.events if e.event == "check"]
+    assert any(e.reason == "axioms" for e in checks)
+    # every finished proof is checked once: none is paid for again at a restart (it was, up to 32 times)
+    per_node = Counter(e.node for e in checks)
+    assert max(per_node.values()) == 1, per_node

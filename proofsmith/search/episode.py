@@ -50,6 +50,8 @@ class Episode:
         self.stats: dict[str, float] = {}
         self.best: tuple[tuple[float, float], Candidate, Verdict] | None = None
         self.solved_at: Spend | None = None
+        #: decided verdicts by candidate text: the same candidate is never checked (or paid for) twice
+        self._verdicts: dict[str, Verdict] = {}
         self.trace.write(TraceEvent(event="start", node=0, info={
             "task_id": task.id, "strategy": strategy, "seed": seed, "budget": budget.model_dump(),
             "policy": policy.name, "prm": prm_name(prm), "language": task.language,
@@ -105,15 +107,25 @@ class Episode:
         return float(self.prm.score(self.task, list(steps), views=views)[-1])
 
     def check(self, node: int, candidate: Candidate, *, score: float | None = None,
-              model_calls: int | None = None, tokens: int | None = None) -> Verdict:
+              model_calls: int | None = None, tokens: int | None = None, reuse: bool = False) -> Verdict:
         """Verify a whole candidate (charged to the budget), record it, keep the best so far.
+
+        With `reuse`, a candidate checked before gets its first decided
+        verdict back, free (step-level searches reach one finished proof
+        from several places).
 
         `model_calls` and `tokens` are the proposals and generated tokens to
         credit if it verifies, where a strategy drew it in a batch but could
         have stopped after it (best-of-N).
         """
+        known = self._verdicts.get(candidate.text) if reuse else None
+        if known is not None:
+            self.count("repeat_checks_skipped")
+            return known
         self.meter.charge_checker()
         verdict = self.checker.check(self.task, candidate)
+        if verdict.status != "unknown":
+            self._verdicts[candidate.text] = verdict
         self.checked += 1
         self.trace.write(TraceEvent(event="check", node=node, verdict=verdict.status, reward=verdict.reward,
                                     reason=verdict.reason,

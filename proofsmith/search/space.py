@@ -352,6 +352,15 @@ class TacticSpace:
         score = score if score is not None else self.value(draft)
         node = ep.node(point.node, tactic, "solved" if state.solved else "ok", goals=state.goals,
                        state_hash=state.hash, logprob=logprob, score=score)
+        if state.solved:
+            # closing the goals is not yet a proof (Qed, the assumptions, the hammer's library rule): a closing
+            # tactic whose proof is refuted is a failed tactic here, so the rest of the state's tactics get
+            # their turn and no restart pays for it again
+            verdict = ep.check(node, self.candidate(draft), score=score, reuse=True)
+            if verdict.status != "verified":
+                message = verdict.diagnostics[0].message if verdict.diagnostics else verdict.reason
+                tried[key] = f"the goals are closed but the proof is {verdict.status}: {message}"[:300]
+                return None
         self._parent.setdefault(state.hash, point.hash)
         self._goals.setdefault(state.hash, goals)
         child = Child(point=replace(draft, node=node), step=tactic, logprob=logprob, score=score, count=count)
@@ -453,5 +462,5 @@ def finish(episode: Episode, space: Space, point: Point, score: float | None = N
     except ExtractionError as exc:
         episode.reject(point.node, exc)
         return False
-    verdict = episode.check(point.node, candidate, score=score)
+    verdict = episode.check(point.node, candidate, score=score, reuse=True)
     return verdict.status == "verified"
