@@ -33,10 +33,10 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from proofsmith.provers.coq_audit import audit_script
+from proofsmith.provers.coq_dependencies import COQLIB
 from proofsmith.provers.coq_text import Sentence, head_words, split_sentences, strip_comments
 from proofsmith.schema import Limits, Source, Task
 
-COQLIB = Path("/usr/lib/ocaml/coq")
 STATEMENT_KEYWORDS = frozenset({"Theorem", "Lemma", "Remark", "Fact", "Corollary", "Proposition", "Property",
                                 "Example"})
 _MODIFIERS = frozenset({"Local", "Global", "Polymorphic", "Monomorphic", "Private"})

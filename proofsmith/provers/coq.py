@@ -57,9 +57,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.provers.coq_audit import audit_script
-from proofsmith.provers.coq_dependencies import (HAMMER_IMPORT, about_commands, dependency_commands,
-                                                 dependency_marker, forbidden_libraries, forbidden_uses,
-                                                 parse_dependencies, parse_paths)
+from proofsmith.provers.coq_dependencies import (FETCHING_NOTE, HAMMER_IMPORT, PRINTER_HEADERS, about_commands,
+                                                 dependency_commands, dependency_marker, forbidden_libraries,
+                                                 forbidden_uses, parse_dependencies, parse_paths)
 from proofsmith.provers.coq_text import head_words, split_sentences, strip_comments
 from proofsmith.provers.prover_check import CheckFrame, Outcome, checker_manifest, checker_version, tool_version
 from proofsmith.sandbox import RunResult, Sandbox, get_sandbox
@@ -384,12 +384,6 @@ def parse_error(stderr: str, pf: ProofFile, filename: str = CHECKED_FILE) -> tup
     return Diagnostic(message=tail.split("Error:", 1)[-1].strip()), "unknown"
 
 
-#: `Print Assumptions`' own headers and summary: exact texts of Coq's printer (8.16), never an assumption.
-_ASSUMPTION_HEADERS = frozenset({"Axioms:", "Section Variables:", "Opaque constants:", "Transparent constants:",
-                                 "Closed under the global context"})
-#: coqtop's note when it reads proofs from a .vo; an assumption line is `name : type` or a lone name.
-_FETCHING = re.compile(r"Fetching [a-z ]+ from disk for [\w.']+")
-
 
 def parse_assumptions(stdout: str, marker: str) -> frozenset[str] | None:
     """The assumption lines `Print Assumptions` printed after the marker (None when the marker is missing).
@@ -410,7 +404,7 @@ def parse_assumptions(stdout: str, marker: str) -> frozenset[str] | None:
         text = line.strip()
         if not text:
             continue
-        if not line[:1].isspace() and (text in _ASSUMPTION_HEADERS or _FETCHING.fullmatch(text)):
+        if not line[:1].isspace() and (text in PRINTER_HEADERS or FETCHING_NOTE.fullmatch(text)):
             continue
         if line[:1].isspace() and found:
             found[-1] += " " + text

@@ -27,11 +27,12 @@ from proofsmith.schema import Task
 
 #: Coq's own standard library and installed libraries (`coqc -where`).
 COQLIB = Path("/usr/lib/ocaml/coq")
-#: `Print All Dependencies`' and `Print Assumptions`' fixed lines (Coq 8.16), never a dependency.
-_HEADERS = frozenset({"Axioms:", "Section Variables:", "Opaque constants:", "Transparent constants:",
-                      "Closed under the global context"})
-#: coqtop's note when it reads a proof from a .vo file.
-_FETCHING = re.compile(r"Fetching [a-z ]+ from disk for [\w.']+")
+#: `Print Assumptions`' and `Print All Dependencies`' own headers and summary: exact texts of Coq's printer (8.16),
+#: never an entry.
+PRINTER_HEADERS = frozenset({"Axioms:", "Section Variables:", "Opaque constants:", "Transparent constants:",
+                             "Closed under the global context"})
+#: coqtop's note when it reads proofs from a .vo file, never an entry.
+FETCHING_NOTE = re.compile(r"Fetching [a-z ]+ from disk for [\w.']+")
 #: one dependency entry: a name at column 0, then ` : ` and its type
 _ENTRY = re.compile(r"([\w'.]+) :(?: |$)")
 _EXPANDS = re.compile(r"^Expands to: (?:Constant|Inductive|Constructor|Variable) ([\w'.]+)$", re.MULTILINE)
@@ -191,7 +192,7 @@ def parse_dependencies(text: str) -> list[str] | None:
         stripped = line.strip()
         if not stripped or line[:1].isspace():
             continue
-        if stripped in _HEADERS or _FETCHING.fullmatch(stripped):
+        if stripped in PRINTER_HEADERS or FETCHING_NOTE.fullmatch(stripped):
             continue
         entry = _ENTRY.match(line)
         if entry is None:

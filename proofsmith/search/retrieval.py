@@ -16,7 +16,7 @@ search is already in (so what is found is exactly what the proof can use):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -54,7 +54,7 @@ def local_names(goals: str) -> set[str]:
     return names
 
 
-def search_commands(goals: str, outside: Sequence[str] = ()) -> list[str]:
+def search_commands(goals: str, outside: Collection[str] = ()) -> list[str]:
     """Coq `Search` commands for lemmas that fit the first goal (pattern first, then its constants).
 
     `outside`: libraries whose lemmas the proof may not use (`coq_dependencies.forbidden_libraries`), left

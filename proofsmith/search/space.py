@@ -153,7 +153,6 @@ class TacticSpace:
         self._parent: dict[str, str | None] = {}
         self._goals: dict[str, list[Goal]] = {}
         self._similar_sentences: list[str] | None = None
-        self._forbidden_libraries: frozenset[str] | None = None
 
     def root(self) -> Point:
         if self._root is None:
@@ -237,18 +236,13 @@ class TacticSpace:
             self._similar_sentences = proof_sentences(similar_proofs(self.ep.task))
         return self._similar_sentences
 
-    def _forbidden(self) -> frozenset[str]:
-        """The libraries the task's proof may not use (the hammer option loads them; `coq_dependencies`)."""
-        if self._forbidden_libraries is None:
-            self._forbidden_libraries = forbidden_libraries(self.ep.task) or frozenset()
-        return self._forbidden_libraries
-
     def _lookup(self, point: Point) -> list:
         """Lemmas that fit the state's first goal (Coq), found once per state."""
         if not self.retrieval or self.ep.task.language != "coq" or point.state is None:
             return []
         if point.hash not in self._lemmas:
-            commands = search_commands(point.view, self._forbidden())
+            # the libraries the proof may not use (the hammer option loads them) stay out of the answers
+            commands = search_commands(point.view, forbidden_libraries(self.ep.task) or ())
             outputs = self.ep.checker.query(point.state, commands) if commands else []
             self._lemmas[point.hash] = rank([parse_search(o) for o in outputs], point.view)
             self.ep.count("lemma_searches")
