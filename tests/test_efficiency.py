@@ -1,8 +1,8 @@
 """Efficiency timers and the ENAMEL-style score, on the real sandbox.
 
-The `cpu` mode compares in-process CPU time of candidate and reference (best
-of `ROUNDS`, interleaved); the `exact` mode counts instructions under
-cachegrind. Efficiency is never correctness: a candidate that verifies keeps
+The `cpu` mode compares the CPU time of candidate and reference in paired,
+interleaved rounds (the reference's best run, the median paired ratio); the
+`exact` mode counts instructions under cachegrind. Efficiency is never correctness: a candidate that verifies keeps
 its `verified` whatever its timing.
 """
 
@@ -51,6 +51,25 @@ def test_score_depends_only_on_the_ratio():
 def test_score_with_a_free_reference():
     assert eff.score(0.0, 0.0) == 1.0
     assert eff.score(1.0, 0.0) == 0.0
+
+
+def test_paired_costs_survive_a_slowdown_that_starts_mid_measurement():
+    # The CI failure of stop 19: identical code, the reference's first round clean (48 ms), every
+    # later run of both sides ~1.7x slower. Best of each side alone gave the candidate ratio 1.74.
+    pairs = [(48.0, 83.5), (82.0, 84.0), (83.0, 83.0), (81.0, 85.0), (84.0, 82.0)]
+    best_r, cand = eff.paired_costs(pairs)
+    assert best_r == 48.0
+    assert 0.95 <= cand / best_r <= 1.05
+    assert min(c for _, c in pairs) / best_r > 1.7  # what best-of-each-side would have said
+
+
+def test_paired_costs_keep_a_real_slowdown_of_the_candidate():
+    pairs = [(50.0, 150.0), (52.0, 149.0), (49.0, 160.0), (51.0, 151.0), (50.0, 300.0)]
+    best_r, cand = eff.paired_costs(pairs)
+    assert best_r == 49.0
+    assert 2.8 <= cand / best_r <= 3.1
+    with pytest.raises(ValueError):
+        eff.paired_costs([])
 
 
 # --------------------------------------------------------------------------- cpu mode

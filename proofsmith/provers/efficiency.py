@@ -3,10 +3,13 @@
 Two modes (notes/sandbox.md section 3):
 
 - `cpu` (default): for every perf input, `ROUNDS` times, the reference and
-  then the candidate each load in a fresh sandboxed process (so no memo
-  survives a round) and run the call once; its cost is the slot cgroup's CPU
-  counter read from outside around the request, never the process's own word,
-  and the candidate's answer must equal the reference's. Best of `ROUNDS`.
+  the candidate (alternating which goes first) each load in a fresh sandboxed
+  process (so no memo survives a round) and run the call once; its cost is the
+  slot cgroup's CPU counter read from outside around the request, never the
+  process's own word, and the candidate's answer must equal the reference's.
+  The reference's cost is its best of `ROUNDS`; the candidate's is that times
+  the median of the rounds' candidate/reference ratios, so a load that comes
+  or goes mid-measurement does not land on one side only.
 - `exact`: `valgrind --tool=cachegrind --cache-sim=no` instruction counts of
   a run that calls the function on every input, minus the same run without
   the calls, with `PYTHONHASHSEED=0`: deterministic, and it sees C-level work.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 from pathlib import Path
 from typing import NamedTuple
 
@@ -128,28 +132,57 @@ def _timed_once(sandbox: Spawns, source: str, task: Task, args: list, timeout: f
         server.close()
 
 
+def paired_costs(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    """(reference, candidate) cost from rounds of (reference, candidate) runs timed side by side.
+
+    The reference's cost is its best run; the candidate's is that times the median of the rounds'
+    candidate/reference ratios. Best-of-rounds on each side alone is fooled by a slowdown that
+    starts mid-measurement (a noisy neighbour's steal time is charged to whatever runs): the
+    reference keeps its one clean run and every candidate run is slow. Paired rounds see the
+    slowdown on both sides; the median ignores two disturbed rounds out of five.
+    """
+    if not pairs:
+        raise ValueError("paired_costs needs at least one round")
+    best_r = min(r for r, _ in pairs)
+    ratios = [c / r for r, c in pairs if r > 0]
+    if best_r <= 0 or not ratios:
+        return best_r, min(c for _, c in pairs)
+    return best_r, best_r * statistics.median(ratios)
+
+
 def _measure_cpu(task: Task, program: str, sandbox: Spawns) -> Efficiency:
     reference = task.reference or ""
     scores: list[float] = []
     cand_total = ref_total = 0.0
     cand_peak = ref_peak = 0
     for args in task.perf_inputs:
-        best_c = best_r = float("inf")
-        for _ in range(ROUNDS):
-            ref = _timed_once(sandbox, reference, task, args, task.limits.wall_s)
-            if ref is None:
-                return Efficiency(mode="cpu", unit="ns", score=0.0, note="the reference did not answer")
-            best_r = min(best_r, ref.cost)
-            ref_peak = max(ref_peak, ref.peak_kb or 0)
-            cand = _timed_once(sandbox, program, task, args, max(CAP_FACTOR * best_r * 2, 0.5))
-            if cand is None:
-                return Efficiency(mode="cpu", unit="ns", score=0.0, timed_out=True, reference_cost=best_r * 1e9)
+        best_r = float("inf")
+        pairs: list[tuple[float, float]] = []
+        for round_ in range(ROUNDS):
+            # Alternate who goes first, and compare the two runs of one round with each other: a
+            # load that starts or stops mid-measurement then moves both sides of a pair alike.
+            timed: dict[str, _Timed] = {}
+            for who in ("reference", "candidate") if round_ % 2 == 0 else ("candidate", "reference"):
+                if who == "reference":
+                    run = _timed_once(sandbox, reference, task, args, task.limits.wall_s)
+                    if run is None:
+                        return Efficiency(mode="cpu", unit="ns", score=0.0, note="the reference did not answer")
+                    best_r = min(best_r, run.cost)
+                    ref_peak = max(ref_peak, run.peak_kb or 0)
+                else:
+                    # Round 0 runs the reference first, so best_r is known here.
+                    run = _timed_once(sandbox, program, task, args, max(CAP_FACTOR * best_r * 2, 0.5))
+                    if run is None:
+                        return Efficiency(mode="cpu", unit="ns", score=0.0, timed_out=True, reference_cost=best_r * 1e9)
+                    cand_peak = max(cand_peak, run.peak_kb or 0)
+                timed[who] = run
+            cand, ref = timed["candidate"], timed["reference"]
             if cand.value is _WRONG or not values_equal(cand.value, ref.value, 1e-9):
                 # Fast but wrong on a perf input: no efficiency credit.
                 return Efficiency(mode="cpu", unit="ns", score=0.0, reference_cost=best_r * 1e9,
                                   note="the candidate's answer on a perf input differs from the reference's")
-            best_c = min(best_c, cand.cost)
-            cand_peak = max(cand_peak, cand.peak_kb or 0)
+            pairs.append((ref.cost, cand.cost))
+        best_r, best_c = paired_costs(pairs)
         scores.append(score(best_c, best_r))
         cand_total += best_c
         ref_total += best_r
