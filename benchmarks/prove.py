@@ -66,12 +66,14 @@ LIMITS = (10, 30, 60)
 ANCHORS = "Tactician 39.3 % of the Coq stdlib; CoqHammer's hammer 40.8 %; Tactician + CoqHammer 56.7 % (about 40 s each)"
 
 
-def _tasks(suite: str, limit: int | None):
+def _tasks(suite: str, limit: int | None, only: list[str] | None = None):
     from proofsmith.datasets.cli import load_split_tasks
 
     tasks = load_split_tasks(suite)
     if limit is not None and limit < len(tasks):
         tasks = [tasks[i * len(tasks) // limit] for i in range(limit)]
+    if only:
+        tasks = [t for t in tasks if any(part in t.id for part in only)]
     return tasks
 
 
@@ -123,7 +125,8 @@ def _hammer_once(task, checker, wall: float) -> dict:
             "model_calls": 0, "tokens": 0, "stats": {}}
 
 
-def run(suites: list[str], configs: list[str], limit: int | None, wall: float, out: Path) -> None:
+def run(suites: list[str], configs: list[str], limit: int | None, wall: float, out: Path,
+        only: list[str] | None = None) -> None:
     from proofsmith.models import load_policy
     from proofsmith.search import Budget, search
     from proofsmith.search.mcts import MCTS
@@ -141,7 +144,7 @@ def run(suites: list[str], configs: list[str], limit: int | None, wall: float, o
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
     for name in configs:
         spec = CONFIGS[name]
-        todo = [(s, t) for s in suites for t in _tasks(s, limit) if (name, t.id) not in done]
+        todo = [(s, t) for s in suites for t in _tasks(s, limit, only) if (name, t.id) not in done]
         if not todo:
             continue
         hammer_only = spec.get("hammer_only", False)
@@ -233,13 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="N tasks evenly spaced per suite")
     parser.add_argument("--wall", type=float, default=60.0, help="seconds per lemma (default 60)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/prove"))
+    parser.add_argument("--task", action="append", default=None,
+                        help="only the tasks whose id contains this text (repeatable; after --limit)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     if args.report_only:
         report(args.out, args.wall)
         return 0
     run(args.suite or ["coq-stdlib-mini", "coq-textbook"], args.config or list(CONFIGS), args.limit, args.wall,
-        args.out)
+        args.out, args.task)
     return 0
 
 

@@ -25,7 +25,15 @@ from proofsmith.search.checker import SearchChecker, hammer_allowed
 from proofsmith.search.mcts import MCTS
 from proofsmith.search.portfolio import coq_portfolio, goal_variables, hammer_reconstructions, progress_tactics
 from proofsmith.search.retrieval import lemma_names, search_commands
-from proofsmith.search.similar_proofs import file_proofs, first_steps, similar_proofs
+from proofsmith.search.similar_proofs import (
+    _name_difference,
+    _renamed,
+    file_proofs,
+    first_steps,
+    frequent_openings,
+    name_analogies,
+    similar_proofs,
+)
 from proofsmith.search.space import at_least_as_hard
 from proofsmith.search.trace import TraceWriter
 from proofsmith.steps import goal_list
@@ -213,6 +221,8 @@ def test_hammer_proof_is_replaced_by_its_reconstruction_and_checks_without_atps(
         result = search(task, policy, strategy=MCTS(), budget=Budget(model_calls=4), checker=checker)
     assert result.solved and result.candidate is not None
     assert "hammer" not in result.candidate.text  # the ATP call is gone, its reconstruction is the proof
+    # it waited for the root's children and ran before the model's first request
+    assert result.stats.get("hammer_deferred") == 1 and result.spend.model_calls == 0
     assert result.verdict is not None and result.verdict.manifest.options.get("hammer") is True
     # the found proof compiles with plain coqc and no ATP reachable (an empty PATH)
     import subprocess
@@ -246,6 +256,41 @@ def test_similar_proofs_come_from_the_context_only_most_similar_first(tmp_path):
     assert first_steps(similar) == ["intros n."]
     earlier = task_from_file(str(source), "secret_ge")
     assert file_proofs(earlier) == []  # its own proof and what follows it are not in its context
+
+
+def test_name_differences_are_whole_parts_of_the_names():
+    assert _name_difference("Z_of_nat_leb_iff", "Z_of_nat_ltb_iff") == ("leb", "ltb")
+    assert _name_difference("Rlt_not_ge", "Rgt_not_ge") == ("Rlt", "Rgt")
+    assert _name_difference("Zpower_pos_1_l", "Zpower_pos_0_l") == ("1", "0")
+    assert _name_difference("plus_comm", "mult_assoc") is None  # nothing shared: no family
+    assert _name_difference("add_0_l", "add_0_l_comm") is None  # a longer name is no renaming
+    # a short part is renamed only inside a longer name, so a variable `l` stays
+    assert _renamed("intros l; apply Nat.add_0_l.", "l", "r") == "intros l; apply Nat.add_0_r."
+    assert _renamed("rewrite Nat.leb_compare, leb_iff.", "leb", "ltb") == "rewrite Nat.ltb_compare, ltb_iff."
+
+
+def test_name_analogies_and_openings_come_from_the_file_before_the_lemma():
+    from proofsmith.datasets.coq_library import find_task
+
+    ltb = find_task("coq-stdlib-mini", "stdlib:Coq.micromega.ZifyBool.Z_of_nat_ltb_iff")
+    # the proof of Z_of_nat_leb_iff, two lemmas earlier, with leb -> ltb: the library's own proof of it
+    assert " ".join(name_analogies(ltb)[0].split()) == ("rewrite Nat.ltb_compare. rewrite Z.ltb_compare. "
+                                                        "rewrite Nat2Z.inj_compare. reflexivity.")
+    qc = find_task("coq-stdlib-mini", "stdlib:Coq.QArith.Qcanon.Qcinv_mult_distr")
+    assert frequent_openings(qc)[0] == "intros; qc."  # Qcanon opens most proofs with it
+    assert "intros." not in frequent_openings(qc)
+
+
+def test_a_name_analogy_proves_a_family_member_without_the_model(coq):
+    from proofsmith.datasets.coq_library import find_task
+
+    task = find_task("coq-stdlib-mini", "stdlib:Coq.micromega.ZifyBool.Z_of_nat_ltb_iff")
+    policy = ScriptedPolicy([FAIL] * 4)
+    with _checker(hammer=False) as checker:
+        result = search(task, policy, strategy=MCTS(), checker=checker, budget=Budget(model_calls=4, wall_s=60))
+    assert result.solved and result.verdict is not None and result.verdict.status == "verified"
+    assert result.candidate is not None and "Nat.ltb_compare" in result.candidate.text
+    assert result.spend.model_calls == 0
 
 
 def test_an_earlier_proof_in_the_file_proves_its_twin_where_the_portfolio_does_not(coq, tmp_path):

@@ -46,12 +46,22 @@ from proofsmith.search.portfolio import (
 )
 from proofsmith.search.retrieval import lemma_names, lemma_tactics, parse_search, rank, search_commands, unknown_name
 from proofsmith.search.similar_proofs import STEP_SECONDS as SIMILAR_STEP_SECONDS
-from proofsmith.search.similar_proofs import first_steps, proof_sentences, similar_proofs
+from proofsmith.search.similar_proofs import (
+    first_steps,
+    frequent_openings,
+    name_analogies,
+    proof_sentences,
+    similar_proofs,
+)
 from proofsmith.search.trace import NodeStatus
 from proofsmith.steps import Goal, goal_count, goal_list
 
 #: Tokens one tactic may take.
 TACTIC_TOKENS = 64
+#: Seconds into a search before CoqHammer's call at the root runs (sooner when the tree runs dry or the model is
+#: about to be asked): the root's children come first, automation's multi-step proofs take a few seconds and the
+#: ATPs 15-25.
+HAMMER_DEFER_SECONDS = 8.0
 #: Tokens one chunk of program text may take.
 CHUNK_TOKENS = 192
 
@@ -153,6 +163,8 @@ class TacticSpace:
         self._parent: dict[str, str | None] = {}
         self._goals: dict[str, list[Goal]] = {}
         self._similar_sentences: list[str] | None = None
+        #: CoqHammer's call at the root, (tactic, timeout), until it runs
+        self._hammer_waiting: tuple[str, float | None] | None = None
 
     def root(self) -> Point:
         if self._root is None:
@@ -166,25 +178,26 @@ class TacticSpace:
 
     def expand(self, point: Point, k: int, temperature: float = 0.8) -> list[Child]:
         first = point.hash not in self._tried
+        self._hammer_at_root(now=not first and not point.steps)
+        if self.ep.solved:
+            return []
         tried = self._tried.setdefault(point.hash, {})
         # one child per distinct tactic; two tactics reaching one state are both returned, so the strategy's
         # transposition table makes them one node
         children: list[Child] = []
         if first:
-            # the portfolio gets a few seconds per state (the hammer its own timeout): the rest is the model's
+            # the portfolio gets a few seconds per state (the hammer waits, see HAMMER_DEFER_SECONDS): the rest is
+            # the model's
             allowed = ROOT_SECONDS if not point.steps else STATE_SECONDS
             started = time.monotonic()
             for tactic, timeout_s in self._automation(point):
-                hammer = tactic.startswith("hammer")
-                if not hammer and time.monotonic() - started > allowed:
+                if tactic.startswith("hammer"):
+                    # the portfolio's ATP call (the root's only): it waits for the root's children
+                    self._hammer_waiting = (tactic, timeout_s)
+                    continue
+                if time.monotonic() - started > allowed:
                     self.ep.count("automation_cut")
                     continue
-                if hammer and timeout_s is not None:
-                    # the ATPs may take the hammer's whole timeout: the rest of a wall budget stays the model's
-                    left = self.ep.meter.seconds_left()
-                    timeout_s = timeout_s if left is None else min(timeout_s, HAMMER_SHARE * left)
-                    if timeout_s < HAMMER_MIN_SECONDS:
-                        continue
                 child = self._apply(point, tactic, tried, logprob=0.0, count=1, timeout_s=timeout_s, origin="automation")
                 if child is not None:
                     children.append(child)
@@ -198,6 +211,10 @@ class TacticSpace:
         else:
             # a state expanded again (a restarted tree, another strategy's revisit): what it reached is free
             children += [result for result in tried.values() if isinstance(result, Child)]
+        # the hammer before the model's first request: it proves far more here than the model does
+        self._hammer_at_root(now=True)
+        if self.ep.solved:
+            return [c for c in children if c.point.done]
         known = {id(c) for c in children}
         for tactic, lp, count in self._proposals(point, k, temperature, tried):
             child = self._apply(point, tactic, tried, logprob=lp, count=count)
@@ -216,10 +233,15 @@ class TacticSpace:
         members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
         tactics = [(m.tactic, m.timeout_s) for m in members if not m.tactic.startswith("hammer")]
         if not point.steps:
+            # earlier proofs of the file with the names' difference applied (`leb` -> `ltb`), whole, first: a
+            # family's next member is most often proved the way the last one was
+            tactics = [(proof, SIMILAR_STEP_SECONDS) for proof in name_analogies(task)] + tactics
             # proofs of similar lemmas earlier in the file, whole: the stdlib's families differ in a name or two
             similar = similar_proofs(task)
             tactics += [(example.solution, SIMILAR_STEP_SECONDS) for example in similar]
             tactics += [(step, SIMILAR_STEP_SECONDS) for step in first_steps(similar)]
+            # and the openings the file uses most (`intros; qc.`), whose states get retrieval of their own
+            tactics += [(step, SIMILAR_STEP_SECONDS) for step in frequent_openings(task)]
         else:
             # and their sentences one by one (Tactician's reuse of what worked a few lemmas earlier)
             tactics += [(step, 1.0) for step in self._later_sentences()]
@@ -229,6 +251,32 @@ class TacticSpace:
         tactics += [(m.tactic, m.timeout_s) for m in members if m.tactic.startswith("hammer")]
         seen = set()
         return [(t, s) for t, s in tactics if not (tactic_key(t) in seen or seen.add(tactic_key(t)))]
+
+    def _hammer_timeout(self, timeout_s: float | None) -> float | None:
+        """The hammer's timeout: the ATPs may take its whole timeout, the rest of a wall budget stays the model's."""
+        left = self.ep.meter.seconds_left()
+        if timeout_s is None or left is None:
+            return timeout_s
+        return min(timeout_s, HAMMER_SHARE * left)
+
+    def _hammer_at_root(self, *, now: bool) -> None:
+        """Run CoqHammer's waiting root call once its time has come (`now`: at once, if it waits).
+
+        A proof it finds is checked at once (as any closing step), so the search ends at its next look.
+        """
+        if self._hammer_waiting is None or self._root is None:
+            return
+        if not now and self.ep.meter.spend.wall_s < HAMMER_DEFER_SECONDS:
+            return
+        tactic, timeout_s = self._hammer_waiting
+        self._hammer_waiting = None
+        timeout_s = self._hammer_timeout(timeout_s)
+        if timeout_s is not None and timeout_s < HAMMER_MIN_SECONDS:
+            return
+        self.ep.count("hammer_deferred")
+        root = self._root
+        self._apply(root, tactic, self._tried.setdefault(root.hash, {}), logprob=0.0, count=1, timeout_s=timeout_s,
+                    origin="automation")
 
     def _later_sentences(self) -> list[str]:
         """The sentences of the task's similar earlier proofs, ranked once per search (every later state tries them)."""
