@@ -221,8 +221,8 @@ def test_hammer_proof_is_replaced_by_its_reconstruction_and_checks_without_atps(
         result = search(task, policy, strategy=MCTS(), budget=Budget(model_calls=4), checker=checker)
     assert result.solved and result.candidate is not None
     assert "hammer" not in result.candidate.text  # the ATP call is gone, its reconstruction is the proof
-    # it ran beside the search, in a session of its own, and its answer ended the search
-    assert result.stats.get("hammer_beside") == 1 and result.stats.get("hammer_solved") == 1
+    # it waited for the root's children and ran before the model's first request
+    assert result.stats.get("hammer_deferred") == 1 and result.spend.model_calls == 0
     assert result.verdict is not None and result.verdict.manifest.options.get("hammer") is True
     # the found proof compiles with plain coqc and no ATP reachable (an empty PATH)
     import subprocess

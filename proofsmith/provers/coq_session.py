@@ -199,11 +199,6 @@ class Session:
         self._proc.kill()
         self._proc.wait(0)
 
-    def interrupt(self) -> None:
-        """Kill the coqtop from another thread: the step running in it ends as a crash and closes the session."""
-        if self.alive:
-            self._proc.kill()
-
     def peak_mb(self) -> float:
         """The session's peak memory so far (cgroup), or the guess where there is no cgroup."""
         kb = self._proc.peak_kb()
@@ -440,13 +435,6 @@ class SessionPool:
         session = self._session(state.task_id)
         with session.lock:
             return session.query(state, commands, timeout_s) if session.alive else [""] * len(commands)
-
-    def interrupt(self, task_id: str) -> None:
-        """Stop whatever the task's session is running now (from another thread), without waiting for it."""
-        with self._lock:
-            session = self._sessions.get(task_id)
-        if session is not None:
-            session.interrupt()
 
     def libraries(self, task_id: str) -> frozenset[str]:
         """The library modules loaded where the task's proof starts (`Print Libraries`)."""

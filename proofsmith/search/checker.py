@@ -121,11 +121,6 @@ class SearchChecker:
             return [""] * len(commands)
         return self._coq().query(state, commands)
 
-    def interrupt(self, task_id: str) -> None:
-        """Coq: stop the step another thread runs in the task's session (it ends as a crash); elsewhere nothing."""
-        if self._languages.get(task_id, "coq") == "coq" and self._pool is not None:
-            self._pool.interrupt(task_id)
-
     def libraries(self, state) -> frozenset[str] | None:
         """Coq: the library modules loaded where `state`'s proof starts; None where that is not known."""
         if self._languages.get(state.task_id, "coq") != "coq":

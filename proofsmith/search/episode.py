@@ -52,7 +52,6 @@ class Episode:
         self.solved_at: Spend | None = None
         #: decided verdicts by candidate text: the same candidate is never checked (or paid for) twice
         self._verdicts: dict[str, Verdict] = {}
-        self._at_end: list[Callable[[], None]] = []
         self.trace.write(TraceEvent(event="start", node=0, info={
             "task_id": task.id, "strategy": strategy, "seed": seed, "budget": budget.model_dump(),
             "policy": policy.name, "prm": prm_name(prm), "language": task.language,
@@ -167,15 +166,8 @@ class Episode:
 
     # ------------------------------------------------------------------ result
 
-    def at_end(self, stop: Callable[[], None]) -> None:
-        """Run `stop` when the search ends (`result`): work started beside the search must not outlive it."""
-        self._at_end.append(stop)
-
     def result(self) -> SearchResult:
         """Close the trace and return what the search found."""
-        for stop in self._at_end:
-            stop()
-        self._at_end.clear()
         spend = self.meter.spend
         candidate = self.best[1] if self.best else None
         verdict = self.best[2] if self.best else None

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -59,8 +58,10 @@ from proofsmith.steps import Goal, goal_count, goal_list
 
 #: Tokens one tactic may take.
 TACTIC_TOKENS = 64
-#: Suffix of the task id under which CoqHammer's root call gets a Coq session of its own, beside the search's.
-HAMMER_SESSION_SUFFIX = "#hammer"
+#: Seconds into a search before CoqHammer's call at the root runs (sooner when the tree runs dry or the model is
+#: about to be asked): the root's children come first, automation's multi-step proofs take a few seconds and the
+#: ATPs 15-25.
+HAMMER_DEFER_SECONDS = 8.0
 #: Tokens one chunk of program text may take.
 CHUNK_TOKENS = 192
 
@@ -162,8 +163,8 @@ class TacticSpace:
         self._parent: dict[str, str | None] = {}
         self._goals: dict[str, list[Goal]] = {}
         self._similar_sentences: list[str] | None = None
-        #: CoqHammer's root call running beside the search, until its answer is taken
-        self._hammer_job: tuple[Future, str] | None = None
+        #: CoqHammer's call at the root, (tactic, timeout), until it runs
+        self._hammer_waiting: tuple[str, float | None] | None = None
 
     def root(self) -> Point:
         if self._root is None:
@@ -177,8 +178,7 @@ class TacticSpace:
 
     def expand(self, point: Point, k: int, temperature: float = 0.8) -> list[Child]:
         first = point.hash not in self._tried
-        # the hammer's answer, if it came (waited for when the root comes back: the tree ran dry)
-        self._hammer_answer(wait=not first and not point.steps)
+        self._hammer_at_root(now=not first and not point.steps)
         if self.ep.solved:
             return []
         tried = self._tried.setdefault(point.hash, {})
@@ -186,20 +186,18 @@ class TacticSpace:
         # transposition table makes them one node
         children: list[Child] = []
         if first:
-            # the portfolio gets a few seconds per state (the hammer its own timeout): the rest is the model's
+            # the portfolio gets a few seconds per state (the hammer waits, see HAMMER_DEFER_SECONDS): the rest is
+            # the model's
             allowed = ROOT_SECONDS if not point.steps else STATE_SECONDS
             started = time.monotonic()
             for tactic, timeout_s in self._automation(point):
-                hammer = tactic.startswith("hammer")
-                if hammer and self._start_hammer(tactic, timeout_s):
-                    continue  # the ATP call (the root's only) runs beside the search, in a session of its own
-                if not hammer and time.monotonic() - started > allowed:
+                if tactic.startswith("hammer"):
+                    # the portfolio's ATP call (the root's only): it waits for the root's children
+                    self._hammer_waiting = (tactic, timeout_s)
+                    continue
+                if time.monotonic() - started > allowed:
                     self.ep.count("automation_cut")
                     continue
-                if hammer:
-                    timeout_s = self._hammer_timeout(timeout_s)
-                    if timeout_s is not None and timeout_s < HAMMER_MIN_SECONDS:
-                        continue
                 child = self._apply(point, tactic, tried, logprob=0.0, count=1, timeout_s=timeout_s, origin="automation")
                 if child is not None:
                     children.append(child)
@@ -213,6 +211,10 @@ class TacticSpace:
         else:
             # a state expanded again (a restarted tree, another strategy's revisit): what it reached is free
             children += [result for result in tried.values() if isinstance(result, Child)]
+        # the hammer before the model's first request: it proves far more here than the model does
+        self._hammer_at_root(now=True)
+        if self.ep.solved:
+            return [c for c in children if c.point.done]
         known = {id(c) for c in children}
         for tactic, lp, count in self._proposals(point, k, temperature, tried):
             child = self._apply(point, tactic, tried, logprob=lp, count=count)
@@ -257,74 +259,24 @@ class TacticSpace:
             return timeout_s
         return min(timeout_s, HAMMER_SHARE * left)
 
-    def _start_hammer(self, tactic: str, timeout_s: float | None) -> bool:
-        """Start CoqHammer's root call beside the search, in a Coq session of its own; False where the checker
-        keeps one session per task (then it runs in line, as any step).
+    def _hammer_at_root(self, *, now: bool) -> None:
+        """Run CoqHammer's waiting root call once its time has come (`now`: at once, if it waits).
 
-        The ATPs take 15-25 s on the stdlib; in line they held up the root's children, whose automation
-        proofs take seconds. The answer is taken at later expansions (`_hammer_answer`).
+        A proof it finds is checked at once (as any closing step), so the search ends at its next look.
         """
-        checker, task = self.ep.checker, self.ep.task
-        if task.language != "coq" or getattr(checker, "max_sessions", 1) < 2 or not hasattr(checker, "interrupt"):
-            return False
+        if self._hammer_waiting is None or self._root is None:
+            return
+        if not now and self.ep.meter.spend.wall_s < HAMMER_DEFER_SECONDS:
+            return
+        tactic, timeout_s = self._hammer_waiting
+        self._hammer_waiting = None
         timeout_s = self._hammer_timeout(timeout_s)
         if timeout_s is not None and timeout_s < HAMMER_MIN_SECONDS:
-            return True  # no time left for it
-        beside = task.model_copy(update={"id": task.id + HAMMER_SESSION_SUFFIX})
-
-        def run():
-            return checker.step(checker.open(beside), tactic, timeout_s=timeout_s)
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hammer")
-        self._hammer_job = (pool.submit(run), tactic)
-        pool.shutdown(wait=False)
-        self.ep.meter.charge_checker()
-        self.ep.count("hammer_beside")
-
-        def stop() -> None:
-            job = self._hammer_job
-            if job is None:
-                return
-            if not job[0].done() and self.ep.meter.budget.wall_s is not None:
-                # out of time: the ATPs must not run on into the next search
-                checker.interrupt(beside.id)
-                return
-            # the model's budget is spent, and no clock runs: the hammer's answer (its timeout bounds the wait)
-            try:
-                self._hammer_answer(wait=True)
-            except BudgetExhausted:
-                pass
-        self.ep.at_end(stop)
-        return True
-
-    def _hammer_answer(self, *, wait: bool) -> None:
-        """Take the hammer's answer if it came (or `wait` for it): a proof it found is replayed at the root by its
-        reconstruction and checked at once, so the search ends at its next look."""
-        if self._hammer_job is None or self._root is None:
             return
-        job, tactic = self._hammer_job
-        if not job.done() and not wait:
-            return
-        self._hammer_job = None
-        try:
-            result = job.result()
-        except Exception as exc:  # noqa: BLE001 - a hammer that could not run is a failed tactic, not a failed search
-            self.ep.count("hammer_failed_to_run")
-            result = None
-            error = f"{type(exc).__name__}: {exc}"[:300]
+        self.ep.count("hammer_deferred")
         root = self._root
-        tried = self._tried.setdefault(root.hash, {})
-        key = tactic_key(tactic)
-        if result is None or result.status != "ok" or not result.solved:
-            tried.setdefault(key, (result.error or result.reason or "failed")[:300] if result is not None else error)
-            return
-        self.ep.count("hammer_solved")
-        for replacement in hammer_reconstructions(result.messages):
-            child = self._apply(root, replacement, tried, logprob=0.0, count=1, origin="automation")
-            if child is not None and child.point.done:
-                tried[key] = child
-                return
-        tried[key] = "hammer found a proof but no reconstruction of it checks"
+        self._apply(root, tactic, self._tried.setdefault(root.hash, {}), logprob=0.0, count=1, timeout_s=timeout_s,
+                    origin="automation")
 
     def _later_sentences(self) -> list[str]:
         """The sentences of the task's similar earlier proofs, ranked once per search (every later state tries them)."""
