@@ -20,12 +20,11 @@ configurations:
 | full-1.5b | large (1.5B) | yes | yes | yes, where allowed |
 
 CoqHammer runs where the task may import it (`hammer` option, added by this
-script; `SearchChecker.hammer_allowed`). For a stdlib lemma of a module that
-Hammer loads, the checker rejects any proof that depends on that module or on
-a loaded library that needs it (`provers.coq_dependencies`), so the lemma
-under test and what follows it stay out of reach; where that cannot be
-known the hammer configurations run without it and the table counts how
-many tasks that was.
+script; `search.checker.hammer_allowed`): not for a stdlib lemma of a module
+that Hammer's own imports load (its ATPs pick the compiled original there,
+and the checker rejects any proof depending on that module or on a loaded
+library that needs it, `provers.coq_dependencies`); the table counts the
+tasks that had it.
 
 The few-shot example pool (read from the whole installed library) is loaded
 once before the first search, as a long-running prover process would have it.

@@ -31,7 +31,7 @@ from proofsmith.models.prompts import STOP, build_messages, complete_tactic, ren
 from proofsmith.schema import Candidate
 from proofsmith.search.budget import BudgetExhausted
 from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
-from proofsmith.provers.coq_dependencies import forbidden_libraries
+from proofsmith.provers.coq_dependencies import forbidden_libraries, hammer_libraries
 from proofsmith.search.checker import hammer_allowed
 from proofsmith.search.episode import Episode
 from proofsmith.search.portfolio import (
@@ -58,9 +58,11 @@ from proofsmith.steps import Goal, goal_count, goal_list
 
 #: Tokens one tactic may take.
 TACTIC_TOKENS = 64
-#: Seconds into a search before CoqHammer's call at the root runs (sooner when the tree runs dry or the model is
-#: about to be asked): the root's children come first, automation's multi-step proofs take a few seconds and the
-#: ATPs 15-25.
+#: Seconds into a search before CoqHammer's call at the root runs (sooner when the tree runs dry, or, with no
+#: wall-clock limit, when the model is about to be asked): the root's children come first, automation's multi-step
+#: proofs take a few seconds and the ATPs 15-25. Running it beside the search in a second session was tried (ee95f47,
+#: reverted): on 2 cores its ATP processes starved the search, whose automation proofs of Zle_bool_plus_mono and
+#: Zdiv_le_compat_l came at 16.9 and 44.9 s instead of 1.7 and 2.3 s.
 HAMMER_DEFER_SECONDS = 8.0
 #: Tokens one chunk of program text may take.
 CHUNK_TOKENS = 192
@@ -211,8 +213,8 @@ class TacticSpace:
         else:
             # a state expanded again (a restarted tree, another strategy's revisit): what it reached is free
             children += [result for result in tried.values() if isinstance(result, Child)]
-        # the hammer before the model's first request: it proves far more here than the model does
-        self._hammer_at_root(now=True)
+        # without a clock the hammer's time costs no budget: before the model's first request, which might end it
+        self._hammer_at_root(now=self.ep.meter.budget.wall_s is None)
         if self.ep.solved:
             return [c for c in children if c.point.done]
         known = {id(c) for c in children}
@@ -230,6 +232,8 @@ class TacticSpace:
         ep, task = self.ep, self.ep.task
         libraries = ep.checker.libraries(point.state) if point.state is not None else None
         hammer = self.hammer if self.hammer is not None else hammer_allowed(task)
+        if not point.steps and self.hammer is None and not hammer and task.language == "coq" and hammer_libraries():
+            ep.count("hammer_left_out")  # its imports load the task's own library (see hammer_allowed)
         members = portfolio(task.language, point.view, libraries, root=not point.steps, hammer=hammer)
         tactics = [(m.tactic, m.timeout_s) for m in members if not m.tactic.startswith("hammer")]
         if not point.steps:
