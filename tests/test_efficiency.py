@@ -2,8 +2,9 @@
 
 The `cpu` mode compares the CPU time of candidate and reference in paired,
 interleaved rounds (the reference's best run, the median paired ratio); the
-`exact` mode counts instructions under cachegrind. Efficiency is never correctness: a candidate that verifies keeps
-its `verified` whatever its timing.
+`exact` mode counts instructions under cachegrind. Efficiency is never
+correctness: a candidate that verifies keeps its `verified` whatever its
+timing.
 """
 
 from __future__ import annotations

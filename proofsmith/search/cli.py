@@ -125,12 +125,13 @@ def prove(file: str | None, theorem: str | None, automation: bool, retrieval: bo
 
         if not hammer_libraries():
             raise UserError("--hammer needs CoqHammer and its provers: apt-get install libcoq-hammer eprover z3 cvc4")
-        left_out = [t.id for t in tasks if not hammer_allowed(t)]
+        allowed = {t.id: hammer_allowed(t) for t in tasks}
+        left_out = [t.id for t in tasks if not allowed[t.id]]
         if left_out:
             click.echo(f"CoqHammer left out of {len(left_out)} task(s) ({', '.join(left_out[:3])}"
                        f"{', ...' if len(left_out) > 3 else ''}): its imports load the lemma's own library, where "
                        "its provers would cite the original", err=True)
-        tasks = [t.model_copy(update={"options": {**t.options, "hammer": True}}) if hammer_allowed(t) else t
+        tasks = [t.model_copy(update={"options": {**t.options, "hammer": True}}) if allowed[t.id] else t
                  for t in tasks]
     aids = {"automation": automation, "retrieval": retrieval, "hammer": None if hammer else False}
     return _run(tasks, collect=False, aids=aids, **options)

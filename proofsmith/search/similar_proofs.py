@@ -117,7 +117,7 @@ def _renamed(proof: str, old: str, new: str) -> str:
     pattern = rf"(?<!{edge}){re.escape(old)}(?!{edge})"
     if len(old) < 3:
         pattern = rf"(?:(?<=_){re.escape(old)}(?!{edge})|(?<!{edge}){re.escape(old)}(?=_))"
-    return re.sub(pattern, new.replace("\\", r"\\"), proof)
+    return re.sub(pattern, lambda _: new, proof)
 
 
 def name_analogies(task: Task, limit: int = MAX_ANALOGIES) -> list[str]:
