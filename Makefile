@@ -65,7 +65,7 @@ demo: install
 		"README: Search, Coq, RL rewards"
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # Everything `make test` runs plus the tests marked heavy (pyproject's addopts leaves them out).
 test-all: install

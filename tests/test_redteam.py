@@ -62,12 +62,27 @@ def standins(monkeypatch) -> list[str]:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_exploit_is_not_accepted(case, bwrap_or_skip, standins):
-    result = run_case(case, TASKS[case.task], sandbox="bwrap")
+    result = _run(case, "bwrap")
     if result.outcome == "not run":
         pytest.skip(f"{case.name}: {result.detail}")
     assert result.outcome != "verified", f"ACCEPTED EXPLOIT {case.name}: {case.attack}"
     assert result.as_expected, f"{case.name}: got {result.outcome} ({result.reason}: {result.detail}), " \
                                f"wanted {result.expected}"
+
+
+def _run(case, sandbox: str) -> CaseResult:
+    """The case's result; run once more when the first run was `unknown (overload)` and the case expects refuted.
+
+    A time-limit case (`coq/loop_until_timeout`) is rightly unknown when the
+    kernel measured that the machine, not the candidate, used up its wall
+    budget; a test run beside other CPU-heavy jobs hits that now and then. The
+    second run's outcome is asserted as it comes: a checker that always calls
+    its time-outs overload still fails the test.
+    """
+    result = run_case(case, TASKS[case.task], sandbox=sandbox)
+    if result.outcome == "unknown" and result.reason == "overload" and case.expect == "refuted":
+        result = run_case(case, TASKS[case.task], sandbox=sandbox)
+    return result
 
 
 WARM_CASES = [c for c in CASES if c.checker in WARM_CHECKERS]
@@ -77,7 +92,7 @@ WARM_CASES = [c for c in CASES if c.checker in WARM_CHECKERS]
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", WARM_CASES, ids=[c.name for c in WARM_CASES])
 def test_exploit_is_not_accepted_under_the_warm_pool(case, bwrap_or_skip):
-    result = run_case(case, TASKS[case.task], sandbox="warm")
+    result = _run(case, "warm")
     if result.outcome == "not run":
         pytest.skip(f"{case.name}: {result.detail}")
     assert result.sandbox == "warm" and result.label == f"{case.name} (warm)"
