@@ -101,9 +101,11 @@ bench-models: install
 # bitvec and coq-stdlib-mini; says per suite whether any strategy beats best-of-N at equal tokens. Tables,
 # benchmarks/results/search_scaling/scaling.{md,png}. Resumable: rerun to continue after a stop.
 SEARCH_LIMIT ?= 30
+# SEARCH_CAPS: e.g. "--max-tokens 2048 --max-seconds 300" to bound what an unsolved task costs on 2 cores
+SEARCH_CAPS ?=
 SEEDS ?= 3
 bench-search: install
-	$(BIN)/python benchmarks/search_scaling.py --limit $(SEARCH_LIMIT) --seeds $(SEEDS) --out benchmarks/results/search_scaling
+	$(BIN)/python benchmarks/search_scaling.py --limit $(SEARCH_LIMIT) --seeds $(SEEDS) $(SEARCH_CAPS) --out benchmarks/results/search_scaling
 
 # HumanEval pass@1 of one model through the search's prompts, one sample per task graded by the hidden tests:
 # PASS1_MODEL default (0.5B) or large (1.5B), PASS1_TEMP 0 (greedy) or 0.8 with PASS1_SEED. Runs of several models

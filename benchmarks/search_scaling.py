@@ -20,7 +20,9 @@ tests: a verified answer is re-checked by the full checker from scratch.
 
 Anytime curves. No strategy reads its budget to decide what to do; the budget
 only stops it. So each (strategy, task, seed) runs ONCE with
-`Budget(model_calls=--max-budget)`; the row keeps the spend at which the
+`Budget(model_calls=--max-budget)` (`--max-tokens` and `--max-seconds` add
+caps of generated tokens and wall seconds per search, which bound what an
+unsolved task costs on 2 cores); the row keeps the spend at which the
 search's own checks first passed (`found_at`: model calls, generated and
 prompt tokens, wall seconds, from `SearchResult.solved_at`) and the grade of
 the answer it returned. It counts as solved at budget x on an axis iff the
@@ -95,8 +97,17 @@ ALL_STRATEGIES = ("best_of_n", "refine", "cegis", "beam", "mcts", "particles")
 BASELINE = "best_of_n"
 RESULTS = "results.jsonl"
 CONFIG = "config.json"
+#: the settings a results directory holds one value of (an older config.json without the caps had none)
+CONFIG_KEYS = ("model", "max_budget", "max_tokens", "max_seconds", "mode")
 #: the axis "equal compute" is judged on
 COMPUTE_AXIS = "tokens"
+
+
+def _caps(config: dict) -> str:
+    """The per-search caps besides model calls, as words (empty without any)."""
+    caps = [f"{config['max_tokens']} generated tokens" if config.get("max_tokens") else "",
+            f"{config['max_seconds']:g} s" if config.get("max_seconds") else ""]
+    return "".join(f", at most {c}" for c in caps if c)
 
 
 def row_key(row: dict) -> tuple[str, str, int]:
@@ -105,11 +116,11 @@ def row_key(row: dict) -> tuple[str, str, int]:
 
 
 def check_config(out: Path, config: dict, console: Console) -> bool:
-    """Refuse to mix results of another model, max budget or mode into DIR."""
+    """Refuse to mix results of another model, budget, cap or mode into DIR."""
     path = out / CONFIG
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
-        differ = [k for k in ("model", "max_budget", "mode") if old.get(k) != config[k]]
+        differ = [k for k in CONFIG_KEYS if old.get(k) != config.get(k)]
         if differ:
             console.print(f"{out} holds results for " + ", ".join(f"{k}={old.get(k)!r}" for k in differ)
                           + ": use another --out, or the same settings")
@@ -141,7 +152,7 @@ def run_rows(args: argparse.Namespace, work: list[tuple[int, str, object, str]],
     policy = load_policy(args.model, n_threads=args.threads, n_parallel=args.parallel, n_ctx=args.ctx)
     console.print(f"model {policy.name} loaded in {time.perf_counter() - started:.1f}s "
                   f"({args.threads} threads, {args.parallel} slots)")
-    budget = Budget(model_calls=args.max_budget)
+    budget = Budget(model_calls=args.max_budget, tokens=args.max_tokens, wall_s=args.max_seconds)
     checker = SearchChecker()
     warmed: set[str] = set()
     count = 0
@@ -195,7 +206,8 @@ def _run_one(suite: str, task, strategy: str, seed: int, policy, checker, budget
         trace = out / "traces" / strategy / f"s{seed}" / (re.sub(r"[^\w.-]", "_", task.id) + ".jsonl")
         trace.parent.mkdir(parents=True, exist_ok=True)
     row = {"suite": suite, "task": task.id, "language": task.language, "strategy": strategy, "seed": seed,
-           "mode": args.mode, "max_budget": args.max_budget}
+           "mode": args.mode, "max_budget": args.max_budget, "max_tokens": args.max_tokens,
+           "max_seconds": args.max_seconds}
     started = time.perf_counter()
     try:
         result = search(task, policy, strategy=strategy, budget=budget, checker=checker, seed=seed,
@@ -295,7 +307,8 @@ def report(rows: dict, work_tasks: dict[str, list[str]], strategies: list[str], 
     md = ["# Search scaling at equal compute: solved fraction vs generated tokens, wall seconds, model calls\n",
           mode_line + "\n",
           (f"Model `{config['model']}`, seeds {', '.join(map(str, seeds))} (averaged per task), each "
-           f"(strategy, task, seed) run once with max budget {config['max_budget']} model calls and read at every "
+           f"(strategy, task, seed) run once with max budget {config['max_budget']} model calls{_caps(config)} "
+           "and read at every "
            f"budget (anytime; see benchmarks/search_scaling.py). Measured on {machine}, {load}. Cells: solved % "
            "(95 % bootstrap interval over tasks); ≥: past the least spend of an unsolved run, a lower bound. "
            "`exact to`: where the curve stops being exact.\n")]
@@ -389,6 +402,10 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=30, help="tasks per suite, evenly spaced (default 30)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per (strategy, task) (default 3)")
     parser.add_argument("--max-budget", type=int, default=32, help="model calls per search (default 32)")
+    parser.add_argument("--max-tokens", type=int, default=None,
+                        help="also stop a search at this many generated tokens (default: no cap)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="also stop a search after this many wall seconds (default: no cap)")
     parser.add_argument("--strategies", default=",".join(ALL_STRATEGIES),
                         help=f"comma-separated (default {','.join(ALL_STRATEGIES)})")
     parser.add_argument("--oracle", action="store_true",
@@ -411,8 +428,11 @@ def main() -> int:
     if unknown or not strategies:
         console.print(f"unknown strategies {unknown}; choose from {', '.join(ALL_STRATEGIES)}")
         return 2
-    if args.max_budget < 1 or args.seeds < 1 or args.limit < 1:
-        console.print("--max-budget, --seeds and --limit must be at least 1")
+    if args.max_budget < 1 or args.seeds < 1 or args.limit < 1 or (args.max_tokens is not None and args.max_tokens < 1):
+        console.print("--max-budget, --max-tokens, --seeds and --limit must be at least 1")
+        return 2
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        console.print("--max-seconds must be above 0")
         return 2
     suites = list(dict.fromkeys(args.suite or SUITES))
     try:
@@ -425,13 +445,14 @@ def main() -> int:
     order = interleave([[(suite, t) for t in ts] for suite, ts in tasks.items()])
     work = [(seed, suite, task, s) for seed in seeds for suite, task in order for s in strategies]
     args.out.mkdir(parents=True, exist_ok=True)
-    config = {"model": args.model, "max_budget": args.max_budget, "mode": args.mode}
+    config = {"model": args.model, "max_budget": args.max_budget, "max_tokens": args.max_tokens,
+              "max_seconds": args.max_seconds, "mode": args.mode}
     if not check_config(args.out, config, console):
         return 2
     console.print(f"mode {args.mode}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
                   + ", ".join(f"{len(ts)} {s}" for s, ts in tasks.items())
                   + f" tasks x {len(strategies)} strategies x {len(seeds)} seed(s), budget {args.max_budget} "
-                  f"model calls, results in {args.out / RESULTS}", highlight=False)
+                  f"model calls{_caps(config)}, results in {args.out / RESULTS}", highlight=False)
     interrupted = False
     if not args.report_only:
         started = time.perf_counter()

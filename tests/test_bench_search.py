@@ -271,6 +271,9 @@ def test_search_scaling_runs_for_real_resumes_and_reports_the_mode(tmp_path: Pat
     assert len((out / "results.jsonl").read_text().splitlines()) == 2
     oracle = _script("search_scaling.py", *args, "--oracle", "--report-only")
     assert oracle.returncode == 2 and "mode='visible'" in oracle.stdout
+    capped = _script("search_scaling.py", *args, "--max-tokens", "64", "--report-only")
+    assert capped.returncode == 2 and "max_tokens=None" in capped.stdout
+    assert all(r["max_tokens"] is None and r["max_seconds"] is None for r in rows)
 
 
 @pytest.mark.slow
