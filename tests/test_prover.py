@@ -113,6 +113,15 @@ def test_search_commands_use_the_goal_as_a_pattern_and_skip_bare_notations():
         "Search (length (rev _) = length _) outside A.B Coq.Lists.List.", "Search length rev outside A.B Coq.Lists.List."]
 
 
+def test_a_function_argument_becomes_a_hole_in_the_search_pattern():
+    goals = ("1 goal\n  \n  A, B, C : Type\n  f : A -> B\n  g : B -> C\n  l : list A\n  ============================\n"
+             "  map g (map f l) = map (fun x : A => g (f x)) l")
+    # before, `fun` made the goal no pattern at all, and `Search map` buried `map_map` under map's other lemmas
+    assert search_commands(goals) == ["Search (map _ (map _ _) = map _ _).", "Search map."]
+    nested = "1 goal\n  \n  ============================\n  F (fun x => (fun y => y) x) = G (fun z => (z)) 3"
+    assert search_commands(nested)[0] == "Search (F _ = G _ 3)."
+
+
 def test_lemma_names_leaves_out_local_and_introduced_names():
     goals = "1 goal\n  \n  H_le : n <= m\n  ============================\n  n <= S m"
     tactic = "intros x H_x. apply Z.lt_invented_le; rewrite <- Nat.add_0_r in H_le; apply H_x; apply le_S"
@@ -140,6 +149,19 @@ def test_automation_proves_add_0_r_before_the_model_is_asked(coq):
     assert result.spend.model_calls == 0 and policy.requests == []
     assert result.verdict.manifest.checker == "coq"  # confirmed by coqc from scratch
     assert result.stats["automation_steps"] >= 1
+
+
+def test_retrieval_finds_the_lemma_of_a_goal_with_a_function_argument(coq):
+    """`coq-textbook`'s map_twice: at 8372fd1 automation, retrieval and CoqHammer did not prove it in 60 s."""
+    task = Task(id="map_twice", language="coq", kind="proof", context="Require Import List.\n",
+                statement="Lemma map_twice : forall (A B C : Type) (f : A -> B) (g : B -> C) (l : list A),\n"
+                          "  map g (map f l) = map (fun x => g (f x)) l.",
+                limits=Limits(wall_s=60, cpu_s=60, memory_mb=2048), options={"name": "map_twice"})
+    policy = ScriptedPolicy([FAIL] * 4)
+    with _checker() as checker:
+        result = search(task, policy, strategy=MCTS(), budget=Budget(model_calls=4, wall_s=60), checker=checker)
+    assert result.solved and result.verdict is not None and result.verdict.status == "verified"
+    assert result.spend.model_calls == 0 and "map_map" in result.candidate.text
 
 
 def test_without_automation_the_same_search_needs_the_model(coq):

@@ -70,6 +70,7 @@ def search_commands(goals: str, outside: Collection[str] = ()) -> list[str]:
     body = arrows[-1]
     commands = []
     for text in ([whole] if len(arrows) > 1 else []) + [body]:
+        text = _holes_for_functions(text)
         if len(text) >= 200 or re.search(r"\b(forall|exists|fun|match)\b", text):
             continue
         pattern = _IDENT.sub(lambda m: "_" if m.group(0) in local else m.group(0), text)
@@ -88,6 +89,30 @@ def search_commands(goals: str, outside: Collection[str] = ()) -> list[str]:
         restriction = " outside " + " ".join(sorted(outside))
         commands = [c[:-1] + restriction + "." for c in commands]
     return commands
+
+
+def _holes_for_functions(text: str) -> str:
+    """`text` with each parenthesised `(fun ... => ...)` replaced by `_`, so it can be a `Search` pattern.
+
+    `map g (map f l) = map (fun x : A => g (f x)) l` becomes `map g (map f l) = map _ l`, which finds
+    `map_map`; a `Search` pattern cannot bind names, so without this the goal had no pattern query at all.
+    """
+    out, i = [], 0
+    for m in re.finditer(r"\(\s*fun\b", text):
+        if m.start() < i:
+            continue  # inside a function already replaced
+        depth, j = 0, m.start()
+        while j < len(text):
+            depth += text[j] == "("
+            depth -= text[j] == ")"
+            j += 1
+            if depth == 0:
+                break
+        if depth:
+            return text  # unbalanced: leave it to the caller's check
+        out += [text[i:m.start()], "_"]
+        i = j
+    return "".join(out) + text[i:]
 
 
 def _top_level_arrows(text: str) -> list[str]:
