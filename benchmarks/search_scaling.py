@@ -445,8 +445,7 @@ def main() -> int:
     order = interleave([[(suite, t) for t in ts] for suite, ts in tasks.items()])
     work = [(seed, suite, task, s) for seed in seeds for suite, task in order for s in strategies]
     args.out.mkdir(parents=True, exist_ok=True)
-    config = {"model": args.model, "max_budget": args.max_budget, "max_tokens": args.max_tokens,
-              "max_seconds": args.max_seconds, "mode": args.mode}
+    config = {key: getattr(args, key) for key in CONFIG_KEYS}
     if not check_config(args.out, config, console):
         return 2
     console.print(f"mode {args.mode}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
