@@ -325,3 +325,27 @@ def test_synth_refuses_visible_test_code_that_does_not_parse(tmp_path, bwrap_or_
     result, _ = run_synth(tmp_path, [task(visible_test_code="def check(candidate):\n    assert (\n")])
     assert str(result.exception).startswith("visible tests: task add-visible: test_code does not parse (line 2")
     assert scripted_model == []
+
+
+# --------------------------------------------------------------------------- PRM labels
+
+
+def test_step_labels_of_a_visible_search_are_the_visible_tests_outcomes(spy, tmp_path):
+    """A PRM for code is trained on what the search could see: the trace of a visible search holds the visible
+    checks only, so the overfitting answer is labelled verified (it passed the visible tests) although the hidden
+    grade refuted it, and nothing of the hidden tests is in the trace a PRM learns from."""
+    from proofsmith.prm.labels import label_trace
+    from proofsmith.search.trace import read_trace
+
+    path = tmp_path / "trace.jsonl"
+    result = search(task(), ScriptedPolicy([WRONG, OVERFIT]), strategy=BestOfN(batch=1),
+                    budget=Budget(model_calls=4), checker=spy, trace=path)
+    assert result.solved_visible and result.solved_hidden is False
+    text = path.read_text()
+    assert HIDDEN_MARK not in text and "-4, 4" not in text
+    checks = [e for e in read_trace(path) if e.event == "check"]
+    assert [e.verdict for e in checks] == ["refuted", "verified"]  # the two visible checks; the grade is not traced
+    labels = {label.steps[-1].strip().splitlines()[-2].strip(): label for label in label_trace(path)}
+    overfit, wrong = labels["return 5 if a == 2 else a * b"], labels["return a - b"]
+    assert overfit.hard == 1 and overfit.reward_below == 1.0
+    assert wrong.hard == 0 and wrong.soft < 1.0
