@@ -107,15 +107,16 @@ SEEDS ?= 3
 bench-search: install
 	$(BIN)/python benchmarks/search_scaling.py --limit $(SEARCH_LIMIT) --seeds $(SEEDS) $(SEARCH_CAPS) --out benchmarks/results/search_scaling
 
-# HumanEval pass@1 of one model through the search's prompts, one sample per task graded by the hidden tests:
-# PASS1_MODEL default (0.5B) or large (1.5B), PASS1_TEMP 0 (greedy) or 0.8 with PASS1_SEED. Runs of several models
-# print side by side. Resumable: rerun to continue after a stop.
+# pass@1 of one model through the search's prompts, one sample per task graded by the hidden tests:
+# PASS1_SUITE humaneval, leetcode or leetcode-hard; PASS1_MODEL default (0.5B) or large (1.5B);
+# PASS1_TEMP 0 (greedy) or 0.8 with PASS1_SEED. Runs of several models print side by side. Resumable.
 PASS1_MODEL ?= default
 PASS1_TEMP ?= 0
 PASS1_SEED ?= 0
+PASS1_SUITE ?= humaneval
 bench-pass1: install
-	$(BIN)/python benchmarks/pass_at_1.py --model $(PASS1_MODEL) --temperature $(PASS1_TEMP) --seed $(PASS1_SEED) \
-		--out benchmarks/results/pass_at_1
+	$(BIN)/python benchmarks/pass_at_1.py --suite $(PASS1_SUITE) --model $(PASS1_MODEL) --temperature $(PASS1_TEMP) \
+		--seed $(PASS1_SEED) --out benchmarks/results/pass_at_1
 
 # Load on `proofsmith serve` over loopback: CLIENTS concurrent clients for DURATION seconds on HumanEval candidates
 # (throughput, p50/p99 latency, 429 share, peak RSS, lost/duplicated verdicts).

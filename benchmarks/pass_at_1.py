@@ -1,4 +1,4 @@
-"""Plain HumanEval pass@1 of one model through the search's own prompts: the bar search has to clear.
+"""Plain pass@1 of one model through the search's own prompts (HumanEval, LeetCode): the bar search has to clear.
 
 One sample per task, graded by the hidden tests. The sample is drawn by
 `proofsmith.search.search` with `BestOfN(batch=1)` and a budget of one model
@@ -8,11 +8,12 @@ once" is then same prompts, same checker, same machine). The search runs in
 `oracle` mode: with one sample there is nothing to choose, so the one check
 it makes is the hidden-test grade, and all 164 tasks count (13 have no
 docstring example, which visible mode would need); `solved` is that grade.
+`--suite leetcode-hard` (or `leetcode`) measures the harder suite the same way.
 
 `--temperature 0` (the default) is greedy decoding; `--temperature 0.8` with
 `--seed S` samples as the searches do. `--limit N` takes N tasks evenly
-spaced. Rows go to DIR/results.jsonl keyed by (model, temperature, seed,
-task), one line per finished task, so a rerun continues where a stop left
+spaced. Rows go to DIR/results.jsonl keyed by (suite, model, temperature,
+seed, task), one line per finished task, so a rerun continues where a stop left
 off; the table covers every configuration in the file (run the 0.5B and the
 1.5B model into the same DIR and they print side by side). The verdict cache
 is off: every check runs.
@@ -41,20 +42,24 @@ os.environ["PROOFSMITH_NO_CACHE"] = "1"
 RESULTS = "results.jsonl"
 
 
-def row_key(row: dict) -> tuple[str, float, int, str]:
-    """A row's identity: (model, temperature, seed, task)."""
-    return (row["model"], float(row["temperature"]), int(row["seed"]), row["task"])
+#: suites whose hidden tests grade a program (rows written before `--suite` existed are HumanEval's)
+SUITES = ("humaneval", "leetcode", "leetcode-hard")
+
+
+def row_key(row: dict) -> tuple[str, str, float, int, str]:
+    """A row's identity: (suite, model, temperature, seed, task)."""
+    return (row.get("suite", "humaneval"), row["model"], float(row["temperature"]), int(row["seed"]), row["task"])
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Per (model, temperature, seed): tasks run, pass@1, errors, mean generated tokens, mean seconds, load."""
-    groups: dict[tuple[str, float, int], list[dict]] = {}
+    """Per (suite, model, temperature, seed): tasks run, pass@1, errors, mean generated tokens, seconds, load."""
+    groups: dict[tuple[str, str, float, int], list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["model"], float(r["temperature"]), int(r["seed"])), []).append(r)
+        groups.setdefault(row_key(r)[:4], []).append(r)
     out = []
-    for (model, temperature, seed), mine in sorted(groups.items()):
+    for (suite, model, temperature, seed), mine in sorted(groups.items()):
         n = len(mine)
-        out.append({"model": model, "temperature": temperature, "seed": seed, "n": n,
+        out.append({"suite": suite, "model": model, "temperature": temperature, "seed": seed, "n": n,
                     "passed": sum(1 for r in mine if r["solved"]),
                     "errors": sum(1 for r in mine if r.get("error")),
                     "tokens": sum(r["tokens"] for r in mine) / n, "seconds": sum(r["wall_s"] for r in mine) / n,
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace, tasks: list, results: Path, console: Console) 
 
     model = args.model_name
     done = read_rows(results, row_key)
-    pending = [t for t in tasks if (model, args.temperature, args.seed, t.id) not in done]
+    pending = [t for t in tasks if (args.suite, model, args.temperature, args.seed, t.id) not in done]
     if len(tasks) > len(pending):
         console.print(f"resuming: {len(tasks) - len(pending)} task(s) already in {results}, {len(pending)} to run")
     if not pending:
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace, tasks: list, results: Path, console: Console) 
     try:
         with open_for_append(results) as fh:
             for task in pending:
-                row = {"model": model, "temperature": args.temperature, "seed": args.seed, "task": task.id}
+                row = {"suite": args.suite, "model": model, "temperature": args.temperature, "seed": args.seed, "task": task.id}
                 begun = time.perf_counter()
                 try:
                     result = search(task, policy, strategy=strategy, budget=Budget(model_calls=1), checker=checker,
@@ -108,15 +113,15 @@ def run(args: argparse.Namespace, tasks: list, results: Path, console: Console) 
 
 
 def report(rows: list[dict], console: Console) -> None:
-    """The table: one line per (model, temperature, seed) in the results file."""
-    header = ["model", "temperature", "seed", "n", "pass@1", "errors", "mean gen tokens", "mean s/task",
+    """The table: one line per (suite, model, temperature, seed) in the results file."""
+    header = ["suite", "model", "temperature", "seed", "n", "pass@1", "errors", "mean gen tokens", "mean s/task",
               "load avg (1 min)"]
-    table = Table(title=f"HumanEval pass@1 through the search's prompts (hidden tests; {os.cpu_count()} CPUs, "
+    table = Table(title=f"pass@1 through the search's prompts (hidden tests; {os.cpu_count()} CPUs, "
                         f"{platform.machine()})")
     for col in header:
-        table.add_column(col, justify="left" if col == "model" else "right")
+        table.add_column(col, justify="left" if col in ("suite", "model") else "right")
     for s in summarise(rows):
-        table.add_row(s["model"], "greedy (0)" if s["temperature"] == 0 else f"{s['temperature']:g}",
+        table.add_row(s["suite"], s["model"], "greedy (0)" if s["temperature"] == 0 else f"{s['temperature']:g}",
                       str(s["seed"]), str(s["n"]), f"{s['passed'] / s['n'] * 100:.1f} % ({s['passed']}/{s['n']})",
                       str(s["errors"]), f"{s['tokens']:.0f}", f"{s['seconds']:.1f}",
                       f"{s['load_min']:.1f}-{s['load_max']:.1f}")
@@ -128,7 +133,8 @@ def main() -> int:
     parser.add_argument("--model", default="default", help="registry name or alias (default, large) or a .gguf path")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default); 0.8 as the searches")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (irrelevant when greedy)")
-    parser.add_argument("--limit", type=int, default=None, help="tasks, evenly spaced (default all 164)")
+    parser.add_argument("--suite", choices=SUITES, default="humaneval", help="the tasks (default humaneval)")
+    parser.add_argument("--limit", type=int, default=None, help="tasks, evenly spaced (default all of the suite)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="llama.cpp threads")
     parser.add_argument("--ctx", type=int, default=4096, help="context tokens")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pass_at_1"))
@@ -143,7 +149,7 @@ def main() -> int:
 
     try:
         args.model_name = args.model if args.model.endswith(".gguf") else get_spec(args.model).name
-        tasks = load_suite("humaneval", args.limit)
+        tasks = load_suite(args.suite, args.limit)
     except (SuiteError, ModelError) as exc:
         console.print(str(exc), highlight=False)
         return 2
@@ -151,7 +157,7 @@ def main() -> int:
     results = args.out / RESULTS
     interrupted = False
     if not args.report_only:
-        console.print(f"{len(tasks)} HumanEval tasks, model {args.model}, temperature {args.temperature:g}, "
+        console.print(f"{len(tasks)} {args.suite} tasks, model {args.model}, temperature {args.temperature:g}, "
                       f"seed {args.seed}; load average {os.getloadavg()[0]:.1f}; results in {results}")
         started = time.perf_counter()
         try:

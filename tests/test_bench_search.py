@@ -285,8 +285,15 @@ def test_pass_at_1_greedy_runs_for_real_and_resumes(tmp_path: Path) -> None:
     first = _script("pass_at_1.py", *args)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     [r] = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert (r["model"], r["temperature"], r["seed"], r["task"]) == ("qwen2.5-coder-0.5b-q4", 0.0, 0, "HumanEval/0")
+    assert (r["suite"], r["model"], r["temperature"], r["seed"], r["task"]) == (
+        "humaneval", "qwen2.5-coder-0.5b-q4", 0.0, 0, "HumanEval/0")
     assert r["error"] is None and r["tokens"] > 0 and isinstance(r["solved"], bool)
     assert "qwen2.5-coder-0.5b-q4" in first.stdout and "greedy" in first.stdout
     again = _script("pass_at_1.py", *args)
     assert "1 task(s) already in" in again.stdout
+    # the harder suite into the same file: its own row, its own line of the table
+    hard = _script("pass_at_1.py", *args, "--suite", "leetcode-hard")
+    assert hard.returncode == 0, hard.stdout[-3000:] + hard.stderr[-3000:]
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["suite"] for r in rows] == ["humaneval", "leetcode-hard"] and rows[1]["error"] is None
+    assert "leetcode-hard" in hard.stdout and "humaneval" in hard.stdout
