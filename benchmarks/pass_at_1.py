@@ -74,7 +74,8 @@ def run(args: argparse.Namespace, tasks: list, results: Path, console: Console) 
 
     model = args.model_name
     done = read_rows(results, row_key)
-    pending = [t for t in tasks if (args.suite, model, args.temperature, args.seed, t.id) not in done]
+    run_of = {"suite": args.suite, "model": model, "temperature": args.temperature, "seed": args.seed}
+    pending = [t for t in tasks if row_key({**run_of, "task": t.id}) not in done]
     if len(tasks) > len(pending):
         console.print(f"resuming: {len(tasks) - len(pending)} task(s) already in {results}, {len(pending)} to run")
     if not pending:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace, tasks: list, results: Path, console: Console) 
     try:
         with open_for_append(results) as fh:
             for task in pending:
-                row = {"suite": args.suite, "model": model, "temperature": args.temperature, "seed": args.seed, "task": task.id}
+                row = {**run_of, "task": task.id}
                 begun = time.perf_counter()
                 try:
                     result = search(task, policy, strategy=strategy, budget=Budget(model_calls=1), checker=checker,
