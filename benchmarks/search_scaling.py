@@ -46,7 +46,10 @@ Crash safety: each finished row is appended to DIR/results.jsonl at once; a
 rerun with the same DIR skips rows already there (`--retry-errors` reruns
 those that raised). Rows run seed by seed, then task by task (suites in
 turn), every strategy on a task before the next task, so an interrupted run
-still compares the strategies on the same tasks. Before the first search of a
+still compares the strategies on the same tasks. `--run-seed K` runs one
+seed only, so seeds can run in separate processes (each with its own DIR and
+the same settings); their results.jsonl files concatenated into one DIR give
+the report (`--report-only`). Before the first search of a
 Coq task its reference proof is checked once, untimed, so no strategy pays the
 one-off setup in its wall time. The verdict cache is off
 (`PROOFSMITH_NO_CACHE=1`): every check runs, and times are not flattered.
@@ -401,6 +404,9 @@ def main() -> int:
                         help=f"a suite to run (repeatable; default all: {', '.join(SUITES)})")
     parser.add_argument("--limit", type=int, default=30, help="tasks per suite, evenly spaced (default 30)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per (strategy, task) (default 3)")
+    parser.add_argument("--run-seed", type=int, action="append", default=None, metavar="K",
+                        help="run only seed K of 0..N-1 (repeatable): splits one run over processes, each with "
+                             "its own --out; concatenate their results.jsonl into one DIR for the report")
     parser.add_argument("--max-budget", type=int, default=32, help="model calls per search (default 32)")
     parser.add_argument("--max-tokens", type=int, default=None,
                         help="also stop a search at this many generated tokens (default: no cap)")
@@ -441,9 +447,13 @@ def main() -> int:
         console.print(str(exc), highlight=False)
         return 2
     seeds = list(range(args.seeds))
+    run_seeds = sorted(set(args.run_seed)) if args.run_seed else seeds
+    if any(k not in seeds for k in run_seeds):
+        console.print(f"--run-seed must be among the seeds 0..{args.seeds - 1}")
+        return 2
     # seed by seed, then the suites' tasks in turn, every strategy on a task before the next
     order = interleave([[(suite, t) for t in ts] for suite, ts in tasks.items()])
-    work = [(seed, suite, task, s) for seed in seeds for suite, task in order for s in strategies]
+    work = [(seed, suite, task, s) for seed in run_seeds for suite, task in order for s in strategies]
     args.out.mkdir(parents=True, exist_ok=True)
     config = {key: getattr(args, key) for key in CONFIG_KEYS}
     if not check_config(args.out, config, console):

@@ -297,3 +297,11 @@ def test_pass_at_1_greedy_runs_for_real_and_resumes(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["suite"] for r in rows] == ["humaneval", "leetcode-hard"] and rows[1]["error"] is None
     assert "leetcode-hard" in hard.stdout and "humaneval" in hard.stdout
+
+
+def test_run_seed_outside_the_seeds_is_refused_in_one_line(tmp_path: Path) -> None:
+    """`--run-seed` splits a run's seeds over processes; a seed the report would never read is an input error."""
+    bad = _script("search_scaling.py", "--suite", "humaneval", "--limit", "1", "--seeds", "3", "--run-seed", "3",
+                  "--report-only", "--out", str(tmp_path / "s"), timeout=120)
+    assert bad.returncode == 2 and "--run-seed must be among the seeds 0..2" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr and not (tmp_path / "s").exists()
