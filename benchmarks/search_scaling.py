@@ -440,16 +440,16 @@ def main() -> int:
     if args.max_seconds is not None and args.max_seconds <= 0:
         console.print("--max-seconds must be above 0")
         return 2
+    seeds = list(range(args.seeds))
+    run_seeds = sorted(set(args.run_seed)) if args.run_seed else seeds
+    if any(k not in seeds for k in run_seeds):
+        console.print(f"--run-seed must be among the seeds 0..{args.seeds - 1}")
+        return 2
     suites = list(dict.fromkeys(args.suite or SUITES))
     try:
         tasks = {s: load_suite(s, args.limit, visible_only=args.mode == "visible") for s in suites}
     except SuiteError as exc:
         console.print(str(exc), highlight=False)
-        return 2
-    seeds = list(range(args.seeds))
-    run_seeds = sorted(set(args.run_seed)) if args.run_seed else seeds
-    if any(k not in seeds for k in run_seeds):
-        console.print(f"--run-seed must be among the seeds 0..{args.seeds - 1}")
         return 2
     # seed by seed, then the suites' tasks in turn, every strategy on a task before the next
     order = interleave([[(suite, t) for t in ts] for suite, ts in tasks.items()])
