@@ -289,6 +289,13 @@ NOT_LOADING = [
     ("constant_read_before_bound", "A = B\nB = 1\n" + GRAY, "load_error", "NameError: name 'B' is not defined"),
     ("star_import_shadows_builtin", "from builtins import *\ndef saturating_sub8(x, y):\n    return max(x - y, 0)\n",
      "unsupported", "`*`"),
+    ("star_import_of_unmodelled_module", "from os import *\n" + GRAY, "unsupported", "`*`"),
+    # the modelled star imports bind exactly what the candidates' interpreter binds, each name opaque: operator's
+    # `*` shadows abs, math's rebinds a helper defined before it
+    ("star_import_shadows_abs", "from operator import *\ndef gray_encode(x):\n    return abs(x) ^ (x >> 1)\n",
+     "unsupported", "`abs`, which is bound by an import (`from operator import *`"),
+    ("star_import_shadows_helper", "def gcd(x):\n    return x >> 1\nfrom math import *\ndef gray_encode(x):\n"
+     "    return x ^ gcd(x)\n", "unsupported", "`gcd`, which is bound by an import"),
     # a function's builtins are its module's `__builtins__` when the def runs: rebinding it breaks abs() on the one
     # input that reaches it, which no probe is likely to draw
     ("dunder_builtins", "def __builtins__():\n    return 0\ndef gray_encode(x):\n    if x == 12345:\n"
@@ -311,6 +318,8 @@ def test_a_program_that_does_not_load_or_computes_otherwise_is_refuted(program, 
     # what an honest program may carry and still load and compute what the translation says
     "import math\n" + GRAY,
     "from typing import List\n" + GRAY,
+    "from typing import *\nfrom collections import *\n" + GRAY,
+    "from math import *\ndef gray_encode(x: int) -> int:\n    return x ^ max(x >> 1, 0)\n",
     "from __future__ import annotations\ndef gray_encode(x: Word) -> int:\n    return x ^ (x >> 1)\n",
     "def helper(a, b=3):\n    return a >> b\n" + GRAY,
     "def gray_encode(x: int) -> int:\n    return x ^ half(x)\ndef half(x):\n    return x >> 1\n",

@@ -27,8 +27,12 @@ every `def` evaluates its defaults and annotations when it runs (not only the
 functions that are called; no decorators); a function reads the namespace as
 it is when it is called (the entry point: once the whole module has loaded).
 A name bound by an import is opaque: the program may not use it, and since the
-checker does not know what it holds, `as` aliases and `from m import *` are
-refused. A program that certainly fails while loading (a syntax error, a name
+checker does not know what it holds, `as` aliases are refused. `from m import *`
+is modelled for the modules of `STAR_IMPORTABLE` only (`from typing import *`
+heads many a model's program): it binds exactly the names the candidates'
+interpreter says it binds (`star_import_names`), each opaque, so a star import
+that shadows `abs` or an earlier helper makes every later use of that name
+unsupported, as any import does. A program that certainly fails while loading (a syntax error, a name
 read before it is bound, `1 // 0` in a default) raises `WontLoad`. The SMT
 checker also loads and runs the program in CPython before it says verified.
 
@@ -42,6 +46,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import json
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Literal
@@ -56,6 +63,19 @@ MAX_PATHS = 512
 MAX_CALL_DEPTH = 8
 
 Mode = Literal["bv", "int"]
+
+#: Modules whose `from m import *` the translation models: importing them runs no code a program could observe.
+STAR_IMPORTABLE = ("typing", "collections", "math", "itertools", "functools", "operator", "heapq", "bisect", "string")
+
+_STAR_NAMES_SCRIPT = (
+    "import importlib, json, sys\n"
+    "out = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    m = importlib.import_module(name)\n"
+    "    names = getattr(m, '__all__', None)\n"
+    "    out[name] = list(names) if names is not None else [n for n in vars(m) if not n.startswith('_')]\n"
+    "print(json.dumps(out))\n"
+)
 
 
 class Unsupported(Exception):
@@ -314,7 +334,11 @@ def _import(ctx: _Ctx, stmt: ast.Import | ast.ImportFrom) -> list[str]:
             raise Unsupported("relative import", stmt)
         modules = [stmt.module or ""]
         if any(a.name == "*" for a in stmt.names):
-            raise Unsupported(f"`{what}` with `*`: the checker does not model the names it binds", stmt)
+            bound = star_import_names().get(stmt.module or "")
+            if bound is None:
+                raise Unsupported(f"`{what}` with `*`: the checker models the names `*` binds only for "
+                                  f"{', '.join(STAR_IMPORTABLE)}", stmt)
+            return sorted(bound)
     for module in modules:
         if module != "__future__" and (module.split(".")[0] not in sys.stdlib_module_names
                                        or module.startswith("_")):
@@ -324,6 +348,25 @@ def _import(ctx: _Ctx, stmt: ast.Import | ast.ImportFrom) -> list[str]:
     if stmt.module == "__future__" and any(a.name == _LAZY_ANNOTATIONS for a in stmt.names):
         ctx.lazy_annotations = True
     return [a.name for a in stmt.names]
+
+
+@functools.cache
+def star_import_names() -> dict[str, frozenset[str]]:
+    """The names `from m import *` binds, per module of `STAR_IMPORTABLE`, as the candidates' interpreter has them.
+
+    Asked of that interpreter (`CANDIDATE_PYTHON`, isolated mode, trusted code only), not of this one: the names
+    differ between Python versions, and a name missed here is one whose shadowing the translation would not see.
+    Empty when the interpreter cannot say; star imports are then unsupported.
+    """
+    from proofsmith.sandbox.tools import CANDIDATE_PYTHON
+
+    try:
+        done = subprocess.run([CANDIDATE_PYTHON, "-I", "-c", _STAR_NAMES_SCRIPT, *STAR_IMPORTABLE],
+                              capture_output=True, text=True, timeout=60, check=True)
+        names = json.loads(done.stdout)
+        return {m: frozenset(str(n) for n in names[m]) for m in STAR_IMPORTABLE}
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _call(ctx: _Ctx, fn: _Function, args: list[Val], pc: z3.BoolRef, node: ast.AST | None) -> Val:
