@@ -305,3 +305,42 @@ def test_run_seed_outside_the_seeds_is_refused_in_one_line(tmp_path: Path) -> No
                   "--report-only", "--out", str(tmp_path / "s"), timeout=120)
     assert bad.returncode == 2 and "--run-seed must be among the seeds 0..2" in bad.stdout
     assert "Traceback" not in bad.stdout + bad.stderr and not (tmp_path / "s").exists()
+
+
+def test_search_traces_reads_checks_echo_and_overfit_answers_from_a_run(tmp_path):
+    """benchmarks/search_traces.py on a run directory written here: one solved search, one overfit answer."""
+    from search_traces import read_results, read_traces, report
+
+    statement = 'def f(x: int) -> int:\n    """Return x.\n\n    >>> f(1)\n    1\n    """\n'
+    rows = [
+        {"suite": "bitvec", "task": "bitvec/f", "strategy": "best_of_n", "seed": 0, "solved": True,
+         "found_at": {"tokens": 40}, "error": None},
+        {"suite": "bitvec", "task": "bitvec/f", "strategy": "refine", "seed": 0, "solved": False,
+         "found_at": {"tokens": 90}, "error": None},
+    ]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for strategy, checks in [("best_of_n", [("refuted", "counterexample", "counterexample: f(2) returned 3"),
+                                            ("verified", None, None)]),
+                             ("refine", [("refuted", "unsupported", "unsupported construct: `while` statement. "
+                                          "The checker translates a subset")]),
+                             ("beam", [("verified", None, None)])]:  # no row: a search still running
+        events = [{"event": "start", "node": 0, "info": {"task_id": "bitvec/f", "strategy": strategy, "seed": 0,
+                                                         "statement": statement}}]
+        for i, (verdict, reason, error) in enumerate(checks, 1):
+            events.append({"event": "node", "node": i, "step": "```python\ndef f(x: int) -> int:\n    return x\n```",
+                           "spend": {"tokens": 20 * i}})
+            events.append({"event": "check", "node": i, "verdict": verdict, "reason": reason, "error": error})
+        trace = tmp_path / "traces" / strategy / "s0" / "bitvec_f.jsonl"
+        trace.parent.mkdir(parents=True)
+        trace.write_text("".join(json.dumps(e) + "\n" for e in events))
+
+    traces, results = read_traces([tmp_path]), read_results([tmp_path])
+    assert ("bitvec", "beam") not in traces
+    best = traces[("bitvec", "best_of_n")]
+    assert best["checks"] == 2 and best["reasons"] == {"counterexample": 1, "verified": 1}
+    assert (best["gen_lines"], best["echo_lines"], best["tokens"]) == (4, 2, 40)
+    assert traces[("bitvec", "refine")]["errors"] == {"unsupported: `while` statement": 1}
+    assert results[("bitvec", "best_of_n")] == {"searches": 1, "solved": 1, "overfit": 0}
+    assert results[("bitvec", "refine")] == {"searches": 1, "solved": 0, "overfit": 1}
+    text = report([tmp_path])
+    assert "| bitvec | best_of_n | 1 | 1 | 0 | 2 |" in text and "| 50 |" in text

@@ -1,0 +1,148 @@
+"""Why a search scaling run came out as it did: what each strategy's checks said, read from its traces.
+
+Reads one or more `search_scaling.py --traces` result directories (DIR/results.jsonl and
+DIR/traces/STRATEGY/sSEED/TASK.jsonl) and prints, per suite and strategy:
+
+- searches, solved (the hidden grade), and answers that passed the search's own
+  checks but failed the hidden grade (overfit to the visible tests);
+- checks, and the share of them by verdict reason (verified, counterexample,
+  tests_failed, unsupported, load_error, ...);
+- generated tokens per check (what one checkable candidate cost);
+- echo: the share of generated non-blank lines that repeat a line of the task's
+  statement (signature, docstring, examples), fences and bare quotes left out;
+- the constructs most often refused as unsupported (SMT) or the first line of
+  the most common check errors.
+
+Run: `.venv/bin/python benchmarks/search_traces.py benchmarks/results/search_scaling-bitvec-s0 ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+#: lines that say nothing about echo: code fences and bare docstring quotes
+_TRIVIAL = {"```", "```python", '"""', "'''"}
+
+
+def _lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and ln.strip() not in _TRIVIAL]
+
+
+def _error_kind(error: str) -> str:
+    """A check error cut to what it names: the refused construct, or the error's first clause."""
+    if error.startswith("counterexample"):
+        return "counterexample"
+    m = re.match(r"unsupported construct: (.*?)(?:\. The checker|:|$)", error)
+    if m:
+        return "unsupported: " + re.sub(r"line \d+: ", "", m.group(1))[:60]
+    return error.splitlines()[0][:70] if error else ""
+
+
+def read_traces(dirs: list[Path]) -> dict[tuple[str, str], dict]:
+    """Per (suite, strategy): counts of checks by reason, tokens, echo lines and error kinds over every trace."""
+    stats: dict[tuple[str, str], dict] = defaultdict(lambda: {
+        "checks": 0, "reasons": Counter(), "errors": Counter(), "gen_lines": 0, "echo_lines": 0, "tokens": 0})
+    for d in dirs:
+        suites = {}
+        for line in (d / "results.jsonl").read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            suites[(row["task"], row["strategy"], row["seed"])] = row["suite"]
+        for path in sorted((d / "traces").glob("*/s*/*.jsonl")):
+            statement: set[str] = set()
+            key = None
+            tokens = 0
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if event["event"] == "start":
+                    info = event["info"]
+                    run = (info["task_id"], info["strategy"], info["seed"])
+                    if run not in suites:
+                        break  # a search still running, or one whose row was lost: no grade to read it beside
+                    statement = set(_lines(info.get("statement") or ""))
+                    key = (suites[run], info["strategy"])
+                elif key is None:
+                    continue
+                elif event["event"] == "node":
+                    lines = _lines(event.get("step") or "")
+                    stats[key]["gen_lines"] += len(lines)
+                    stats[key]["echo_lines"] += sum(ln in statement for ln in lines)
+                    tokens = max(tokens, (event.get("spend") or {}).get("tokens", 0))
+                elif event["event"] == "check":
+                    s = stats[key]
+                    s["checks"] += 1
+                    s["reasons"][event.get("reason") or event.get("verdict") or "?"] += 1
+                    if event.get("verdict") != "verified":
+                        s["errors"][_error_kind(event.get("error") or "")] += 1
+            if key is not None:
+                stats[key]["tokens"] += tokens
+    return stats
+
+
+def read_results(dirs: list[Path]) -> dict[tuple[str, str], dict]:
+    """Per (suite, strategy): searches, solved by the hidden grade, and answers found but graded wrong."""
+    out: dict[tuple[str, str], dict] = defaultdict(lambda: {"searches": 0, "solved": 0, "overfit": 0})
+    for d in dirs:
+        for line in (d / "results.jsonl").read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if row.get("error"):
+                continue
+            o = out[(row["suite"], row["strategy"])]
+            o["searches"] += 1
+            o["solved"] += bool(row.get("solved"))
+            o["overfit"] += bool(row.get("found_at")) and not row.get("solved")
+    return out
+
+
+def report(dirs: list[Path]) -> str:
+    """The per-strategy table and the most common errors, as markdown."""
+    traces, results = read_traces(dirs), read_results(dirs)
+    reasons = sorted({r for s in traces.values() for r in s["reasons"]},
+                     key=lambda r: -sum(s["reasons"][r] for s in traces.values()))
+    head = ["suite", "strategy", "searches", "solved", "found, graded wrong", "checks",
+            *[f"% {r}" for r in reasons], "tokens/check", "% echo lines"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in sorted(set(traces) | set(results)):
+        t, r = traces[key], results[key]
+        checks = t["checks"] or 1
+        out.append("| " + " | ".join([
+            key[0], key[1], str(r["searches"]), str(r["solved"]), str(r["overfit"]), str(t["checks"]),
+            *[f"{100 * t['reasons'][x] / checks:.0f}" for x in reasons],
+            f"{t['tokens'] / checks:.0f}",
+            f"{100 * t['echo_lines'] / max(t['gen_lines'], 1):.0f}"]) + " |")
+    for suite in sorted({k[0] for k in traces}):
+        errors = sum((traces[k]["errors"] for k in traces if k[0] == suite), Counter())
+        out += ["", f"Most common check errors, {suite}:"]
+        out += [f"- {n} x {kind or '(no message)'}" for kind, n in errors.most_common(8)]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the report for the result directories named on the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dirs", nargs="+", type=Path, help="search_scaling.py --out directories run with --traces")
+    args = parser.parse_args(argv)
+    for d in args.dirs:
+        if not (d / "results.jsonl").is_file() or not (d / "traces").is_dir():
+            print(f"search_traces: {d} has no results.jsonl and traces/: give a directory that "
+                  "search_scaling.py --traces wrote", file=sys.stderr)
+            return 2
+    print(report(args.dirs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
