@@ -1,9 +1,9 @@
-# attack: `from builtins import *` (or any star import) binds names the translator cannot see
+# attack: `from builtins import *` binds names the translator cannot see (`max` could be anything after it)
 # checker: smt
 # task: smt_saturating_sub8
 # expect: refuted
 # reason: unsupported
-# rule: an import binds only names the checker can list; `*` is refused
+# rule: `*` is modelled only for nine side-effect-free stdlib modules whose names the candidates' interpreter lists
 
 from builtins import *
 
