@@ -61,7 +61,9 @@ tokens, all strategies on one axis, one panel per suite.
 
 Run: `make bench-search [SEARCH_LIMIT=30 SEEDS=3]`, or
 `.venv/bin/python benchmarks/search_scaling.py --suite humaneval --suite bitvec --limit 30 --seeds 3 --out DIR`;
-`--report-only` rewrites the tables and plot from DIR/results.jsonl without the model.
+`--report-only` rewrites the tables and plot from DIR/results.jsonl without the model;
+`benchmarks/search_traces.py DIR...` reads a `--traces` run's checks (verdict reasons, tokens per check,
+statement echo, answers that passed the visible tests only) to say why its curves look as they do.
 """
 
 from __future__ import annotations
