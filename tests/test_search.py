@@ -337,26 +337,41 @@ def test_beam_restarts_when_every_step_fails(checker):
 
 
 def test_beam_writes_python_a_chunk_at_a_time(checker, py_task):
-    task = py_task()
+    task = py_task(statement='from typing import List\n\n\ndef add(a, b):\n    """Return a + b."""\n')
 
     def script(prompt: str) -> list[str]:
         so_far = prompt.rsplit("<|im_start|>assistant\n```python\n", 1)[1]
-        if not so_far:
-            return ['def add(a, b):\n    """Return a + b."""']
+        if "total" not in so_far:
+            return ["    total = a + b"]
         if "return" not in so_far:
-            return ["    return a + b\n```\nThat is all."]
+            return ["    return total\n```\nThat is all."]
         return ["```\nThat is all."]  # where a stop string cut the closing fence off the chunk before
 
     policy = ScriptedPolicy(script)
     trace = TraceWriter(None)
     result = Beam(width=1, expand=1).run(task, policy, checker, None, Budget(model_calls=4), trace=trace)
     assert result.solved and result.spend.model_calls in (2, 3) and result.checked == 1
+    # the answer starts from the statement (imports, signature, docstring), so the first step writes the body
+    assert policy.prompts[0].endswith('```python\nfrom typing import List\n\n\ndef add(a, b):\n    """Return a + b."""\n')
     # each chunk's prompt is the answer so far, prefilled, ending at the blank line that ended the chunk
-    assert policy.prompts[1].endswith('```python\ndef add(a, b):\n    """Return a + b."""\n\n')
+    assert policy.prompts[1].endswith('"""Return a + b."""\n    total = a + b\n\n')
     assert [e.status for e in node_events(trace.events)][:1] == ["open"]
     assert node_events(trace.events)[-1].status == "solved"
-    assert result.candidate is not None and "return a + b" in result.candidate.text
+    assert result.candidate is not None and "return total" in result.candidate.text
     assert "That is all" not in result.candidate.text
+
+
+def test_only_a_signature_and_docstring_statement_heads_a_program_answer(py_task):
+    """`answer_head`: what the chunk searches start from; anything else than `def entry_point` + docstring last
+    (a Coq lemma, a statement with a body, another function last, no docstring) starts from nothing."""
+    from proofsmith.search.candidates import answer_head
+
+    assert answer_head(py_task()) == 'def add(a, b):\n    """Return a + b."""\n'
+    assert answer_head(py_task(statement='def add(a, b):\n    """Return a + b."""\n    return 0\n')) == ""
+    assert answer_head(py_task(statement='def add(a, b):\n    """Sum."""\n\ndef helper(x):\n    """X."""\n')) == ""
+    assert answer_head(py_task(statement="def add(a, b):\n    pass\n")) == ""
+    assert answer_head(py_task(statement="Write add(a, b) returning a + b.")) == ""
+    assert answer_head(ADD_0_R) == ""
 
 
 # --------------------------------------------------------------------------- mcts

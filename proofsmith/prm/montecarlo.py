@@ -17,7 +17,7 @@ from proofsmith.models.base import Policy
 from proofsmith.models.extract import ExtractionError
 from proofsmith.prm.labels import StepLabel
 from proofsmith.schema import Task
-from proofsmith.search.candidates import answer_stops, prefilled_prompt, to_candidate
+from proofsmith.search.candidates import answer_head, answer_stops, prefilled_prompt, to_candidate
 from proofsmith.search.checker import SearchChecker
 
 #: tokens one rollout may add after the prefix
@@ -27,7 +27,8 @@ ROLLOUT_TOKENS = 160
 def rollout_value(task: Task, steps: Sequence[str], policy: Policy, checker: SearchChecker, k: int, *,
                   seed: int = 0, max_tokens: int = ROLLOUT_TOKENS, temperature: float = 0.8) -> float:
     """The fraction of `k` rollouts from the prefix `steps` that the checker verifies."""
-    prefix = "".join(step.rstrip() + "\n" for step in steps)
+    # program steps start after the statement, as `TextSpace` writes them
+    prefix = answer_head(task) + "".join(step.rstrip() + "\n" for step in steps)
     proposals = policy.propose(prefilled_prompt(task, policy, prefix), n=k, max_tokens=max_tokens,
                                temperature=temperature, stop=answer_stops(policy), seed=seed)
     verified = 0

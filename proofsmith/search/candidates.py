@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 from proofsmith import languages
@@ -28,6 +29,28 @@ def prefilled_prompt(task: Task, policy: Policy, answer_so_far: str, examples: S
     messages = [*build_messages(task, examples=examples),
                 Message(role="assistant", content=f"```{fence}\n{answer_so_far}")]
     return render(messages, policy.chat_template, system_prompt=policy.system_prompt)
+
+
+def answer_head(task: Task) -> str:
+    """The statement a program answer starts with, when it is the entry point's signature and docstring; else ''.
+
+    A step search that writes the program a chunk at a time starts after it: the 0.5B model otherwise spends its
+    first steps (whole model calls) writing imports, the signature and the docstring out again, about half of its
+    generated lines on the bitvec suite. Only a statement that is a module whose last statement is `def
+    entry_point` with a docstring and nothing else qualifies, so the answer is the statement plus a body.
+    """
+    spec = languages.get(task.language)
+    if spec is None or not spec.python_answer(task.options) or not task.entry_point:
+        return ""
+    try:
+        module = ast.parse(task.statement)
+    except (SyntaxError, ValueError):
+        return ""
+    last = module.body[-1] if module.body else None
+    if not (isinstance(last, ast.FunctionDef) and last.name == task.entry_point and len(last.body) == 1
+            and ast.get_docstring(last) is not None):
+        return ""
+    return task.statement.rstrip() + "\n"
 
 
 def answer_stops(policy: Policy) -> list[str]:

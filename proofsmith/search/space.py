@@ -11,6 +11,8 @@ reached. Two spaces:
 - `TextSpace` (any language, used for programs): a step is the next chunk of
   the answer, up to a blank line; the checker sees only the finished answer.
   A point is `done` when the model closes its code block or stops writing.
+  A program whose statement is its signature and docstring starts from that
+  statement (`answer_head`): the steps write the body.
 
 `value` is what strategies rank points by when there is no PRM: checker
 feedback for tactics (fewer and smaller goals are better), the policy's own
@@ -30,7 +32,7 @@ from proofsmith.models.extract import ExtractionError, extract_tactic
 from proofsmith.models.prompts import STOP, build_messages, complete_tactic, render, stop_for
 from proofsmith.schema import Candidate
 from proofsmith.search.budget import BudgetExhausted
-from proofsmith.search.candidates import ANSWER_TOKENS, prefilled_prompt, to_candidate
+from proofsmith.search.candidates import ANSWER_TOKENS, answer_head, prefilled_prompt, to_candidate
 from proofsmith.provers.coq_dependencies import forbidden_libraries, hammer_libraries
 from proofsmith.search.checker import hammer_allowed
 from proofsmith.search.episode import Episode
@@ -451,9 +453,10 @@ class TextSpace:
 
     def __init__(self, episode: Episode) -> None:
         self.ep = episode
+        self.head = answer_head(episode.task)
 
     def root(self) -> Point:
-        return Point(steps=(), hash=_text_hash(""), node=0)
+        return Point(steps=(), hash=_text_hash(self.head), node=0, view=self.head)
 
     def expand(self, point: Point, k: int, temperature: float = 0.8) -> list[Child]:
         ep = self.ep
