@@ -361,6 +361,20 @@ def test_beam_writes_python_a_chunk_at_a_time(checker, py_task):
     assert "That is all" not in result.candidate.text
 
 
+def test_best_of_n_head_samples_bodies_after_the_statement(checker, py_task):
+    """`best_of_n_head`: each sample continues the statement, and the candidate checked is statement + body."""
+    from proofsmith.search import get_strategy
+
+    task = py_task()
+    policy = ScriptedPolicy(["    return a - b", "    return a + b"])
+    strategy = get_strategy("best_of_n_head")
+    result = strategy.run(task, policy, checker, None, Budget(model_calls=4))
+    assert strategy.name == "best_of_n_head" and result.solved and result.checked == 2
+    assert policy.prompts[0].endswith('```python\ndef add(a, b):\n    """Return a + b."""\n')
+    assert result.candidate is not None and result.candidate.text.startswith("def add(a, b):")
+    assert "return a + b" in result.candidate.text
+
+
 def test_only_a_signature_and_docstring_statement_heads_a_program_answer(py_task):
     """`answer_head`: what the chunk searches start from; anything else than `def entry_point` + docstring last
     (a Coq lemma, a statement with a body, another function last, no docstring) starts from nothing."""

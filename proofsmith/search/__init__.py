@@ -1,6 +1,6 @@
 """Search: strategies that turn a policy and a checker into verified proofs and programs.
 
-`STRATEGIES` names them (best_of_n, refine, cegis, beam, mcts, particles); `search`
+`STRATEGIES` names them (best_of_n, refine, cegis, beam, mcts, particles, and best_of_n_head); `search`
 runs one on one task and grades the answer it returns: a proof with the full
 checker from scratch, a program with its hidden tests. By default the search
 itself only sees a program's visible tests (`proofsmith.search.visibility`);
@@ -36,6 +36,8 @@ STRATEGIES: dict[str, Callable[[], Strategy]] = {
     "beam": Beam,
     "mcts": MCTS,
     "particles": Particles,
+    # whole programs sampled after the statement, as the chunk searches write them
+    "best_of_n_head": lambda: BestOfN(from_statement=True, name="best_of_n_head"),
 }
 
 

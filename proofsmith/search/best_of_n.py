@@ -9,7 +9,14 @@ from proofsmith.models.extract import ExtractionError
 from proofsmith.schema import Task
 from proofsmith.search.base import Examples, ProcessRewardModel, SearchResult
 from proofsmith.search.budget import Budget, BudgetExhausted
-from proofsmith.search.candidates import ANSWER_TOKENS, answer_prompt, answer_stops, to_candidate
+from proofsmith.search.candidates import (
+    ANSWER_TOKENS,
+    answer_head,
+    answer_prompt,
+    answer_stops,
+    prefilled_prompt,
+    to_candidate,
+)
 from proofsmith.search.checker import SearchChecker
 from proofsmith.search.episode import Episode
 from proofsmith.search.trace import TraceWriter
@@ -21,11 +28,16 @@ class BestOfN:
 
     With `collect`, it keeps sampling to the end of the budget and counts every
     verified answer (`SearchResult.verified` over `checked` gives pass@k).
+    With `from_statement` (`best_of_n_head`), a program whose statement is its
+    signature and docstring is sampled as a body after it (`answer_head`), as
+    the chunk searches write it: the baseline that does not pay for echoing
+    the statement.
     """
 
     batch: int = 4
     temperature: float = 0.8
     collect: bool = False
+    from_statement: bool = False
     name: str = "best_of_n"
 
     def run(self, task: Task, policy: Policy, checker: SearchChecker, prm: ProcessRewardModel | None,
@@ -34,7 +46,9 @@ class BestOfN:
         """Sample and check until a candidate verifies or the budget runs out."""
         ep = Episode(task, policy, checker, prm, budget, strategy=self.name, seed=seed, trace=trace, examples=examples,
                      info={"batch": self.batch, "temperature": self.temperature, "collect": self.collect})
-        prompt = answer_prompt(task, policy, examples=ep.examples)
+        head = answer_head(task) if self.from_statement else ""
+        prompt = prefilled_prompt(task, policy, head, ep.examples) if head else answer_prompt(task, policy,
+                                                                                             examples=ep.examples)
         try:
             while self.collect or not ep.solved:
                 before = ep.meter.spend
@@ -45,7 +59,8 @@ class BestOfN:
                     generated += proposal.n_tokens
                     node = ep.node(0, proposal.text, "solved", logprob=proposal.sum_logprob)
                     try:
-                        candidate = to_candidate(task, proposal.text, f"n{node}")
+                        text = f"```\n{head}{proposal.text}\n```" if head else proposal.text
+                        candidate = to_candidate(task, text, f"n{node}")
                     except ExtractionError as exc:
                         ep.reject(node, exc)
                         continue
