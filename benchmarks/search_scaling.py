@@ -38,7 +38,7 @@ Statistics. `--seeds N` (default 3) runs seeds 0..N-1 (the seed of every
 sampling request). Per task the seeds are averaged; the 95 % interval at each
 grid point resamples tasks (bootstrap, 2000 draws). Strategies are compared on
 the tasks every strategy has finished for every seed. Per suite the report
-says plainly whether any strategy beats best-of-N at equal generated tokens
+says plainly whether any strategy beats best-of-N (or `--baseline NAME`) at equal generated tokens
 with non-overlapping intervals. Grids: model calls 1, 2, 4, ..., max; tokens
 and seconds powers of two over the range the runs spent.
 
@@ -303,8 +303,9 @@ def table_rows(axis_data: dict, rows: list[dict], strategies: list[str], axis: s
 
 
 def report(rows: dict, work_tasks: dict[str, list[str]], strategies: list[str], seeds: list[int], config: dict,
-           out: Path, console: Console, resamples: int = 2000) -> dict:
-    """Tables, verdict lines, DIR/scaling.md and DIR/scaling.png; returns the per-suite curves."""
+           out: Path, console: Console, resamples: int = 2000, baseline: str = BASELINE) -> dict:
+    """Tables, verdict lines (every strategy against `baseline`), DIR/scaling.md and DIR/scaling.png; returns the
+    per-suite curves."""
     from proofsmith.search.visibility import describe
 
     machine = f"{os.cpu_count()} CPUs, {platform.machine()}"
@@ -331,13 +332,13 @@ def report(rows: dict, work_tasks: dict[str, list[str]], strategies: list[str], 
         if not n:
             md.append("No complete tasks yet.\n")
             continue
-        if BASELINE in strategies:
-            wins = beats_baseline(data["axes"][COMPUTE_AXIS]["curves"], BASELINE)
-            verdict = verdict_line(wins, BASELINE, COMPUTE_AXIS, n, len(seeds))
+        if baseline in strategies:
+            wins = beats_baseline(data["axes"][COMPUTE_AXIS]["curves"], baseline)
+            verdict = verdict_line(wins, baseline, COMPUTE_AXIS, n, len(seeds))
         else:
-            verdict = f"(no {BASELINE} among --strategies: nothing to compare with)"
-        md.append(f"**Beats {BASELINE} at equal tokens?** {verdict}\n")
-        console.print(f"[bold]beats {BASELINE} at equal tokens?[/] {verdict}", highlight=False)
+            verdict = f"(no {baseline} among --strategies: nothing to compare with)"
+        md.append(f"**Beats {baseline} at equal tokens?** {verdict}\n")
+        console.print(f"[bold]beats {baseline} at equal tokens?[/] {verdict}", highlight=False)
         for axis in (COMPUTE_AXIS, "wall_s", "model_calls"):
             axis_data = data["axes"][axis]
             header = ["strategy", *(_x(x, axis) for x in axis_data["grid"]), "exact to", "mean gen tokens",
@@ -419,6 +420,8 @@ def main() -> int:
     parser.add_argument("--strategies", default=",".join(ALL_STRATEGIES),
                         help=f"comma-separated (default {','.join(ALL_STRATEGIES)}; also "
                              f"{', '.join(OPTIONAL_STRATEGIES)})")
+    parser.add_argument("--baseline", default=BASELINE, choices=(*ALL_STRATEGIES, *OPTIONAL_STRATEGIES),
+                        help=f"the strategy the others must beat at equal tokens (default {BASELINE})")
     parser.add_argument("--oracle", action="store_true",
                         help="let program searches run the hidden tests (coverage, not what a user gets)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"registry name or .gguf path (default {DEFAULT_MODEL})")
@@ -478,7 +481,7 @@ def main() -> int:
             console.print("interrupted: finished rows are saved; run the same command again to resume")
     rows = read_rows(args.out / RESULTS, row_key)
     report(rows, {s: [t.id for t in ts] for s, ts in tasks.items()}, strategies, seeds, config, args.out, console,
-           resamples=args.resamples)
+           resamples=args.resamples, baseline=args.baseline)
     return 130 if interrupted else 0
 
 
