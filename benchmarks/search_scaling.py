@@ -101,6 +101,7 @@ os.environ["PROOFSMITH_NO_CACHE"] = "1"
 ALL_STRATEGIES = ("best_of_n", "refine", "cegis", "beam", "mcts", "particles")
 #: run only when named: best-of-N sampling bodies after the statement, as the chunk searches do
 OPTIONAL_STRATEGIES = ("best_of_n_head",)
+KNOWN_STRATEGIES = (*ALL_STRATEGIES, *OPTIONAL_STRATEGIES)
 BASELINE = "best_of_n"
 RESULTS = "results.jsonl"
 CONFIG = "config.json"
@@ -420,7 +421,7 @@ def main() -> int:
     parser.add_argument("--strategies", default=",".join(ALL_STRATEGIES),
                         help=f"comma-separated (default {','.join(ALL_STRATEGIES)}; also "
                              f"{', '.join(OPTIONAL_STRATEGIES)})")
-    parser.add_argument("--baseline", default=BASELINE, choices=(*ALL_STRATEGIES, *OPTIONAL_STRATEGIES),
+    parser.add_argument("--baseline", default=BASELINE, choices=KNOWN_STRATEGIES,
                         help=f"the strategy the others must beat at equal tokens (default {BASELINE})")
     parser.add_argument("--oracle", action="store_true",
                         help="let program searches run the hidden tests (coverage, not what a user gets)")
@@ -438,9 +439,9 @@ def main() -> int:
 
     console = Console(width=200)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in (*ALL_STRATEGIES, *OPTIONAL_STRATEGIES)]
+    unknown = [s for s in strategies if s not in KNOWN_STRATEGIES]
     if unknown or not strategies:
-        console.print(f"unknown strategies {unknown}; choose from {', '.join((*ALL_STRATEGIES, *OPTIONAL_STRATEGIES))}")
+        console.print(f"unknown strategies {unknown}; choose from {', '.join(KNOWN_STRATEGIES)}")
         return 2
     if args.max_budget < 1 or args.seeds < 1 or args.limit < 1 or (args.max_tokens is not None and args.max_tokens < 1):
         console.print("--max-budget, --max-tokens, --seeds and --limit must be at least 1")

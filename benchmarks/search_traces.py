@@ -25,6 +25,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from results_file import read_rows
+
 #: lines that say nothing about echo: code fences and bare docstring quotes
 _TRIVIAL = {"```", "```python", '"""', "'''"}
 
@@ -43,18 +45,17 @@ def _error_kind(error: str) -> str:
     return error.splitlines()[0][:70] if error else ""
 
 
+def _rows(d: Path) -> dict:
+    """A run's rows by (task, strategy, seed), as search_scaling.py keys them (a torn last line left out)."""
+    return read_rows(d / "results.jsonl", lambda row: (row["task"], row["strategy"], int(row["seed"])))
+
+
 def read_traces(dirs: list[Path]) -> dict[tuple[str, str], dict]:
     """Per (suite, strategy): counts of checks by reason, tokens, echo lines and error kinds over every trace."""
     stats: dict[tuple[str, str], dict] = defaultdict(lambda: {
         "checks": 0, "reasons": Counter(), "errors": Counter(), "gen_lines": 0, "echo_lines": 0, "tokens": 0})
     for d in dirs:
-        suites = {}
-        for line in (d / "results.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            suites[(row["task"], row["strategy"], row["seed"])] = row["suite"]
+        suites = {run: row["suite"] for run, row in _rows(d).items()}
         for path in sorted((d / "traces").glob("*/s*/*.jsonl")):
             statement: set[str] = set()
             key = None
@@ -66,7 +67,7 @@ def read_traces(dirs: list[Path]) -> dict[tuple[str, str], dict]:
                     continue
                 if event["event"] == "start":
                     info = event["info"]
-                    run = (info["task_id"], info["strategy"], info["seed"])
+                    run = (info["task_id"], info["strategy"], int(info["seed"]))
                     if run not in suites:
                         break  # a search still running, or one whose row was lost: no grade to read it beside
                     statement = set(_lines(info.get("statement") or ""))
@@ -93,11 +94,7 @@ def read_results(dirs: list[Path]) -> dict[tuple[str, str], dict]:
     """Per (suite, strategy): searches, solved by the hidden grade, and answers found but graded wrong."""
     out: dict[tuple[str, str], dict] = defaultdict(lambda: {"searches": 0, "solved": 0, "overfit": 0})
     for d in dirs:
-        for line in (d / "results.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        for row in _rows(d).values():
             if row.get("error"):
                 continue
             o = out[(row["suite"], row["strategy"])]
