@@ -332,6 +332,24 @@ def test_programs_that_load_and_compute_as_translated_still_verify(program):
     assert verdict.status == "verified", verdict.diagnostics
 
 
+def test_a_star_import_the_checker_cannot_list_is_unknown_and_the_next_check_asks_again(monkeypatch):
+    """The candidates' interpreter missing is the checker's failure: `unknown`, never `refuted`, and not kept."""
+    from proofsmith.provers import smt_python
+    from proofsmith.sandbox import tools
+
+    program = "from typing import *\n" + GRAY
+    monkeypatch.setattr(smt_python, "_star_names", None)
+    monkeypatch.setattr(tools, "CANDIDATE_PYTHON", "/nonexistent/python3")
+    verdict = check(TASKS["gray_encode"], program)
+    assert (verdict.status, verdict.reason) == ("unknown", "internal"), verdict.diagnostics
+    assert "PROOFSMITH_PYTHON" in verdict.diagnostics[0].message
+    # a module outside the modelled ones is the candidate's fault whatever the interpreter can say
+    assert check(TASKS["gray_encode"], "from os import *\n" + GRAY).reason == "unsupported"
+    monkeypatch.undo()
+    monkeypatch.setattr(smt_python, "_star_names", None)
+    assert check(TASKS["gray_encode"], program).status == "verified"
+
+
 def _warm_or_skip():
     from proofsmith.sandbox import get_sandbox, probe
 

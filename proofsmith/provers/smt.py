@@ -30,6 +30,9 @@ output. Z3 timeout, `unknown`, or a Z3 killed by the sandbox -> unknown with
 the reason. A Python candidate outside the subset, or an ill-formed SMT-LIB
 term, is refuted with a message naming the construct; one that certainly fails
 to load (it does not compile, or its top level raises) is refuted `load_error`.
+A star import of a modelled module, when the candidates' interpreter cannot
+list the names it binds, is unknown/internal: the checker failed, not the
+program.
 
 A proof about the translation is only as good as the translation, so a Python
 candidate is also run for real, whatever Z3 answered: one sandboxed CPython
@@ -70,7 +73,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.provers import smt_sexpr
 from proofsmith.provers.prover_check import CheckFrame, Outcome
-from proofsmith.provers.smt_python import Param, Unsupported, Val, WontLoad, as_int, extend, translate
+from proofsmith.provers.smt_python import (
+    Param,
+    StarNamesUnknown,
+    Unsupported,
+    Val,
+    WontLoad,
+    as_int,
+    extend,
+    translate,
+)
 from proofsmith.sandbox import RunResult, Sandbox, SandboxUnsupported, get_sandbox, seen_at, spawning, with_binds
 from proofsmith.sandbox.tools import CANDIDATE_PYTHON, z3_binary
 from proofsmith.schema import Candidate, Diagnostic, Limits, Manifest, Resources, Status, Task, Verdict, task_options
@@ -572,6 +584,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
                                 "assignments and return; no loops, lists, strings or library calls.", exc.line))
     except smt_sexpr.SExprError as exc:
         return verdict(Decision("refuted", "syntax", f"the candidate is not one SMT-LIB term: {exc}"))
+    except StarNamesUnknown as exc:
+        return verdict(Decision("unknown", "internal", f"cannot model the program's star import: {exc}"))
     runner, binary = z3_runner(box)
     run = _solve(task, opts, query, runner, binary)
     frame.resources = Resources(cpu_s=run.cpu_s, wall_s=run.wall_s, peak_memory_kb=run.peak_memory_kb,

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import functools
 import json
 import subprocess
 import sys
@@ -334,7 +333,7 @@ def _import(ctx: _Ctx, stmt: ast.Import | ast.ImportFrom) -> list[str]:
             raise Unsupported("relative import", stmt)
         modules = [stmt.module or ""]
         if any(a.name == "*" for a in stmt.names):
-            bound = star_import_names().get(stmt.module or "")
+            bound = star_import_names().get(stmt.module or "") if stmt.module in STAR_IMPORTABLE else None
             if bound is None:
                 raise Unsupported(f"`{what}` with `*`: the checker models the names `*` binds only for "
                                   f"{', '.join(STAR_IMPORTABLE)}", stmt)
@@ -350,23 +349,37 @@ def _import(ctx: _Ctx, stmt: ast.Import | ast.ImportFrom) -> list[str]:
     return [a.name for a in stmt.names]
 
 
-@functools.cache
+class StarNamesUnknown(Exception):
+    """The candidates' interpreter could not list what a star import binds: the checker, not the program, failed."""
+
+
+#: the names `star_import_names` listed, kept once known (a failure is not kept: the next check asks again)
+_star_names: dict[str, frozenset[str]] | None = None
+
+
 def star_import_names() -> dict[str, frozenset[str]]:
     """The names `from m import *` binds, per module of `STAR_IMPORTABLE`, as the candidates' interpreter has them.
 
     Asked of that interpreter (`CANDIDATE_PYTHON`, isolated mode, trusted code only), not of this one: the names
     differ between Python versions, and a name missed here is one whose shadowing the translation would not see.
-    Empty when the interpreter cannot say; star imports are then unsupported.
+    Raises `StarNamesUnknown` when the interpreter cannot say, so the check ends `unknown` rather than blaming
+    the candidate; only an answer is remembered.
     """
+    global _star_names
+    if _star_names is not None:
+        return _star_names
     from proofsmith.sandbox.tools import CANDIDATE_PYTHON
 
     try:
         done = subprocess.run([CANDIDATE_PYTHON, "-I", "-c", _STAR_NAMES_SCRIPT, *STAR_IMPORTABLE],
                               capture_output=True, text=True, timeout=60, check=True)
         names = json.loads(done.stdout)
-        return {m: frozenset(str(n) for n in names[m]) for m in STAR_IMPORTABLE}
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
-        return {}
+        _star_names = {m: frozenset(str(n) for n in names[m]) for m in STAR_IMPORTABLE}
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as exc:
+        raise StarNamesUnknown(f"{CANDIDATE_PYTHON} could not list the names of "
+                               f"{', '.join(STAR_IMPORTABLE)} ({type(exc).__name__}: {str(exc)[:200]}); "
+                               "check that PROOFSMITH_PYTHON names a working python3") from None
+    return _star_names
 
 
 def _call(ctx: _Ctx, fn: _Function, args: list[Val], pc: z3.BoolRef, node: ast.AST | None) -> Val:
