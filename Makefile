@@ -97,8 +97,8 @@ bench-models: install
 	$(BIN)/python benchmarks/models.py --every $(EVERY)
 
 # Search at equal compute: solved fraction vs generated tokens, wall seconds and model calls (1..32) for every strategy,
-# SEEDS seeds, 95 % bootstrap intervals over tasks, on SEARCH_LIMIT tasks each of humaneval (visible tests), leetcode-hard,
-# bitvec and coq-stdlib-mini; says per suite whether any strategy beats best-of-N at equal tokens. Tables,
+# SEEDS seeds, 95 % bootstrap intervals over tasks, on SEARCH_LIMIT tasks each of humaneval (visible tests), leetcode
+# (all difficulties), bitvec and coq-stdlib-mini; says per suite whether any strategy beats best-of-N at equal tokens. Tables,
 # benchmarks/results/search_scaling/scaling.{md,png}. Resumable: rerun to continue after a stop.
 SEARCH_LIMIT ?= 30
 # SEARCH_CAPS: e.g. "--max-tokens 2048 --max-seconds 300" to bound what an unsolved task costs on 2 cores

@@ -307,6 +307,22 @@ def test_run_seed_outside_the_seeds_is_refused_in_one_line(tmp_path: Path) -> No
     assert "Traceback" not in bad.stdout + bad.stderr and not (tmp_path / "s").exists()
 
 
+def test_the_leetcode_suite_loads_with_visible_tests_and_heads_for_the_chunk_searches(tmp_path: Path) -> None:
+    """`--suite leetcode` (all difficulties) is a scaling suite: its tasks have visible tests and an answer head."""
+    from suites import DEFAULT_SUITES, load_suite
+
+    from proofsmith.search.candidates import answer_head
+    from proofsmith.search.visibility import has_visible_tests
+
+    tasks = load_suite("leetcode", 3, visible_only=True)
+    assert len(tasks) == 3 and all(t.id.startswith("leetcode/") for t in tasks)
+    assert all(has_visible_tests(t) and answer_head(t) for t in tasks)
+    assert "leetcode" in DEFAULT_SUITES and "leetcode-hard" not in DEFAULT_SUITES
+    report = _script("search_scaling.py", "--suite", "leetcode", "--limit", "2", "--seeds", "1", "--report-only",
+                     "--out", str(tmp_path / "s"), timeout=300)
+    assert report.returncode == 0 and "2 leetcode tasks" in report.stdout, report.stdout[-2000:]
+
+
 def test_search_traces_reads_checks_echo_and_overfit_answers_from_a_run(tmp_path):
     """benchmarks/search_traces.py on a run directory written here: one solved search, one overfit answer."""
     from search_traces import read_results, read_traces, report
