@@ -235,6 +235,9 @@ def _first_self_reference(sentences: list[Sentence], module: str) -> int | None:
     """
     pattern = re.compile(rf"(?<![\w']){re.escape(module)}\.[A-Za-z_]")
     for sentence in sentences:
+        # blanking comments and strings never joins text, so a sentence without `module.` cannot name it
+        if module + "." not in sentence.text:
+            continue
         code = re.sub(r'"(?:[^"]|"")*"', '""', strip_comments(sentence.text))
         if head_words(code, 1) != ["Register"] and pattern.search(code):
             return sentence.start
