@@ -71,6 +71,34 @@ def test_best_of_n_synthesizes_a_humaneval_program(qwen, checker):
     assert result.spend.model_calls <= 4 and result.checked >= 1
 
 
+def test_synth_samples_bodies_after_the_statement_by_default_and_collects_pass_at_k(qwen, tmp_path):
+    """`proofsmith synth` with no --strategy is best_of_n_head; --collect keeps that choice and keeps sampling."""
+    from click.testing import CliRunner
+
+    from proofsmith.cli import cli
+    from proofsmith.datasets.humaneval import HumanEvalMissing, load_tasks
+
+    try:
+        load_tasks()
+    except HumanEvalMissing as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "he.jsonl"
+    run = CliRunner().invoke(cli, ["synth", "--suite", "humaneval", "--task", "HumanEval/4", "--budget", "4",
+                                   "--collect", "--traces", str(tmp_path / "traces"), "-o", str(out)])
+    assert run.exit_code in (0, 1), run.output
+    [row] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["strategy"] == "best_of_n_head", row
+    assert row["spend"]["model_calls"] == 4 and row["checked"] >= 4  # collect: no stop at the first pass
+    [trace] = (tmp_path / "traces").glob("*.jsonl")
+    [start] = [e for e in read_trace(trace) if e.event == "start"]
+    assert start.info["strategy"] == "best_of_n_head"
+    # the answer is the prefilled statement and a body after it
+    assert row["candidate"]["text"].count("def mean_absolute_deviation(") == 1, row["candidate"]["text"]
+    wrong = CliRunner().invoke(cli, ["synth", "--suite", "humaneval", "--task", "HumanEval/4", "--collect",
+                                     "--strategy", "mcts"])
+    assert wrong.exit_code == 2 and "--collect goes with --strategy best_of_n or best_of_n_head" in wrong.output
+
+
 def test_prove_command_on_a_v_file(qwen, tmp_path):
     """`proofsmith prove FILE.v --theorem NAME` end to end, with its JSON output."""
     from click.testing import CliRunner
