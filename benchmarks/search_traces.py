@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from results_file import read_rows
+from search_scaling import row_key
 
 #: lines that say nothing about echo: code fences and bare docstring quotes
 _TRIVIAL = {"```", "```python", '"""', "'''"}
@@ -47,7 +48,7 @@ def _error_kind(error: str) -> str:
 
 def _rows(d: Path) -> dict:
     """A run's rows by (task, strategy, seed), as search_scaling.py keys them (a torn last line left out)."""
-    return read_rows(d / "results.jsonl", lambda row: (row["task"], row["strategy"], int(row["seed"])))
+    return read_rows(d / "results.jsonl", row_key)
 
 
 def read_traces(dirs: list[Path]) -> dict[tuple[str, str], dict]:
