@@ -14,6 +14,7 @@ one `error:` line too, and the batch goes on with the next task.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -262,8 +263,9 @@ def _run(tasks: list[Task], *, collect: bool, strategy: str, budget: int, max_se
         console.print(f"{len(tasks) - len(todo)} tasks already in {output}: skipped", highlight=False)
     if not todo:
         return EXIT_OK
-    chosen = (BestOfN(collect=True, from_statement=strategy == "best_of_n_head", name=strategy) if collect
-              else get_strategy(strategy))
+    chosen = get_strategy(strategy)
+    if collect and isinstance(chosen, BestOfN):  # synth refused --collect with any other strategy
+        chosen = dataclasses.replace(chosen, collect=True)
     limits = Budget(model_calls=budget, tokens=max_tokens, wall_s=max_seconds)
     prm = None
     try:
