@@ -34,6 +34,7 @@ from proofsmith.search.similar_proofs import (
     name_analogies,
     similar_proofs,
 )
+from proofsmith.search import space
 from proofsmith.search.space import at_least_as_hard
 from proofsmith.search.trace import TraceWriter
 from proofsmith.steps import goal_list
@@ -149,6 +150,33 @@ def test_automation_proves_add_0_r_before_the_model_is_asked(coq):
     assert result.spend.model_calls == 0 and policy.requests == []
     assert result.verdict.manifest.checker == "coq"  # confirmed by coqc from scratch
     assert result.stats["automation_steps"] >= 1
+
+
+#: automation reaches new states here (intros, simpl, induction on a and b) but never writes the witness
+SEVEN = Task(id="seven", language="coq", kind="proof", context="",
+             statement="Lemma seven : forall a b : nat, a + b = b + a -> exists k, k * 7 = 42 + 0 * a.",
+             limits=Limits(wall_s=20), options={"name": "seven"})
+
+
+@pytest.mark.parametrize("lead", [0.0, 1000.0])
+def test_automation_that_keeps_finding_states_cannot_starve_the_model_past_its_lead(coq, monkeypatch, lead):
+    """Past `AUTOMATION_LEAD_SECONDS` a new state asks the model beside automation's children.
+
+    With the lead spent at once (0 s) the model's `exists 6.` is tried at the first state after `intros`, and the
+    proof closes; with a lead the search never spends (the behaviour before the lead existed), the model is
+    deferred at every state automation reaches and is asked only where the witness cannot be written.
+    """
+    monkeypatch.setattr(space, "AUTOMATION_LEAD_SECONDS", lead)
+    policy = ScriptedPolicy(lambda prompt: ["exists 6.", "lia."])
+    with _checker() as checker:
+        result = search(SEVEN, policy, strategy=MCTS(), budget=Budget(model_calls=32, wall_s=20), checker=checker)
+    if lead == 0.0:
+        assert result.solved and result.verdict is not None and result.verdict.status == "verified"
+        assert result.candidate is not None and "exists 6." in result.candidate.steps
+        assert result.stats["model_beside_automation"] >= 1 and "model_deferred" not in result.stats
+    else:
+        assert not result.solved and result.stats["model_deferred"] >= 1
+        assert "model_beside_automation" not in result.stats
 
 
 def test_retrieval_finds_the_lemma_of_a_goal_with_a_function_argument(coq):

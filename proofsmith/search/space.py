@@ -66,6 +66,11 @@ TACTIC_TOKENS = 64
 #: reverted): on 2 cores its ATP processes starved the search, whose automation proofs of Zle_bool_plus_mono and
 #: Zdiv_le_compat_l came at 16.9 and 44.9 s instead of 1.7 and 2.3 s.
 HAMMER_DEFER_SECONDS = 8.0
+#: Seconds of automation the search may spend beyond the model's time before a newly reached state also asks the
+#: model. Deferring the model wherever automation reaches new states starved it: on coq-stdlib-mini at 60 s
+#: (2026-12-05) MCTS made no model call on 3 of 6 lemmas, whose minutes went to 5,716-17,766 automation steps. After
+#: this lead the two share the clock about evenly; automation's quick proofs (1.7-2.3 s here) come well within it.
+AUTOMATION_LEAD_SECONDS = 10.0
 #: Tokens one chunk of program text may take.
 CHUNK_TOKENS = 192
 
@@ -143,8 +148,12 @@ class TacticSpace:
     prompt then shows those lemmas and the tactics that already failed at
     this state, with Coq's errors. Where automation reaches new states, the
     model is asked only when the search expands the state again (a
-    restarted tree, after automation's own tree is spent): automation steps
-    cost milliseconds, a model request seconds. Per state, a tactic is checked at most
+    restarted tree, after automation's own tree is spent), for as long as
+    automation's time is within `AUTOMATION_LEAD_SECONDS` of the model's;
+    past that lead a new state asks the model beside automation's children,
+    so automation that keeps finding new states cannot starve the model of
+    a wall-clock budget. Automation steps cost milliseconds, a model request
+    seconds. Per state, a tactic is checked at most
     once: a repeat gets the first result back without a checker call. A
     tactic naming a lemma that does not exist is rejected without a step. A
     state at least as hard as one on its own path is pruned (Proverbot9001's
@@ -169,6 +178,9 @@ class TacticSpace:
         self._similar_sentences: list[str] | None = None
         #: CoqHammer's call at the root, (tactic, timeout), until it runs
         self._hammer_waiting: tuple[str, float | None] | None = None
+        #: wall seconds spent on automation's tactics and on the model's (its requests and their checks)
+        self.automation_s = 0.0
+        self.model_s = 0.0
 
     def root(self) -> Point:
         if self._root is None:
@@ -194,24 +206,19 @@ class TacticSpace:
             # the model's
             allowed = ROOT_SECONDS if not point.steps else STATE_SECONDS
             started = time.monotonic()
-            for tactic, timeout_s in self._automation(point):
-                if tactic.startswith("hammer"):
-                    # the portfolio's ATP call (the root's only): it waits for the root's children
-                    self._hammer_waiting = (tactic, timeout_s)
-                    continue
-                if time.monotonic() - started > allowed:
-                    self.ep.count("automation_cut")
-                    continue
-                child = self._apply(point, tactic, tried, logprob=0.0, count=1, timeout_s=timeout_s, origin="automation")
-                if child is not None:
-                    children.append(child)
-                    if child.point.done:
-                        return children
-            if children:
+            try:
+                children = self._automation_children(point, tried, started, allowed)
+            finally:
+                self.automation_s += time.monotonic() - started
+            if any(child.point.done for child in children):
+                return children
+            if children and self.automation_s <= self.model_s + AUTOMATION_LEAD_SECONDS:
                 # automation first: the model is asked here when the search comes back to this state (a
                 # restarted tree, once automation's own tree is spent) or at once where automation found nothing
                 self.ep.count("model_deferred")
                 return children
+            if children:
+                self.ep.count("model_beside_automation")
         else:
             # a state expanded again (a restarted tree, another strategy's revisit): what it reached is free
             children += [result for result in tried.values() if isinstance(result, Child)]
@@ -220,11 +227,34 @@ class TacticSpace:
         if self.ep.solved:
             return [c for c in children if c.point.done]
         known = {id(c) for c in children}
-        for tactic, lp, count in self._proposals(point, k, temperature, tried):
-            child = self._apply(point, tactic, tried, logprob=lp, count=count)
-            if child is not None and id(child) not in known:
-                known.add(id(child))
+        started = time.monotonic()
+        try:
+            for tactic, lp, count in self._proposals(point, k, temperature, tried):
+                child = self._apply(point, tactic, tried, logprob=lp, count=count)
+                if child is not None and id(child) not in known:
+                    known.add(id(child))
+                    children.append(child)
+        finally:
+            self.model_s += time.monotonic() - started
+        return children
+
+    def _automation_children(self, point: Point, tried: dict[str, Child | str], started: float,
+                             allowed: float) -> list[Child]:
+        """Automation's children of a state reached for the first time (stopping at the first that closes it)."""
+        children: list[Child] = []
+        for tactic, timeout_s in self._automation(point):
+            if tactic.startswith("hammer"):
+                # the portfolio's ATP call (the root's only): it waits for the root's children
+                self._hammer_waiting = (tactic, timeout_s)
+                continue
+            if time.monotonic() - started > allowed:
+                self.ep.count("automation_cut")
+                continue
+            child = self._apply(point, tactic, tried, logprob=0.0, count=1, timeout_s=timeout_s, origin="automation")
+            if child is not None:
                 children.append(child)
+                if child.point.done:
+                    break
         return children
 
     def _automation(self, point: Point) -> list[tuple[str, float | None]]:
@@ -281,8 +311,12 @@ class TacticSpace:
             return
         self.ep.count("hammer_deferred")
         root = self._root
-        self._apply(root, tactic, self._tried.setdefault(root.hash, {}), logprob=0.0, count=1, timeout_s=timeout_s,
-                    origin="automation")
+        started = time.monotonic()
+        try:
+            self._apply(root, tactic, self._tried.setdefault(root.hash, {}), logprob=0.0, count=1,
+                        timeout_s=timeout_s, origin="automation")
+        finally:
+            self.automation_s += time.monotonic() - started
 
     def _later_sentences(self) -> list[str]:
         """The sentences of the task's similar earlier proofs, ranked once per search (every later state tries them)."""
