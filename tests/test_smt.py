@@ -117,7 +117,7 @@ def test_runtime_errors_are_counterexamples_the_run_confirms():
 
 
 @pytest.mark.parametrize("program, construct", [
-    ("def f(x):\n    for i in range(3):\n        x += i\n    return x\n", "`for` statement"),
+    ("def f(x):\n    for i in [1, 2]:\n        x += i\n    return x\n", "`for` loop over `list`"),
     ("def f(x):\n    while x:\n        x -= 1\n    return x\n", "`while` statement"),
     ("def f(x):\n    return [x][0]\n", "subscript"),
     ("def f(x):\n    return bin(x).count('1')\n", "call to `bin(x).count`"),
@@ -414,3 +414,85 @@ def test_the_translation_reads_the_bytes_cpython_imports():
     verdict = check(task, hidden)
     assert (verdict.status, verdict.reason) == ("refuted", "counterexample"), verdict.diagnostics
     assert "gray_encode(12345) returned 0, " in verdict.diagnostics[0].message
+
+
+# --------------------------------------------------------------------------- `for` over a constant range, unrolled
+
+REVERSE8 = "def reverse_bits8(x):\n    r = 0\n    for i in range(8):\n        r = (r << 1) | (x & 1)\n        x >>= 1\n" \
+           "    return r\n"
+
+#: (case, program for reverse_bits8, reason, a fragment of the message): each would compute something else in
+#: CPython than the builtin range's unrolling says, or is a loop the checker must not approximate
+LOOP_ATTACKS = [
+    # a `range` of the module's or the function's own is not the builtin: unrolling it would prove the wrong loop
+    ("module_def_shadows_range", "def range(n):\n    return [0]\n" + REVERSE8, "unsupported", "not the builtin"),
+    ("module_constant_shadows_range", "range = 3\n" + REVERSE8, "unsupported", "not the builtin"),
+    ("import_shadows_range", "from builtins import range\n" + REVERSE8, "unsupported", "not the builtin"),
+    # assigned after the loop, `range` is local in the whole function: CPython raises UnboundLocalError at the loop
+    ("local_shadows_range", REVERSE8.replace("    return r\n", "    range = 0\n    return r\n"), "unsupported",
+     "not the builtin"),
+    ("break", REVERSE8.replace("        x >>= 1\n", "        x >>= 1\n        if x == 0:\n            break\n"),
+     "unsupported", "`break` in a loop"),
+    ("continue", REVERSE8.replace("        x >>= 1\n", "        x >>= 1\n        if x == 3:\n            continue\n"),
+     "unsupported", "`continue` in a loop"),
+    ("bound_from_input", REVERSE8.replace("range(8)", "range(x)"), "unsupported", "non-constant `range` argument"),
+    ("too_many_iterations", REVERSE8.replace("range(8)", "range(10**9)"), "unsupported", "iterations in all"),
+    ("nested_too_many", REVERSE8.replace("    for i in range(8):\n", "    for j in range(64):\n        r = 0\n"
+                                         "        for i in range(8):\n    ").replace("        x >>= 1\n", "            x >>= 1\n"),
+     "unsupported", "iterations in all"),
+    ("over_a_tuple_target", REVERSE8.replace("for i in range(8)", "for i, j in range(8)"), "unsupported",
+     "only one name"),
+    # these run, and fail, in CPython: the unrolling must fail the same way
+    ("zero_step", REVERSE8.replace("range(8)", "range(0, 8, 0)"), "counterexample", "raised ValueError"),
+    ("loop_name_read_after_an_empty_loop", REVERSE8.replace("range(8)", "range(0)").replace("return r", "return r + i"),
+     "unsupported", "local name `i` may be read before it is assigned"),
+    ("one_iteration_short", REVERSE8.replace("range(8)", "range(1, 8)"), "counterexample", ""),
+]
+
+
+@pytest.mark.parametrize("program, reason, fragment", [c[1:] for c in LOOP_ATTACKS], ids=[c[0] for c in LOOP_ATTACKS])
+def test_a_loop_the_unrolling_would_misread_is_refuted(program, reason, fragment):
+    verdict = check(TASKS["reverse_bits8"], program)
+    assert (verdict.status, verdict.reason) == ("refuted", reason), verdict.diagnostics
+    assert fragment in verdict.diagnostics[0].message, verdict.diagnostics[0].message
+    if reason == "counterexample":
+        args, expected = cex_of(verdict.diagnostics[0].message)
+        assert run_python(TASKS["reverse_bits8"], program, args, expected).status == "refuted"
+
+
+@pytest.mark.parametrize("program", [
+    REVERSE8,
+    # the name is rebound at each iteration whatever the body assigned to it; the `else` block always runs
+    "def reverse_bits8(x):\n    r = 0\n    for i in range(7, -1, -1):\n        r |= ((x >> (7 - i)) & 1) << i\n"
+    "        i = 99\n    else:\n        r = r & 0xFF\n    return r\n",
+    # two loops and the loop name's last value after the loop
+    "def reverse_bits8(x):\n    bits = 0\n    for i in range(4):\n        bits = bits\n    r = 0\n"
+    "    for k in range(i + 5):\n        if (x >> k) & 1:\n            r |= 1 << (7 - k)\n    return r\n",
+])
+def test_a_loop_over_a_constant_range_verifies_as_cpython_runs_it(program):
+    verdict = check(TASKS["reverse_bits8"], program)
+    assert verdict.status == "verified", verdict.diagnostics
+
+
+def test_unrolled_loops_agree_with_cpython_on_random_inputs():
+    """The translation of loop programs gives what CPython gives, exactly (before the cut to the width)."""
+    programs = [
+        "def f(x, y):\n    s = 0\n    for i in range(3, 20, 4):\n        s += (x >> i) & y\n        i += 100\n"
+        "        s ^= i\n    return s + i\n",
+        "def f(x, y):\n    for i in range(2):\n        for j in range(i, 3):\n            x = x * 3 + j - y\n"
+        "    else:\n        x -= 1\n    return x\n",
+        "def f(x, y):\n    c = 0\n    for i in range(32):\n        c += (x >> i) & 1\n        if c > y:\n"
+        "            return -c\n    return c\n",
+    ]
+    rng = random.Random(1)
+    params = smt.params_of(smt.SmtOptions(params=[("x", "u32"), ("y", "u8")], result="u32", spec="true"))
+    for program in programs:
+        value, failures = translate(program, "f", params, "bv")
+        namespace: dict = {}
+        exec(program, namespace)  # noqa: S102 - the test's own programs
+        for _ in range(25):
+            args = [rng.randint(p.lo, p.hi) for p in params]
+            subst = [(p.const, z3.BitVecVal(a, p.const.size())) for p, a in zip(params, args, strict=True)]
+            assert not any(z3.is_true(z3.simplify(z3.substitute(f.cond, *subst))) for f in failures)
+            got = z3.simplify(z3.substitute(value.expr, *subst)).as_signed_long()
+            assert got == namespace["f"](*args), (program, args)

@@ -581,7 +581,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     except Unsupported as exc:
         return verdict(Decision("refuted", "unsupported", f"unsupported construct: {exc.what}. The checker "
                                 "translates a subset of Python: int and bool arithmetic, comparisons, if/else, "
-                                "assignments and return; no loops, lists, strings or library calls.", exc.line))
+                                "assignments, return and `for` over a constant `range`; no other loops, lists, "
+                                "strings or library calls.", exc.line))
     except smt_sexpr.SExprError as exc:
         return verdict(Decision("refuted", "syntax", f"the candidate is not one SMT-LIB term: {exc}"))
     except StarNamesUnknown as exc:
@@ -928,7 +929,8 @@ def run_program(task: Task, program: str, calls: list[list[int | bool]], sandbox
     if run.error:
         return ProgramRun(broken=run.error)
     if run.limit_hit:
-        # the subset has no loops and bounded ints: a run over its limits means a busy machine, not the candidate
+        # the subset's loops are unrolled within smt_python.MAX_ITERATIONS and its ints bounded: a run over its
+        # limits means a busy machine, not the candidate
         return ProgramRun(broken=f"the run hit its {run.limit_hit} limit",
                           broken_reason="timeout" if run.limit_hit in ("wall", "cpu") else "sandbox")
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith(marker)]

@@ -17,6 +17,9 @@ to 64; shifts by amounts whose range is known), unary `- + ~ not`; comparisons
 (chained too); `and`/`or` (returning an operand, as Python does); if-expressions;
 `abs`, `min`, `max`, `int`, `bool`; assignments (also `a, b = b, a`),
 augmented assignments, `if`/`elif`/`else`, `return`, `pass`, `assert`, `raise`,
+`for NAME in range(...)` whose bounds are constants (unrolled: the name is
+bound to each value in turn, as CPython binds it, then the `else` block runs;
+no `break` or `continue`; at most `MAX_ITERATIONS` iterations per translation),
 docstrings, and `import m` / `from m import n` of the standard library. Anything
 else raises `Unsupported`, naming the construct and its line.
 
@@ -60,6 +63,9 @@ MAX_WIDTH = 1024
 MAX_PATHS = 512
 #: Deepest helper-call nesting.
 MAX_CALL_DEPTH = 8
+#: Most loop iterations unrolled in one translation (all loops, all paths): `for i in range(32)` over the bits of
+#: a word fits; a loop the program could not run in a moment is refused, not approximated.
+MAX_ITERATIONS = 256
 
 Mode = Literal["bv", "int"]
 
@@ -174,6 +180,8 @@ class _Ctx:
     failures: list[Failure] = field(default_factory=list)
     paths: int = 0
     depth: int = 0
+    #: loop iterations unrolled so far (`MAX_ITERATIONS`)
+    iterations: int = 0
     #: names local to each function being translated (innermost last): Python makes a name assigned
     #: anywhere in a function local everywhere in it, so reading it early raises, even if a global exists
     scopes: list[frozenset[str]] = field(default_factory=list)
@@ -420,8 +428,17 @@ def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef
     if ctx.paths > MAX_PATHS:
         raise Unsupported(f"more than {MAX_PATHS} paths through `{fn.name}` (too many `if` statements)", fn)
     env = dict(env)
-    for i, stmt in enumerate(stmts):
+    stmts = list(stmts)
+    i = -1
+    while i + 1 < len(stmts):
+        i += 1
+        stmt = stmts[i]
         ev = _Expr(ctx, env, pc)
+        if isinstance(stmt, ast.For):
+            # the loop becomes its iterations, in place: the rest of the block follows them as it follows the loop
+            stmts[i:i + 1] = _unrolled(ctx, stmt, ev)
+            i -= 1
+            continue
         if isinstance(stmt, ast.Return):
             return ev.eval(stmt.value) if stmt.value is not None else _none_return(ctx, pc, stmt)
         if isinstance(stmt, ast.If):
@@ -453,6 +470,41 @@ def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef
         else:
             raise Unsupported(f"`{_describe(stmt)}` statement", stmt)
     return _none_return(ctx, pc, fn)
+
+
+def _unrolled(ctx: _Ctx, loop: ast.For, ev: _Expr) -> list[ast.stmt]:
+    """`for name in range(...): body else: orelse` as the statements CPython runs: `name = k` and the body, for
+    each k of the range, then `orelse` (which always runs: `break` is refused).
+
+    `range` must be the builtin (no name of the module or the function hides it) and its arguments constants,
+    evaluated once, before the first iteration, as CPython evaluates them. Step 0 raises ValueError there.
+    """
+    what = "`for` loop"
+    if loop.type_comment is not None or not isinstance(loop.target, ast.Name):
+        raise Unsupported(f"{what} over `{_describe(loop.target)}` (only one name)", loop)
+    call = loop.iter
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"):
+        raise Unsupported(f"{what} over `{_describe(call)}` (only `range` with constant bounds)", loop)
+    if call.keywords or not 1 <= len(call.args) <= 3 or any(isinstance(a, ast.Starred) for a in call.args):
+        raise Unsupported(f"{what} over `range` with {len(call.args)} arguments or keywords", loop)
+    if "range" in ev.env or "range" in ctx.namespace or (ctx.scopes and "range" in ctx.scopes[-1]):
+        raise Unsupported(f"{what} over `range`, which is not the builtin here", loop)
+    for node in (n for stmt in loop.body for n in ast.walk(stmt)):
+        if isinstance(node, (ast.Break, ast.Continue)):
+            raise Unsupported(f"`{type(node).__name__.lower()}` in a loop", node)
+    bounds = [ev.constant(ev.eval(a), a, "`range` argument") for a in call.args]
+    start, stop, step = (0, bounds[0], 1) if len(bounds) == 1 else (*bounds[:2], bounds[2] if len(bounds) == 3 else 1)
+    if step == 0:
+        return [ast.copy_location(ast.Raise(exc=ast.Name(id="ValueError", ctx=ast.Load()), cause=None), loop)]
+    values = range(start, stop, step)
+    ctx.iterations += len(values)
+    if ctx.iterations > MAX_ITERATIONS:
+        raise Unsupported(f"loops of more than {MAX_ITERATIONS} iterations in all", loop)
+    unrolled: list[ast.stmt] = []
+    for k in values:
+        bind = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(value=k))
+        unrolled += [ast.fix_missing_locations(ast.copy_location(bind, loop)), *loop.body]
+    return unrolled + list(loop.orelse)
 
 
 def _none_return(ctx: _Ctx, pc: z3.BoolRef, node: ast.AST) -> Val:
@@ -636,11 +688,15 @@ class _Expr:
             return Val("int", x / (2 ** k))  # Euclidean by a positive number = floor
         raise Unsupported(f"`{_OPS.get(name, name)}` on unbounded ints (bit-vector tasks only)", node)
 
-    def _small_constant(self, v: Val, node: ast.AST, what: str) -> int:
-        value = z3.simplify(v.expr)
+    def constant(self, v: Val, node: ast.AST, what: str) -> int:
+        """The int `v` always holds (a bool as 0 or 1); `Unsupported` when it depends on the inputs."""
+        value = z3.simplify(as_int(v, self.mode).expr)
         if not z3.is_int_value(value) and not z3.is_bv_value(value):
             raise Unsupported(f"non-constant {what}", node)
-        k = value.as_long() if z3.is_int_value(value) else value.as_signed_long()  # type: ignore[union-attr]
+        return value.as_long() if z3.is_int_value(value) else value.as_signed_long()  # type: ignore[union-attr]
+
+    def _small_constant(self, v: Val, node: ast.AST, what: str) -> int:
+        k = self.constant(v, node, what)
         if not 0 <= k <= 64:
             raise Unsupported(f"{what} {k} (only constants 0..64)", node)
         return k
