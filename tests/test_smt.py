@@ -447,6 +447,9 @@ LOOP_ATTACKS = [
     ("loop_name_read_after_an_empty_loop", REVERSE8.replace("range(8)", "range(0)").replace("return r", "return r + i"),
      "unsupported", "local name `i` may be read before it is assigned"),
     ("one_iteration_short", REVERSE8.replace("range(8)", "range(1, 8)"), "counterexample", ""),
+    # bound on one side of an `if` only: CPython raises UnboundLocalError for x == 0, so the join must not keep it
+    ("bound_on_one_side_only", REVERSE8.replace("    r = 0\n", "    if x > 0:\n        r = 0\n"), "unsupported",
+     "local name `r` may be read before it is assigned"),
 ]
 
 
@@ -474,9 +477,28 @@ def test_a_loop_over_a_constant_range_verifies_as_cpython_runs_it(program):
     assert verdict.status == "verified", verdict.diagnostics
 
 
-def test_unrolled_loops_agree_with_cpython_on_random_inputs():
-    """The translation of loop programs gives what CPython gives, exactly (before the cut to the width)."""
+def test_a_loop_with_an_if_per_iteration_is_one_path_not_two_to_the_thirty_two():
+    """Before `if`s that fall through were joined, this was refused: more than 512 paths."""
+    smear = ("def smear_right(x):\n    seen = 0\n    r = 0\n    for i in range(31, -1, -1):\n        if (x >> i) & 1:\n"
+             "            seen = 1\n        if seen:\n            r |= 1 << i\n    return r\n")
+    assert check(TASKS["smear_right"], smear).status == "verified"
+    wrong = check(TASKS["smear_right"], smear.replace("range(31, -1, -1)", "range(30, -1, -1)"))
+    assert (wrong.status, wrong.reason) == ("refuted", "counterexample")
+    args, expected = cex_of(wrong.diagnostics[0].message)
+    assert args[0] >= 2**31 and run_python(TASKS["smear_right"], smear, args, expected).status == "verified"
+
+
+def test_unrolled_loops_and_joined_ifs_agree_with_cpython_on_random_inputs():
+    """The translation gives what CPython gives, exactly (before the cut to the width), and fails where it raises."""
     programs = [
+        # an assert inside a branch narrows what the rest of the function may fail on
+        "def f(x, y):\n    if x > 3:\n        assert x < 2**31\n        t = x // (y - 7)\n    else:\n        t = y\n"
+        "    return t + x // (x - 2**31 - 5)\n",
+        # one name holding a bool on one side, an int on the other
+        "def f(x, y):\n    if y > 100:\n        b = x > y\n    elif y > 50:\n        b = y\n    else:\n"
+        "        b = x & 3\n    return b + 1\n",
+        "def f(x, y):\n    seen = 0\n    r = 0\n    for i in range(31, -1, -1):\n        if (x >> i) & 1:\n"
+        "            seen = 1\n        if seen and i % 3:\n            r += i * y\n    return r\n",
         "def f(x, y):\n    s = 0\n    for i in range(3, 20, 4):\n        s += (x >> i) & y\n        i += 100\n"
         "        s ^= i\n    return s + i\n",
         "def f(x, y):\n    for i in range(2):\n        for j in range(i, 3):\n            x = x * 3 + j - y\n"
@@ -486,13 +508,20 @@ def test_unrolled_loops_agree_with_cpython_on_random_inputs():
     ]
     rng = random.Random(1)
     params = smt.params_of(smt.SmtOptions(params=[("x", "u32"), ("y", "u8")], result="u32", spec="true"))
+    edges = [[5, 7], [2**31, 7], [2**31 + 5, 0], [2**31 + 5, 9], [0, 0], [2**32 - 1, 255], [4, 60], [4, 101]]
     for program in programs:
         value, failures = translate(program, "f", params, "bv")
         namespace: dict = {}
         exec(program, namespace)  # noqa: S102 - the test's own programs
-        for _ in range(25):
-            args = [rng.randint(p.lo, p.hi) for p in params]
+        for args in edges + [[rng.randint(p.lo, p.hi) for p in params] for _ in range(25)]:
             subst = [(p.const, z3.BitVecVal(a, p.const.size())) for p, a in zip(params, args, strict=True)]
-            assert not any(z3.is_true(z3.simplify(z3.substitute(f.cond, *subst))) for f in failures)
-            got = z3.simplify(z3.substitute(value.expr, *subst)).as_signed_long()
-            assert got == namespace["f"](*args), (program, args)
+            fails = any(z3.is_true(z3.simplify(z3.substitute(f.cond, *subst))) for f in failures)
+            try:
+                want = namespace["f"](*args)
+            except (ZeroDivisionError, AssertionError):
+                assert fails, (program, args)
+                continue
+            assert not fails, (program, args)
+            got = z3.simplify(z3.substitute(value.expr, *subst))
+            got = int(z3.is_true(got)) if value.kind == "bool" else got.as_signed_long()
+            assert got == want, (program, args)

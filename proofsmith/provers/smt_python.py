@@ -16,7 +16,10 @@ bool constants; `+ - * // % ** & | ^ ~ << >>` (`**` by a constant exponent up
 to 64; shifts by amounts whose range is known), unary `- + ~ not`; comparisons
 (chained too); `and`/`or` (returning an operand, as Python does); if-expressions;
 `abs`, `min`, `max`, `int`, `bool`; assignments (also `a, b = b, a`),
-augmented assignments, `if`/`elif`/`else`, `return`, `pass`, `assert`, `raise`,
+augmented assignments, `if`/`elif`/`else` (an `if` whose branches both fall
+through is one path: each branch runs on its own copy of the names, which are
+joined after it, a name bound on one side only being unbound), `return`,
+`pass`, `assert`, `raise`,
 `for NAME in range(...)` whose bounds are constants (unrolled: the name is
 bound to each value in turn, as CPython binds it, then the `else` block runs;
 no `break` or `continue`; at most `MAX_ITERATIONS` iterations per translation),
@@ -52,6 +55,7 @@ import builtins
 import json
 import subprocess
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -59,7 +63,8 @@ import z3
 
 #: Widest intermediate value, in bits, before the translation gives up.
 MAX_WIDTH = 1024
-#: Most paths through the function (each `if` statement doubles them).
+#: Most paths through the function (each `if` that may return or raise doubles them; one whose branches fall
+#: through is joined, one path).
 MAX_PATHS = 512
 #: Deepest helper-call nesting.
 MAX_CALL_DEPTH = 8
@@ -423,53 +428,96 @@ def _local_names(fn: ast.FunctionDef) -> frozenset[str]:
 
 
 def _block(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef, fn: ast.FunctionDef) -> Val:
-    """The value the rest of a function returns from here (each `if` runs the rest of the block on both sides)."""
+    """The value the rest of a function returns from here.
+
+    An `if` that may return or raise runs the rest of the block on both sides (two paths, `MAX_PATHS`); one whose
+    branches both fall through (no `return`, `raise`, `break` or `continue` in them) is one path: each branch runs
+    on its own copy of the names, which are then joined (`_joined`).
+    """
     ctx.paths += 1
     if ctx.paths > MAX_PATHS:
         raise Unsupported(f"more than {MAX_PATHS} paths through `{fn.name}` (too many `if` statements)", fn)
     env = dict(env)
-    stmts = list(stmts)
-    i = -1
-    while i + 1 < len(stmts):
-        i += 1
-        stmt = stmts[i]
+    pending = deque(stmts)
+    while pending:
+        stmt = pending.popleft()
         ev = _Expr(ctx, env, pc)
-        if isinstance(stmt, ast.For):
-            # the loop becomes its iterations, in place: the rest of the block follows them as it follows the loop
-            stmts[i:i + 1] = _unrolled(ctx, stmt, ev)
-            i -= 1
-            continue
         if isinstance(stmt, ast.Return):
             return ev.eval(stmt.value) if stmt.value is not None else _none_return(ctx, pc, stmt)
-        if isinstance(stmt, ast.If):
-            cond = ev.truth(ev.eval(stmt.test))
-            rest = stmts[i + 1:]
-            then = _block(ctx, list(stmt.body) + rest, env, z3.And(pc, cond), fn)
-            other = _block(ctx, list(stmt.orelse) + rest, env, z3.And(pc, z3.Not(cond)), fn)
-            return merge(ctx.mode, cond, then, other)
-        if isinstance(stmt, ast.Assign):
-            _assign(env, stmt, ev)
-        elif isinstance(stmt, ast.AugAssign):
-            if not isinstance(stmt.target, ast.Name):
-                raise Unsupported(f"augmented assignment to `{_describe(stmt.target)}`", stmt)
-            current = ev.eval(ast.Name(id=stmt.target.id, ctx=ast.Load(), lineno=stmt.lineno))
-            env[stmt.target.id] = ev.binop(stmt.op, current, ev.eval(stmt.value), stmt)
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-            env[stmt.target.id] = ev.eval(stmt.value)
-        elif isinstance(stmt, ast.Raise):
+        if isinstance(stmt, ast.Raise):
             # reached -> the call fails (whatever it raises); unreachable guards cost nothing
             what = ast.unparse(stmt.exc).split("(")[0] if stmt.exc is not None else "the current exception"
             ctx.failures.append(Failure(pc, f"raised {what} (line {stmt.lineno})"))
             return Val("int", z3.BitVecVal(0, 1, ctx.z), 0, 0) if ctx.mode == "bv" else Val("int", z3.IntVal(0, ctx.z))
-        elif isinstance(stmt, ast.Assert):
-            ok = ev.truth(ev.eval(stmt.test))
-            ctx.failures.append(Failure(z3.And(pc, z3.Not(ok)), f"AssertionError (line {stmt.lineno})"))
-            pc = z3.And(pc, ok)
-        elif isinstance(stmt, ast.Pass) or _is_docstring(stmt):
-            continue
-        else:
-            raise Unsupported(f"`{_describe(stmt)}` statement", stmt)
+        if isinstance(stmt, ast.If) and not (_falls_through(stmt.body) and _falls_through(stmt.orelse)):
+            cond = ev.truth(ev.eval(stmt.test))
+            rest = list(pending)
+            then = _block(ctx, list(stmt.body) + rest, env, z3.And(pc, cond), fn)
+            other = _block(ctx, list(stmt.orelse) + rest, env, z3.And(pc, z3.Not(cond)), fn)
+            return merge(ctx.mode, cond, then, other)
+        pc = _step(ctx, stmt, env, pc, fn, pending)
     return _none_return(ctx, pc, fn)
+
+
+def _falls_through(stmts: list[ast.stmt]) -> bool:
+    """Whether control always leaves `stmts` at their end (nothing in them returns, raises, breaks or continues)."""
+    jumps = (ast.Return, ast.Raise, ast.Break, ast.Continue)
+    return not any(isinstance(node, jumps) for stmt in stmts for node in ast.walk(stmt))
+
+
+def _through(ctx: _Ctx, stmts: list[ast.stmt], env: dict[str, Val], pc: z3.BoolRef,
+             fn: ast.FunctionDef) -> tuple[dict[str, Val], z3.BoolRef]:
+    """Run statements that fall through (`_falls_through`): the names after them, and the path condition (narrowed
+    by their `assert`s)."""
+    env = dict(env)
+    pending = deque(stmts)
+    while pending:
+        pc = _step(ctx, pending.popleft(), env, pc, fn, pending)
+    return env, pc
+
+
+def _step(ctx: _Ctx, stmt: ast.stmt, env: dict[str, Val], pc: z3.BoolRef, fn: ast.FunctionDef,
+          pending: deque[ast.stmt]) -> z3.BoolRef:
+    """Run one statement that does not end the path, updating `env` (a loop puts its iterations at the front of
+    `pending`); the path condition after it."""
+    ev = _Expr(ctx, env, pc)
+    if isinstance(stmt, ast.For):
+        # the loop becomes its iterations, in place: the rest of the block follows them as it follows the loop
+        pending.extendleft(reversed(_unrolled(ctx, stmt, ev)))
+    elif isinstance(stmt, ast.If):
+        cond = ev.truth(ev.eval(stmt.test))
+        then_env, then_pc = _through(ctx, list(stmt.body), env, z3.And(pc, cond), fn)
+        else_env, else_pc = _through(ctx, list(stmt.orelse), env, z3.And(pc, z3.Not(cond)), fn)
+        joined = _joined(ctx.mode, cond, then_env, else_env)
+        env.clear()
+        env.update(joined)
+        return z3.Or(then_pc, else_pc)
+    elif isinstance(stmt, ast.Assign):
+        _assign(env, stmt, ev)
+    elif isinstance(stmt, ast.AugAssign):
+        if not isinstance(stmt.target, ast.Name):
+            raise Unsupported(f"augmented assignment to `{_describe(stmt.target)}`", stmt)
+        current = ev.eval(ast.Name(id=stmt.target.id, ctx=ast.Load(), lineno=stmt.lineno))
+        env[stmt.target.id] = ev.binop(stmt.op, current, ev.eval(stmt.value), stmt)
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+        env[stmt.target.id] = ev.eval(stmt.value)
+    elif isinstance(stmt, ast.Assert):
+        ok = ev.truth(ev.eval(stmt.test))
+        ctx.failures.append(Failure(z3.And(pc, z3.Not(ok)), f"AssertionError (line {stmt.lineno})"))
+        return z3.And(pc, ok)
+    elif not (isinstance(stmt, ast.Pass) or _is_docstring(stmt)):
+        raise Unsupported(f"`{_describe(stmt)}` statement", stmt)
+    return pc
+
+
+def _joined(mode: Mode, cond: z3.BoolRef, then: dict[str, Val], other: dict[str, Val]) -> dict[str, Val]:
+    """The names after an `if` whose branches fell through: each bound on both sides, as the side `cond` picks.
+
+    A name bound on one side only is left out: reading it later is refused, as CPython would raise
+    UnboundLocalError on the other side.
+    """
+    return {name: value if other[name] is value else merge(mode, cond, value, other[name])
+            for name, value in then.items() if name in other}
 
 
 def _unrolled(ctx: _Ctx, loop: ast.For, ev: _Expr) -> list[ast.stmt]:
