@@ -13,6 +13,14 @@ DIR/traces/STRATEGY/sSEED/TASK.jsonl) and prints, per suite and strategy:
 - the constructs most often refused as unsupported (SMT) or the first line of
   the most common check errors.
 
+With `--recheck`, every distinct program a check refused as `unsupported` is
+checked again by the current checker, and the table says what it decides now
+(verified, counterexample, still unsupported, ...): what a change to the SMT
+subset turns from refusals into verdicts, on the programs the model really
+wrote. The program is rebuilt as the search built it: a whole-program
+strategy's step is the model's whole answer; a step search's path of chunks
+follows the statement (`answer_head`) where the task has one.
+
 Run: `.venv/bin/python benchmarks/search_traces.py benchmarks/results/search_scaling-bitvec-s0 ...`.
 """
 
@@ -24,6 +32,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 from results_file import read_rows
 from search_scaling import row_key
@@ -91,6 +100,68 @@ def read_traces(dirs: list[Path]) -> dict[tuple[str, str], dict]:
     return stats
 
 
+#: strategies whose every step is a whole answer (the others' steps are chunks along a path)
+WHOLE_ANSWERS = ("best_of_n", "refine", "cegis")
+
+
+def refused_programs(dirs: list[Path]) -> dict[tuple[str, str], tuple[Any, str]]:
+    """Every distinct (task id, program) a check refused as `unsupported`: its task and the strategy that wrote it."""
+    from proofsmith.models.extract import ExtractionError
+    from proofsmith.search.candidates import answer_head, to_candidate
+    from suites import load_suite
+
+    tasks: dict[str, Any] = {}
+    loaded: set[str] = set()
+    found: dict[tuple[str, str], tuple[Any, str]] = {}
+    for d in dirs:
+        suites = {run: row["suite"] for run, row in _rows(d).items()}
+        for path in sorted((d / "traces").glob("*/s*/*.jsonl")):
+            events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            info = events[0].get("info", {}) if events else {}
+            run = (info.get("task_id"), info.get("strategy"), int(info.get("seed", -1)))
+            if run not in suites:
+                continue  # a search still running, or one whose row was lost
+            if suites[run] not in loaded:
+                loaded.add(suites[run])
+                tasks.update((task.id, task) for task in load_suite(suites[run], None))
+            task = tasks.get(run[0])
+            if task is None:
+                continue
+            nodes = {e["node"]: e for e in events if e["event"] == "node"}
+            for event in events:
+                if event["event"] != "check" or event.get("reason") != "unsupported":
+                    continue
+                steps, at = [], event["node"]
+                while at in nodes:
+                    steps.append(nodes[at].get("step") or "")
+                    at = nodes[at].get("parent") if run[1] not in WHOLE_ANSWERS else None
+                output = "".join(reversed(steps))
+                if run[1] not in WHOLE_ANSWERS:
+                    output = answer_head(task) + output
+                try:
+                    program = to_candidate(task, output).text
+                except ExtractionError:
+                    continue
+                found.setdefault((task.id, program), (task, run[1]))
+    return found
+
+
+def recheck(dirs: list[Path]) -> tuple[Counter, Counter]:
+    """What the current checker says of the programs the traces refused as unsupported: counts by (status,
+    reason), and by (task, strategy) those that verify now."""
+    from proofsmith import provers
+    from proofsmith.schema import Candidate
+
+    counts: Counter = Counter()
+    verified: Counter = Counter()
+    for (task_id, program), (task, strategy) in refused_programs(dirs).items():
+        verdict = provers.check(task, Candidate(task_id=task_id, text=program), use_cache=False)
+        counts[(verdict.status, verdict.reason or "")] += 1
+        if verdict.status == "verified":
+            verified[(task_id, strategy)] += 1
+    return counts, verified
+
+
 def read_results(dirs: list[Path]) -> dict[tuple[str, str], dict]:
     """Per (suite, strategy): searches, solved by the hidden grade, and answers found but graded wrong."""
     out: dict[tuple[str, str], dict] = defaultdict(lambda: {"searches": 0, "solved": 0, "overfit": 0})
@@ -132,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     """Print the report for the result directories named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="search_scaling.py --out directories run with --traces")
+    parser.add_argument("--recheck", action="store_true",
+                        help="check every program refused as unsupported again with the current checker")
     args = parser.parse_args(argv)
     for d in args.dirs:
         if not (d / "results.jsonl").is_file() or not (d / "traces").is_dir():
@@ -139,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
                   "search_scaling.py --traces wrote", file=sys.stderr)
             return 2
     print(report(args.dirs))
+    if args.recheck:
+        counts, verified = recheck(args.dirs)
+        print(f"\nPrograms refused as unsupported, checked again now ({sum(counts.values())} distinct):")
+        print("| verdict now | reason | programs |\n|---|---|---:|")
+        for (status, reason), n in counts.most_common():
+            print(f"| {status} | {reason or '-'} | {n} |")
+        if verified:
+            print("\nVerified now: " + ", ".join(f"{t} by {s} x {n}" for (t, s), n in sorted(verified.items())))
     return 0
 
 

@@ -360,3 +360,42 @@ def test_search_traces_reads_checks_echo_and_overfit_answers_from_a_run(tmp_path
     assert results[("bitvec", "refine")] == {"searches": 1, "solved": 0, "overfit": 1}
     text = report([tmp_path])
     assert "| bitvec | best_of_n | 1 | 1 | 0 | 2 |" in text and "| 50 |" in text
+
+
+def test_search_traces_rechecks_the_programs_refused_as_unsupported_with_the_current_checker(tmp_path):
+    """`--recheck` rebuilds each refused program as its search built it and checks it again (real Z3, real
+    sandbox): a whole answer of best_of_n, and beam's chunks after the statement, both `for` loops the subset
+    once refused; a `while` loop it still refuses."""
+    from search_traces import recheck, refused_programs
+
+    from proofsmith.datasets.bitvec import load_tasks
+    from proofsmith.search.candidates import answer_head
+
+    task = next(t for t in load_tasks() if t.id == "bitvec/reverse_bits8")
+    body = ["    r = 0\n    for i in range(8):\n", "        r = (r << 1) | (x & 1)\n        x >>= 1\n    return r\n"]
+    whole = "```python\ndef reverse_bits8(x):\n" + "".join(body) + "```"
+    loop = "```python\ndef reverse_bits8(x):\n    r = 0\n    while x:\n        r += 1\n        x >>= 1\n    return r\n```"
+    refusal = {"event": "check", "verdict": "refuted", "reason": "unsupported",
+               "error": "unsupported construct: `for` statement."}
+    rows = []
+    for strategy, events in [
+        ("best_of_n", [{"event": "node", "node": 1, "parent": 0, "step": whole}, {**refusal, "node": 1},
+                       {"event": "node", "node": 2, "parent": 0, "step": loop}, {**refusal, "node": 2}]),
+        ("beam", [{"event": "node", "node": 1, "parent": 0, "step": body[0]},
+                  {"event": "node", "node": 2, "parent": 1, "step": body[1]}, {**refusal, "node": 2}]),
+    ]:
+        rows.append({"suite": "bitvec", "task": task.id, "strategy": strategy, "seed": 0, "solved": False,
+                     "found_at": None, "error": None})
+        start = {"event": "start", "node": 0, "info": {"task_id": task.id, "strategy": strategy, "seed": 0,
+                                                       "statement": task.statement}}
+        trace = tmp_path / "traces" / strategy / "s0" / "bitvec_reverse_bits8.jsonl"
+        trace.parent.mkdir(parents=True)
+        trace.write_text("".join(json.dumps(e) + "\n" for e in [start, *events]))
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    programs = refused_programs([tmp_path])
+    assert len(programs) == 3
+    assert any(p.startswith(answer_head(task)) and s == "beam" for (_, p), (_, s) in programs.items())
+    counts, verified = recheck([tmp_path])
+    assert counts == {("verified", ""): 2, ("refuted", "unsupported"): 1}
+    assert verified == {(task.id, "best_of_n"): 1, (task.id, "beam"): 1}
