@@ -146,20 +146,23 @@ def refused_programs(dirs: list[Path]) -> dict[tuple[str, str], tuple[Any, str]]
     return found
 
 
-def recheck(dirs: list[Path]) -> tuple[Counter, Counter]:
+def recheck(dirs: list[Path]) -> tuple[Counter, Counter, Counter]:
     """What the current checker says of the programs the traces refused as unsupported: counts by (status,
-    reason), and by (task, strategy) those that verify now."""
+    reason), by (task, strategy) those that verify now, and the constructs still refused."""
     from proofsmith import provers
     from proofsmith.schema import Candidate
 
     counts: Counter = Counter()
     verified: Counter = Counter()
+    still: Counter = Counter()
     for (task_id, program), (task, strategy) in refused_programs(dirs).items():
         verdict = provers.check(task, Candidate(task_id=task_id, text=program), use_cache=False)
         counts[(verdict.status, verdict.reason or "")] += 1
         if verdict.status == "verified":
             verified[(task_id, strategy)] += 1
-    return counts, verified
+        elif verdict.reason == "unsupported" and verdict.diagnostics:
+            still[_error_kind(verdict.diagnostics[0].message)] += 1
+    return counts, verified, still
 
 
 def read_results(dirs: list[Path]) -> dict[tuple[str, str], dict]:
@@ -213,13 +216,15 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     print(report(args.dirs))
     if args.recheck:
-        counts, verified = recheck(args.dirs)
+        counts, verified, still = recheck(args.dirs)
         print(f"\nPrograms refused as unsupported, checked again now ({sum(counts.values())} distinct):")
         print("| verdict now | reason | programs |\n|---|---|---:|")
         for (status, reason), n in counts.most_common():
             print(f"| {status} | {reason or '-'} | {n} |")
         if verified:
             print("\nVerified now: " + ", ".join(f"{t} by {s} x {n}" for (t, s), n in sorted(verified.items())))
+        if still:
+            print("\nStill refused:\n" + "\n".join(f"- {n} x {kind}" for kind, n in still.most_common(8)))
     return 0
 
 

@@ -365,7 +365,7 @@ def test_search_traces_reads_checks_echo_and_overfit_answers_from_a_run(tmp_path
 def test_search_traces_rechecks_the_programs_refused_as_unsupported_with_the_current_checker(tmp_path):
     """`--recheck` rebuilds each refused program as its search built it and checks it again (real Z3, real
     sandbox): a whole answer of best_of_n, and beam's chunks after the statement, both `for` loops the subset
-    once refused; a `while` loop it still refuses."""
+    once refused; a subscript it still refuses."""
     from search_traces import recheck, refused_programs
 
     from proofsmith.datasets.bitvec import load_tasks
@@ -374,13 +374,13 @@ def test_search_traces_rechecks_the_programs_refused_as_unsupported_with_the_cur
     task = next(t for t in load_tasks() if t.id == "bitvec/reverse_bits8")
     body = ["    r = 0\n    for i in range(8):\n", "        r = (r << 1) | (x & 1)\n        x >>= 1\n    return r\n"]
     whole = "```python\ndef reverse_bits8(x):\n" + "".join(body) + "```"
-    loop = "```python\ndef reverse_bits8(x):\n    r = 0\n    while x:\n        r += 1\n        x >>= 1\n    return r\n```"
+    listed = "```python\ndef reverse_bits8(x):\n    return [x][0]\n```"
     refusal = {"event": "check", "verdict": "refuted", "reason": "unsupported",
                "error": "unsupported construct: `for` statement."}
     rows = []
     for strategy, events in [
         ("best_of_n", [{"event": "node", "node": 1, "parent": 0, "step": whole}, {**refusal, "node": 1},
-                       {"event": "node", "node": 2, "parent": 0, "step": loop}, {**refusal, "node": 2}]),
+                       {"event": "node", "node": 2, "parent": 0, "step": listed}, {**refusal, "node": 2}]),
         ("beam", [{"event": "node", "node": 1, "parent": 0, "step": body[0]},
                   {"event": "node", "node": 2, "parent": 1, "step": body[1]}, {**refusal, "node": 2}]),
     ]:
@@ -396,6 +396,7 @@ def test_search_traces_rechecks_the_programs_refused_as_unsupported_with_the_cur
     programs = refused_programs([tmp_path])
     assert len(programs) == 3
     assert any(p.startswith(answer_head(task)) and s == "beam" for (_, p), (_, s) in programs.items())
-    counts, verified = recheck([tmp_path])
+    counts, verified, still = recheck([tmp_path])
     assert counts == {("verified", ""): 2, ("refuted", "unsupported"): 1}
     assert verified == {(task.id, "best_of_n"): 1, (task.id, "beam"): 1}
+    assert still == {"unsupported: subscript expression": 1}

@@ -106,7 +106,8 @@ def test_smt_cases_cover_every_class_of_program_that_does_not_load_or_computes_o
     assert {"alias_builtin", "import_alias_rebinds_entry", "from_import_rebinds_entry", "future_braces",
             "from_import_missing_name", "import_missing_module", "constant_then_function", "duplicate_argument",
             "unused_default_divides_by_zero", "unused_undefined_decorator", "unused_undefined_annotation",
-            "range_shadowed_by_module_def", "loop_break_skips_iterations", "name_bound_on_one_side_of_if"} <= names
+            "range_shadowed_by_module_def", "loop_break_skips_iterations", "name_bound_on_one_side_of_if",
+            "while_loop_hangs_on_one_input"} <= names
     assert all(TASKS[c.task].language == "smt" for c in CASES if c.checker == "smt")
 
 

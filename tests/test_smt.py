@@ -118,7 +118,9 @@ def test_runtime_errors_are_counterexamples_the_run_confirms():
 
 @pytest.mark.parametrize("program, construct", [
     ("def f(x):\n    for i in [1, 2]:\n        x += i\n    return x\n", "`for` loop over `list`"),
-    ("def f(x):\n    while x:\n        x -= 1\n    return x\n", "`while` statement"),
+    # right wherever its loop ends within the unrolling, and x > 165 needs more: refused, not proved, not "wrong"
+    ("def f(x):\n    n = x\n    while n > 100:\n        n -= 1\n    return x ^ (x >> 1)\n",
+     "`while` loop (line 3) that runs more than 65"),
     ("def f(x):\n    return [x][0]\n", "subscript"),
     ("def f(x):\n    return bin(x).count('1')\n", "call to `bin(x).count`"),
     ("def f(x):\n    return f(x - 1) if x else 0\n", "recursion"),
@@ -499,6 +501,11 @@ def test_unrolled_loops_and_joined_ifs_agree_with_cpython_on_random_inputs():
         "        b = x & 3\n    return b + 1\n",
         "def f(x, y):\n    seen = 0\n    r = 0\n    for i in range(31, -1, -1):\n        if (x >> i) & 1:\n"
         "            seen = 1\n        if seen and i % 3:\n            r += i * y\n    return r\n",
+        # `while` loops: one that returns from inside, one with an `else`
+        "def f(x, y):\n    c = 0\n    while x:\n        x &= x - 1\n        c += 1\n        if c > y:\n"
+        "            return -c\n    return c\n",
+        "def f(x, y):\n    n = 0\n    while n * n < x % 1000:\n        n += 1\n        assert n != y\n    else:\n"
+        "        n += y\n    return n\n",
         "def f(x, y):\n    s = 0\n    for i in range(3, 20, 4):\n        s += (x >> i) & y\n        i += 100\n"
         "        s ^= i\n    return s + i\n",
         "def f(x, y):\n    for i in range(2):\n        for j in range(i, 3):\n            x = x * 3 + j - y\n"
@@ -508,7 +515,8 @@ def test_unrolled_loops_and_joined_ifs_agree_with_cpython_on_random_inputs():
     ]
     rng = random.Random(1)
     params = smt.params_of(smt.SmtOptions(params=[("x", "u32"), ("y", "u8")], result="u32", spec="true"))
-    edges = [[5, 7], [2**31, 7], [2**31 + 5, 0], [2**31 + 5, 9], [0, 0], [2**32 - 1, 255], [4, 60], [4, 101]]
+    edges = [[5, 7], [2**31, 7], [2**31 + 5, 0], [2**31 + 5, 9], [0, 0], [2**32 - 1, 255], [4, 60], [4, 101],
+             [999, 3], [2**32 - 1, 40]]
     for program in programs:
         value, failures = translate(program, "f", params, "bv")
         namespace: dict = {}
@@ -525,3 +533,21 @@ def test_unrolled_loops_and_joined_ifs_agree_with_cpython_on_random_inputs():
             got = z3.simplify(z3.substitute(value.expr, *subst))
             got = int(z3.is_true(got)) if value.kind == "bool" else got.as_signed_long()
             assert got == want, (program, args)
+
+
+def test_a_while_loop_is_proved_only_where_no_input_overruns_its_unrolling():
+    """`while x: ... x >>= 1` ends within 33 iterations on every u32: proved for all inputs, as CPython runs it."""
+    loop = "def reverse_bits8(x):\n    r = 0\n    n = 0\n    while n < 8:\n        r = (r << 1) | ((x >> n) & 1)\n" \
+           "        n += 1\n    return r\n"
+    assert check(TASKS["reverse_bits8"], loop).status == "verified"
+    smear = "def smear_right(x):\n    r = x\n    while x:\n        x >>= 1\n        r |= x\n    return r\n"
+    assert check(TASKS["smear_right"], smear).status == "verified"
+    # a wrong loop: a counterexample, confirmed by running it in CPython
+    wrong = check(TASKS["smear_right"], smear.replace("while x:", "while x > 2:"))
+    assert (wrong.status, wrong.reason) == ("refuted", "counterexample"), wrong.diagnostics
+    args, expected = cex_of(wrong.diagnostics[0].message)
+    assert run_python(TASKS["smear_right"], smear, args, expected).status == "verified"
+    # an overrun is never a counterexample: `while x != 7` never ends for most inputs in CPython
+    endless = check(TASKS["smear_right"], smear.replace("while x:", "while x != 7:"))
+    assert (endless.status, endless.reason) == ("refuted", "unsupported"), endless.diagnostics
+    assert "runs more than 65 iterations" in endless.diagnostics[0].message

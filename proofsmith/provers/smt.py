@@ -30,6 +30,10 @@ output. Z3 timeout, `unknown`, or a Z3 killed by the sandbox -> unknown with
 the reason. A Python candidate outside the subset, or an ill-formed SMT-LIB
 term, is refuted with a message naming the construct; one that certainly fails
 to load (it does not compile, or its top level raises) is refuted `load_error`.
+A model where a `while` loop overruns its unrolling (`smt_python.Failure`) is
+no counterexample (the translation stops saying what CPython does there): the
+candidate is refused as unsupported, so a loop is proved only where no input
+runs it past the unrolling.
 A star import of a modelled module, when the candidates' interpreter cannot
 list the names it binds, is unknown/internal: the checker failed, not the
 program.
@@ -227,6 +231,8 @@ class Translated(BaseModel):
     result: str
     failure: str
     messages: list[str]
+    #: the messages of the failures that are overruns (`smt_python.Failure`): the subset's limit, not the program's
+    overruns: list[str] = Field(default_factory=list)
     #: what the function does on the inputs asked for
     predictions: list[Prediction] = Field(default_factory=list)
 
@@ -244,8 +250,12 @@ def python_to_smt(source: str, entry_point: str, opts: SmtOptions,
     for index in range(len(failures), 0, -1):  # the first failure on a path is the one Python raises
         code = z3.If(failures[index - 1].cond, z3.IntVal(index, zctx), code)
     messages = [f.message for f in failures]
+    overruns = [f.message for f in failures if f.overrun]
     predictions = [_predict(value, code, messages, params, args, mode) for args in inputs or []]
-    return Translated(result=result.sexpr(), failure=code.sexpr(), messages=messages, predictions=predictions)
+    # where a loop overruns its unrolling the translation predicts nothing a run could confirm
+    predictions = [p for p in predictions if p.failure not in overruns]
+    return Translated(result=result.sexpr(), failure=code.sexpr(), messages=messages, overruns=overruns,
+                      predictions=predictions)
 
 
 def _predict(value: Val, code: z3.ArithRef, messages: list[str], params: list[Param], args: list[int | bool],
@@ -425,6 +435,8 @@ class Query(BaseModel):
     #: names whose values `get-value` asks for (parameters, result, ps_failure, ps_expected?)
     values: list[str]
     failure_messages: list[str] = Field(default_factory=list)
+    #: the failure messages that mean "a loop ran past its unrolling": refused, never a counterexample
+    overruns: list[str] = Field(default_factory=list)
     reference_messages: list[str] = Field(default_factory=list)
     has_expected: bool = False
     #: a Python candidate: what its translation predicts on the probe inputs
@@ -436,7 +448,7 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
     names = [n for n, _ in opts.params]
     rsort = smt_sort(opts.result)
     head = ["(set-option :print-success false)", "(set-option :produce-models true)", '(echo "@@candidate")']
-    failure, messages, probes = "0", [], []
+    failure, messages, overruns, probes = "0", [], [], []
     if opts.candidate_format == "smtlib":
         smt_sexpr.check_term(candidate.text)
         # defined before anything of the task's, so the term cannot call the reference or the spec
@@ -446,7 +458,7 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
     else:
         translated = python_to_smt(candidate.text, task.entry_point or "", opts, probe_inputs(task, candidate, opts))
         result, failure, messages = translated.result, translated.failure, translated.messages
-        probes = translated.predictions
+        overruns, probes = translated.overruns, translated.predictions
     query = _task_query(task, opts, head, result, failure)
     tail = []
     # small inputs first: a counterexample there is as real, and says more to a model than f(2046538756)
@@ -460,7 +472,7 @@ def build_query(task: Task, candidate: Candidate, opts: SmtOptions) -> Query:
              "(check-sat)", '(echo "@@reason")', "(get-info :reason-unknown)", '(echo "@@model")',
              _get_values(query.values), '(echo "@@end")']
     return query.model_copy(update={"text": query.text + "\n".join(tail) + "\n", "failure_messages": messages,
-                                    "probes": probes})
+                                    "overruns": overruns, "probes": probes})
 
 
 def point_query(task: Task, opts: SmtOptions, args: list[int | bool], observed: Observed) -> Query:
@@ -581,8 +593,8 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     except Unsupported as exc:
         return verdict(Decision("refuted", "unsupported", f"unsupported construct: {exc.what}. The checker "
                                 "translates a subset of Python: int and bool arithmetic, comparisons, if/else, "
-                                "assignments, return and `for` over a constant `range`; no other loops, lists, "
-                                "strings or library calls.", exc.line))
+                                "assignments, return, `for` over a constant `range` and `while`; no lists, strings "
+                                "or library calls.", exc.line))
     except smt_sexpr.SExprError as exc:
         return verdict(Decision("refuted", "syntax", f"the candidate is not one SMT-LIB term: {exc}"))
     except StarNamesUnknown as exc:
@@ -592,6 +604,11 @@ def check(task: Task, candidate: Candidate, *, sandbox: Sandbox | None = None, e
     frame.resources = Resources(cpu_s=run.cpu_s, wall_s=run.wall_s, peak_memory_kb=run.peak_memory_kb,
                                 limit_hit=run.limit_hit)
     decided = _decide(task, opts, query, run)
+    if isinstance(decided, Counterexample) and decided.failure in query.overruns:
+        # the translation stops saying what CPython does there: the program is outside the subset, not wrong
+        return verdict(Decision("refuted", "unsupported", f"unsupported construct: {decided.failure}, on "
+                                f"{decided.call}. The checker unrolls a `while` loop that many times and proves "
+                                "a program only where no input needs more; use a bounded `for` or no loop."))
     if opts.candidate_format == "python":
         # the proof is about the translation: CPython must load the program and agree with it before any verdict
         decided = _confirm(task, opts, candidate.text, query, decided, box, runner, binary)

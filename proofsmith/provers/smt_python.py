@@ -23,6 +23,10 @@ joined after it, a name bound on one side only being unbound), `return`,
 `for NAME in range(...)` whose bounds are constants (unrolled: the name is
 bound to each value in turn, as CPython binds it, then the `else` block runs;
 no `break` or `continue`; at most `MAX_ITERATIONS` iterations per translation),
+`while` loops without `break` or `continue` (unrolled to `WHILE_ITERATIONS`
+nested `if`s; an input on which the loop runs longer is an overrun `Failure`,
+which the checker refuses as unsupported, so a program is verified only where
+no input overruns),
 docstrings, and `import m` / `from m import n` of the standard library. Anything
 else raises `Unsupported`, naming the construct and its line.
 
@@ -71,6 +75,9 @@ MAX_CALL_DEPTH = 8
 #: Most loop iterations unrolled in one translation (all loops, all paths): `for i in range(32)` over the bits of
 #: a word fits; a loop the program could not run in a moment is refused, not approximated.
 MAX_ITERATIONS = 256
+#: Iterations a `while` loop is unrolled to: `while x: x >>= 1` over a 64-bit word fits. An input on which the loop
+#: would run longer is an `overrun` (see `Failure`).
+WHILE_ITERATIONS = 65
 
 Mode = Literal["bv", "int"]
 
@@ -103,10 +110,16 @@ class WontLoad(Unsupported):
 
 @dataclass(frozen=True)
 class Failure:
-    """A runtime error the program raises when `cond` holds (None return included)."""
+    """A runtime error the program raises when `cond` holds (None return included).
+
+    An `overrun` is not an error of the program: a `while` loop still running after the iterations the translation
+    unrolled, where the translation no longer says what CPython does. A checker must refuse an input that reaches
+    one (the program is outside the subset there), never take it for a counterexample.
+    """
 
     cond: z3.BoolRef
     message: str
+    overrun: bool = False
 
 
 @dataclass(frozen=True)
@@ -484,6 +497,11 @@ def _step(ctx: _Ctx, stmt: ast.stmt, env: dict[str, Val], pc: z3.BoolRef, fn: as
     if isinstance(stmt, ast.For):
         # the loop becomes its iterations, in place: the rest of the block follows them as it follows the loop
         pending.extendleft(reversed(_unrolled(ctx, stmt, ev)))
+    elif isinstance(stmt, ast.While):
+        pending.extendleft(reversed(_while_unrolled(ctx, stmt)))
+    elif isinstance(stmt, _Overrun):
+        ctx.failures.append(Failure(pc, f"a `while` loop (line {stmt.lineno}) that runs more than "
+                                        f"{WHILE_ITERATIONS} iterations", overrun=True))
     elif isinstance(stmt, ast.If):
         cond = ev.truth(ev.eval(stmt.test))
         then_env, then_pc = _through(ctx, list(stmt.body), env, z3.And(pc, cond), fn)
@@ -553,6 +571,32 @@ def _unrolled(ctx: _Ctx, loop: ast.For, ev: _Expr) -> list[ast.stmt]:
         bind = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(value=k))
         unrolled += [ast.fix_missing_locations(ast.copy_location(bind, loop)), *loop.body]
     return unrolled + list(loop.orelse)
+
+
+class _Overrun(ast.stmt):
+    """Where an unrolled `while` loop would still run: its condition held after `WHILE_ITERATIONS` iterations."""
+
+    _fields = ()
+
+
+def _while_unrolled(ctx: _Ctx, loop: ast.While) -> list[ast.stmt]:
+    """`while test: body else: orelse` as `WHILE_ITERATIONS` nested `if test: body`, the innermost ending in an
+    `_Overrun`, then `orelse` (which always runs: `break` is refused).
+
+    Nested, not in a row: once the test is false no later iteration is translated, and a body that falls through
+    keeps the whole loop one path (`_joined`).
+    """
+    for node in (n for stmt in loop.body for n in ast.walk(stmt)):
+        if isinstance(node, (ast.Break, ast.Continue)):
+            raise Unsupported(f"`{type(node).__name__.lower()}` in a loop", node)
+    ctx.iterations += WHILE_ITERATIONS
+    if ctx.iterations > MAX_ITERATIONS:
+        raise Unsupported(f"loops of more than {MAX_ITERATIONS} iterations in all", loop)
+    inner: list[ast.stmt] = [ast.copy_location(ast.If(test=loop.test, body=[ast.copy_location(_Overrun(), loop)],
+                                                      orelse=[]), loop)]
+    for _ in range(WHILE_ITERATIONS):
+        inner = [ast.copy_location(ast.If(test=loop.test, body=[*loop.body, *inner], orelse=[]), loop)]
+    return inner + list(loop.orelse)
 
 
 def _none_return(ctx: _Ctx, pc: z3.BoolRef, node: ast.AST) -> Val:
