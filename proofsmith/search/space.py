@@ -68,7 +68,7 @@ TACTIC_TOKENS = 64
 HAMMER_DEFER_SECONDS = 8.0
 #: Seconds of automation the search may spend beyond the model's time before a newly reached state also asks the
 #: model. Deferring the model wherever automation reaches new states starved it: on coq-stdlib-mini at 60 s
-#: (2026-12-05) MCTS made no model call on 3 of 6 lemmas, whose minutes went to 5,716-17,766 automation steps. After
+#: (2026-12-06) MCTS made no model call on 3 of 6 lemmas, whose minutes went to 5,716-17,766 automation steps. After
 #: this lead the two share the clock about evenly; automation's quick proofs (1.7-2.3 s here) come well within it.
 AUTOMATION_LEAD_SECONDS = 10.0
 #: Tokens one chunk of program text may take.
