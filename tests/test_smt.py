@@ -501,6 +501,8 @@ def test_unrolled_loops_and_joined_ifs_agree_with_cpython_on_random_inputs():
         "        b = x & 3\n    return b + 1\n",
         "def f(x, y):\n    seen = 0\n    r = 0\n    for i in range(31, -1, -1):\n        if (x >> i) & 1:\n"
         "            seen = 1\n        if seen and i % 3:\n            r += i * y\n    return r\n",
+        # bit_length of values below zero too (the bits of abs(v))
+        "def f(x, y):\n    return (x - 2**31).bit_length() * 100 + (y - 128).bit_length() + (x > y).bit_length()\n",
         # `while` loops: one that returns from inside, one with an `else`
         "def f(x, y):\n    c = 0\n    while x:\n        x &= x - 1\n        c += 1\n        if c > y:\n"
         "            return -c\n    return c\n",
@@ -551,3 +553,14 @@ def test_a_while_loop_is_proved_only_where_no_input_overruns_its_unrolling():
     endless = check(TASKS["smear_right"], smear.replace("while x:", "while x != 7:"))
     assert (endless.status, endless.reason) == ("refuted", "unsupported"), endless.diagnostics
     assert "runs more than 65 iterations" in endless.diagnostics[0].message
+
+
+def test_bit_length_is_the_bits_of_the_absolute_value_and_cannot_be_hidden():
+    clz = TASKS["count_leading_zeros16"]
+    assert check(clz, "def count_leading_zeros16(x):\n    return 16 - x.bit_length()\n").status == "verified"
+    wrong = check(clz, "def count_leading_zeros16(x):\n    return 15 - x.bit_length()\n")
+    assert (wrong.status, wrong.reason) == ("refuted", "counterexample")
+    # a module named in the call is not an int: refused, as is a bit_length called with arguments
+    for program in ("import math\ndef count_leading_zeros16(x):\n    return 16 - math.bit_length()\n",
+                    "def count_leading_zeros16(x):\n    return 16 - x.bit_length(2)\n"):
+        assert check(clz, program).reason == "unsupported", program

@@ -15,7 +15,8 @@ top-level constant assignments); positional parameters (defaults too); int and
 bool constants; `+ - * // % ** & | ^ ~ << >>` (`**` by a constant exponent up
 to 64; shifts by amounts whose range is known), unary `- + ~ not`; comparisons
 (chained too); `and`/`or` (returning an operand, as Python does); if-expressions;
-`abs`, `min`, `max`, `int`, `bool`; assignments (also `a, b = b, a`),
+`abs`, `min`, `max`, `int`, `bool`, `v.bit_length()` (bit-vector tasks);
+assignments (also `a, b = b, a`),
 augmented assignments, `if`/`elif`/`else` (an `if` whose branches both fall
 through is one path: each branch runs on its own copy of the names, which are
 joined after it, a name bound on one side only being unbound), `return`,
@@ -742,6 +743,22 @@ class _Expr:
         w = max(signed_width(lo, hi), v.width)
         return Val("int", -extend(v, w), lo, hi)
 
+    def bit_length(self, v: Val, node: ast.AST) -> Val:
+        """`v.bit_length()` of an int (or bool) value: the bits of abs(v), 0 for 0 (bit-vector mode).
+
+        The method of the value's own type: no name of the program can hide it, and the subset's values are ints.
+        """
+        v = as_int(v, self.mode)
+        size = merge(self.mode, self.compare(ast.Lt(), v, self.const(0), node), self.negate(v), v)
+        top = max(abs(size.lo), abs(size.hi)).bit_length()  # type: ignore[arg-type]
+        w = signed_width(0, top)
+        count: z3.BitVecRef = z3.BitVecVal(0, w, self.ctx.z)
+        for k in range(1, top + 1):
+            # abs(v) >= 2**(k-1) holds for k = 1..bit_length exactly, so the count is the bit length
+            count = count + z3.If(self.compare(ast.GtE(), size, self.const(1 << (k - 1)), node),
+                                  z3.BitVecVal(1, w, self.ctx.z), z3.BitVecVal(0, w, self.ctx.z))
+        return Val("int", count, 0, top)
+
     def _BinOp(self, node: ast.BinOp) -> Val:
         return self.binop(node.op, self.eval(node.left), self.eval(node.right), node)
 
@@ -908,6 +925,9 @@ class _Expr:
         return merge(self.mode, cond, self.under(cond).eval(node.body), self.under(z3.Not(cond)).eval(node.orelse))
 
     def _Call(self, node: ast.Call) -> Val:
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "bit_length" and self.mode == "bv" \
+                and not node.args and not node.keywords:
+            return self.bit_length(self.eval(node.func.value), node)
         if not isinstance(node.func, ast.Name):
             raise Unsupported(f"call to `{_describe(node.func)}`", node)
         name = node.func.id
