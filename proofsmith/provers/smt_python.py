@@ -556,22 +556,32 @@ def _unrolled(ctx: _Ctx, loop: ast.For, ev: _Expr) -> list[ast.stmt]:
         raise Unsupported(f"{what} over `range` with {len(call.args)} arguments or keywords", loop)
     if "range" in ev.env or "range" in ctx.namespace or (ctx.scopes and "range" in ctx.scopes[-1]):
         raise Unsupported(f"{what} over `range`, which is not the builtin here", loop)
-    for node in (n for stmt in loop.body for n in ast.walk(stmt)):
-        if isinstance(node, (ast.Break, ast.Continue)):
-            raise Unsupported(f"`{type(node).__name__.lower()}` in a loop", node)
+    _refuse_jumps(loop)
     bounds = [ev.constant(ev.eval(a), a, "`range` argument") for a in call.args]
     start, stop, step = (0, bounds[0], 1) if len(bounds) == 1 else (*bounds[:2], bounds[2] if len(bounds) == 3 else 1)
     if step == 0:
         return [ast.copy_location(ast.Raise(exc=ast.Name(id="ValueError", ctx=ast.Load()), cause=None), loop)]
     values = range(start, stop, step)
-    ctx.iterations += len(values)
-    if ctx.iterations > MAX_ITERATIONS:
-        raise Unsupported(f"loops of more than {MAX_ITERATIONS} iterations in all", loop)
+    _count_iterations(ctx, len(values), loop)
     unrolled: list[ast.stmt] = []
     for k in values:
         bind = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(value=k))
         unrolled += [ast.fix_missing_locations(ast.copy_location(bind, loop)), *loop.body]
     return unrolled + list(loop.orelse)
+
+
+def _refuse_jumps(loop: ast.For | ast.While) -> None:
+    """`Unsupported` for a `break` or `continue` in the loop's body: an unrolling runs every iteration to its end."""
+    for node in (n for stmt in loop.body for n in ast.walk(stmt)):
+        if isinstance(node, (ast.Break, ast.Continue)):
+            raise Unsupported(f"`{type(node).__name__.lower()}` in a loop", node)
+
+
+def _count_iterations(ctx: _Ctx, iterations: int, loop: ast.stmt) -> None:
+    """Add a loop's iterations to the translation's count; `Unsupported` past `MAX_ITERATIONS`."""
+    ctx.iterations += iterations
+    if ctx.iterations > MAX_ITERATIONS:
+        raise Unsupported(f"loops of more than {MAX_ITERATIONS} iterations in all", loop)
 
 
 class _Overrun(ast.stmt):
@@ -587,12 +597,8 @@ def _while_unrolled(ctx: _Ctx, loop: ast.While) -> list[ast.stmt]:
     Nested, not in a row: once the test is false no later iteration is translated, and a body that falls through
     keeps the whole loop one path (`_joined`).
     """
-    for node in (n for stmt in loop.body for n in ast.walk(stmt)):
-        if isinstance(node, (ast.Break, ast.Continue)):
-            raise Unsupported(f"`{type(node).__name__.lower()}` in a loop", node)
-    ctx.iterations += WHILE_ITERATIONS
-    if ctx.iterations > MAX_ITERATIONS:
-        raise Unsupported(f"loops of more than {MAX_ITERATIONS} iterations in all", loop)
+    _refuse_jumps(loop)
+    _count_iterations(ctx, WHILE_ITERATIONS, loop)
     inner: list[ast.stmt] = [ast.copy_location(ast.If(test=loop.test, body=[ast.copy_location(_Overrun(), loop)],
                                                       orelse=[]), loop)]
     for _ in range(WHILE_ITERATIONS):
@@ -743,13 +749,17 @@ class _Expr:
         w = max(signed_width(lo, hi), v.width)
         return Val("int", -extend(v, w), lo, hi)
 
+    def abs(self, v: Val, node: ast.AST) -> Val:
+        """`abs(v)` of an int (or bool) value."""
+        v = as_int(v, self.mode)
+        return merge(self.mode, self.compare(ast.Lt(), v, self.const(0), node), self.negate(v), v)
+
     def bit_length(self, v: Val, node: ast.AST) -> Val:
         """`v.bit_length()` of an int (or bool) value: the bits of abs(v), 0 for 0 (bit-vector mode).
 
         The method of the value's own type: no name of the program can hide it, and the subset's values are ints.
         """
-        v = as_int(v, self.mode)
-        size = merge(self.mode, self.compare(ast.Lt(), v, self.const(0), node), self.negate(v), v)
+        size = self.abs(v, node)
         top = max(abs(size.lo), abs(size.hi)).bit_length()  # type: ignore[arg-type]
         w = signed_width(0, top)
         count: z3.BitVecRef = z3.BitVecVal(0, w, self.ctx.z)
@@ -948,8 +958,7 @@ class _Expr:
             raise Unsupported(f"call to `{name}`", node)
         args = [self.eval(a) for a in node.args]
         if name == "abs" and len(args) == 1:
-            v = as_int(args[0], self.mode)
-            return merge(self.mode, self.compare(ast.Lt(), v, self.const(0), node), self.negate(v), v)
+            return self.abs(args[0], node)
         if name in ("min", "max") and len(args) >= 2:
             best = args[0]
             for v in args[1:]:
